@@ -40,3 +40,16 @@ WARC_OPERATOR = ""  # who runs the crawl, for the warcinfo record
 WARC_DEDUP = True  # identical payloads become revisit records
 WARC_QUEUE_SIZE = 256  # records waiting for the writer thread before the crawl waits
 WARC_FSYNC = "close"  # "record" (every record), "close" (each file) or "never"
+
+# --- Extract: sidecars (newsarchive.extract) -----------------------------------
+ITEM_PIPELINES = {
+    "newsarchive.extract.pipeline.SidecarPipeline": 300,
+}
+SIDECAR_ENABLED = True  # write a sidecar for every archived article page
+
+# --- Fetch: progress line (newsarchive.fetch.progress) -----------------------------
+EXTENSIONS = {
+    "newsarchive.fetch.progress.ProgressExtension": 100,
+}
+PROGRESS_ENABLED = False  # the CLI turns it on; a live line on stderr
+PROGRESS_INTERVAL = 1.0  # seconds between updates

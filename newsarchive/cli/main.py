@@ -48,11 +48,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (also used by tests)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    # The level sits on our console handler, not on the root logger: a crawl's
+    # full log goes to its log file (Scrapy's root handler), the console gets
+    # warnings and errors only, unless -v.
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel([logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)])
+    console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(console)
+    logging.getLogger().setLevel(logging.DEBUG if args.verbose >= 2 else logging.INFO)
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()

@@ -1,0 +1,149 @@
+"""The Scrapy downloader middleware that archives every response.
+
+It sits at priority 950, between the downloader and HttpCompressionMiddleware
+(590), so ``process_response`` sees each response -- every redirect hop, and
+robots.txt -- with the body exactly as received: still gzip-encoded when the
+server gzipped it (storing a decompressed body still labelled gzip is the
+classic bug of Scrapy WARC plugins). It never touches ``response.text``:
+decoding a still-compressed body is what makes Scrapy run charset detection
+over gzip bytes.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+from scrapy.utils.defer import deferred_from_coro
+
+from newsarchive import SOFTWARE
+from newsarchive import signals as na_signals
+from newsarchive.capture.exchange import Exchange
+from newsarchive.capture.service import WarcWriterService
+from newsarchive.exceptions import NewsarchiveError
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.http import Request, Response
+
+logger = logging.getLogger(__name__)
+
+SKIP_META = "warc_skip"  # request.meta flag: do not archive (e.g. the browser archives it)
+TICKET_META = "warc_ticket"  # request.meta key the middleware sets: the record's Ticket
+
+
+def warcinfo_fields(crawler: Crawler) -> dict[str, str]:
+    """The ``warcinfo`` fields: software, host, operator, robots policy, settings."""
+    s = crawler.settings
+    return {
+        "software": f"{SOFTWARE} (Scrapy, warcio)",
+        "hostname": socket.gethostname(),
+        "operator": s.get("WARC_OPERATOR") or "",
+        "http-header-user-agent": s.get("USER_AGENT") or "",
+        "robots": "obey" if s.getbool("ROBOTSTXT_OBEY") else "ignore",
+        "description": s.get("WARC_DESCRIPTION") or "",
+        "conformsTo": "http://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
+        "crawl-settings": (
+            f"concurrent-requests={s.getint('CONCURRENT_REQUESTS')}; "
+            f"per-domain={s.getint('CONCURRENT_REQUESTS_PER_DOMAIN')}; "
+            f"download-delay={s.getfloat('DOWNLOAD_DELAY')}; "
+            f"autothrottle={s.getbool('AUTOTHROTTLE_ENABLED')}; "
+            f"depth-limit={s.getint('DEPTH_LIMIT')}"
+        ),
+    }
+
+
+def _header_pairs(headers: Any) -> list[tuple[bytes, bytes]]:
+    return [(bytes(k), bytes(v)) for k, values in headers.items() for v in values]
+
+
+class WarcCaptureMiddleware:
+    """Hands every response to the WARC writer service."""
+
+    def __init__(self, crawler: Crawler, service: WarcWriterService) -> None:
+        self.crawler = crawler
+        self.service = service
+        self._closing = False
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> WarcCaptureMiddleware:
+        """Build the writer service from ``WARC_*`` settings."""
+        s = crawler.settings
+        if not s.getbool("WARC_ENABLED"):
+            raise NotConfigured("WARC_ENABLED is off")
+
+        def on_close(path: Path, kind: str) -> None:
+            # Sent from the writer thread; handlers must be thread-safe.
+            crawler.signals.send_catch_log(na_signals.file_closed, path=path, kind=kind)
+
+        service = WarcWriterService(
+            Path(s.get("WARC_DIR")),
+            prefix=s.get("WARC_PREFIX"),
+            max_size=s.getint("WARC_MAX_SIZE"),
+            gzip_level=s.getint("WARC_GZIP_LEVEL"),
+            info=warcinfo_fields(crawler),
+            dedup=s.getbool("WARC_DEDUP"),
+            queue_size=s.getint("WARC_QUEUE_SIZE"),
+            fsync=s.get("WARC_FSYNC"),
+            on_close=on_close,
+        )
+        crawler.warc_service = service  # type: ignore[attr-defined]  # for pipelines
+        return cls(crawler, service)
+
+    def spider_opened(self, spider: Any) -> None:
+        """Announce files recovered from an earlier crash, so they get uploaded/indexed."""
+        for rec in self.service.recovered:
+            if rec.records:
+                self.crawler.signals.send_catch_log(
+                    na_signals.file_closed, path=rec.path, kind=rec.kind
+                )
+        if self.service.recovered:
+            self.crawler.stats.set_value("warc/recovered_files", len(self.service.recovered))
+
+    def spider_closed(self, spider: Any, reason: str) -> None:
+        """Write what is queued and close the files."""
+        try:
+            self.service.close()
+        finally:
+            stats = self.service.stats
+            for key, value in vars(stats).items():
+                self.crawler.stats.set_value(f"warc/{key}", value)
+
+    def process_response(self, request: Request, response: Response, spider: Any = None) -> Response:
+        """Queue the exchange; the response goes on unchanged."""
+        if request.meta.get(SKIP_META) or "cached" in response.flags:
+            return response
+        exchange = Exchange(
+            url=response.url,
+            method=request.method,
+            request_headers=_header_pairs(request.headers),
+            status=response.status,
+            response_headers=_header_pairs(response.headers),
+            body=response.body,
+            fetched_at=datetime.now(UTC),
+            protocol=response.protocol or "HTTP/1.1",
+            request_body=request.body or b"",
+            ip_address=str(response.ip_address) if response.ip_address else None,
+        )
+        try:
+            request.meta[TICKET_META] = self.service.submit(exchange)
+        except NewsarchiveError as exc:
+            # The archive can no longer be written (disk full...): stop the crawl
+            # rather than fetch pages we cannot keep.
+            logger.error("%s", exc)
+            self.crawler.stats.set_value("warc/error", str(exc))
+            if self.crawler.engine is not None and not self._closing:
+                self._closing = True
+                deferred_from_coro(
+                    self.crawler.engine.close_spider_async(reason="warc_write_failed")
+                )
+            return response
+        self.crawler.stats.inc_value("warc/queued")
+        return response

@@ -1,0 +1,194 @@
+"""One crawl's WARC files on disk: ``.open`` while written, one gzip member per record.
+
+Crash safety comes from three rules:
+
+1. A file being written is named ``NAME.warc.gz.open``; only a clean close renames
+   it, so a closed ``.warc.gz`` is always complete.
+2. Every record is its own gzip member, written with one ``write`` and flushed
+   before its location is reported. After a kill the file ends in a sequence of
+   complete members, maybe followed by one partial member, which
+   :mod:`newsarchive.capture.recovery` cuts off.
+3. Sidecars of a WARC file go to ``sidecars/NAME.sidecars.jsonl.gz`` with the same
+   rules (a gzip member per line), so they close together with their WARC.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from newsarchive.capture import records
+from newsarchive.capture.naming import OPEN_SUFFIX, warc_name
+from newsarchive.exceptions import StorageError
+
+logger = logging.getLogger(__name__)
+
+
+def gzip_member(data: bytes, level: int) -> bytes:
+    """``data`` as one complete gzip member."""
+    compressor = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    return compressor.compress(data) + compressor.flush()
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a record lies: file name, offset and length of its gzip member."""
+
+    filename: str
+    offset: int
+    length: int
+
+
+class _MemberFile:
+    """An append-only file of gzip members named ``*.open`` until closed."""
+
+    def __init__(self, final_path: Path, fsync: str) -> None:
+        self.final_path = final_path
+        self.open_path = final_path.with_name(final_path.name + OPEN_SUFFIX)
+        self.fsync = fsync
+        self._fh: BinaryIO = open(self.open_path, "xb")  # noqa: SIM115 - closed in close()
+        self.size = 0
+
+    def append(self, member: bytes) -> int:
+        offset = self.size
+        try:
+            self._fh.write(member)
+            self._fh.flush()
+            if self.fsync == "record":
+                os.fsync(self._fh.fileno())
+        except OSError as exc:
+            raise StorageError(
+                f"cannot write {self.open_path}: {exc.strerror or exc}; "
+                "free some space (or fix the folder's permissions) and run the crawl again"
+            ) from exc
+        self.size += len(member)
+        return offset
+
+    def close(self) -> Path:
+        self._fh.flush()
+        if self.fsync != "never":
+            os.fsync(self._fh.fileno())
+        self._fh.close()
+        os.replace(self.open_path, self.final_path)
+        return self.final_path
+
+
+class WarcFileSet:
+    """Writes records into rotating WARC files of one crawl, in ``DIR/warc``.
+
+    Not thread-safe: one thread (the writer service's) owns it.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        prefix: str = "newsarchive",
+        max_size: int = 1_000_000_000,
+        gzip_level: int = 6,
+        info: Mapping[str, str] | None = None,
+        fsync: str = "close",
+        clock: Callable[[], datetime] | None = None,
+        on_close: Callable[[Path, str], None] | None = None,
+    ) -> None:
+        self.directory = Path(directory)
+        self.warc_dir = self.directory / "warc"
+        self.sidecar_dir = self.directory / "sidecars"
+        self.prefix = prefix
+        self.max_size = max_size
+        self.gzip_level = gzip_level
+        self.info = dict(info or {})
+        self.fsync = fsync
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.on_close = on_close
+        self._serial = 0
+        self._warc: _MemberFile | None = None
+        self._sidecars: _MemberFile | None = None
+        self.closed_files: list[Path] = []
+        self.records_written = 0
+        self.bytes_written = 0
+        try:
+            self.warc_dir.mkdir(parents=True, exist_ok=True)
+            self.sidecar_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"cannot create {self.warc_dir}: {exc.strerror or exc}") from exc
+
+    @property
+    def current_name(self) -> str | None:
+        """Name (without ``.open``) of the file being written, if any."""
+        return self._warc.final_path.name if self._warc else None
+
+    def _next_name(self, when: datetime) -> str:
+        while True:
+            self._serial += 1
+            name = warc_name(self.prefix, when, self._serial)
+            path = self.warc_dir / name
+            if not path.exists() and not (path.with_name(name + OPEN_SUFFIX)).exists():
+                return name
+
+    def _open(self) -> _MemberFile:
+        when = self.clock()
+        name = self._next_name(when)
+        warc = _MemberFile(self.warc_dir / name, self.fsync)
+        self._warc = warc
+        info = {"format": "WARC File Format 1.1", **self.info}
+        self._append(records.warcinfo_record(name, info, when))
+        logger.info("opened %s", warc.open_path)
+        return warc
+
+    def _append(self, raw: bytes) -> Location:
+        assert self._warc is not None
+        member = gzip_member(raw, self.gzip_level)
+        offset = self._warc.append(member)
+        self.records_written += 1
+        self.bytes_written += len(member)
+        return Location(self._warc.final_path.name, offset, len(member))
+
+    def write(self, raws: list[bytes]) -> list[Location]:
+        """Append records (uncompressed bytes), each as a gzip member.
+
+        The records of one call land in the same file: a request and its
+        response are never split by rotation.
+        """
+        warc = self._warc
+        if warc is not None and warc.size >= self.max_size:
+            self.close_current()
+            warc = None
+        if warc is None:
+            self._open()
+        return [self._append(raw) for raw in raws]
+
+    def write_sidecar(self, sidecar: dict[str, Any]) -> None:
+        """Append one sidecar line to the current WARC file's sidecar file."""
+        if self._warc is None:
+            self._open()
+        assert self._warc is not None
+        if self._sidecars is None:
+            name = self._warc.final_path.name.removesuffix(".warc.gz") + ".sidecars.jsonl.gz"
+            self._sidecars = _MemberFile(self.sidecar_dir / name, self.fsync)
+        line = json.dumps(sidecar, ensure_ascii=False, separators=(",", ":")) + "\n"
+        self._sidecars.append(gzip_member(line.encode("utf-8"), self.gzip_level))
+
+    def close_current(self) -> None:
+        """Close the current WARC file (and its sidecars), renaming them final."""
+        warc, sidecars = self._warc, self._sidecars
+        self._warc = self._sidecars = None
+        for member_file, kind in ((warc, "warc"), (sidecars, "sidecars")):
+            if member_file is None:
+                continue
+            path = member_file.close()
+            self.closed_files.append(path)
+            logger.info("closed %s (%d bytes)", path, member_file.size)
+            if self.on_close is not None:
+                self.on_close(path, kind)
+
+    def close(self) -> None:
+        """Close everything; the file set can be reopened by writing again."""
+        self.close_current()

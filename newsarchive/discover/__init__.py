@@ -1,0 +1,1 @@
+"""Discover: where article URLs come from -- robots.txt, sitemaps, feeds, links."""

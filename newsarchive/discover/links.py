@@ -1,0 +1,76 @@
+"""Links and embedded resources of an HTML page.
+
+Navigation links (``<a href>``) are followed to a depth; embeds (images,
+stylesheets, scripts, ``<link rel=icon>``) are fetched so the page replays as
+it looked; ``<link rel=alternate>`` feeds are fed back to discovery.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urldefrag, urljoin
+
+from lxml import html as lxml_html
+
+from newsarchive.discover.feeds import FEED_TYPES
+
+SKIP_SCHEMES = ("mailto:", "javascript:", "tel:", "data:", "#")
+
+
+@dataclass
+class PageLinks:
+    """What a page points at, as absolute URLs without fragments, in page order."""
+
+    links: list[str] = field(default_factory=list)
+    embeds: list[str] = field(default_factory=list)
+    feeds: list[str] = field(default_factory=list)
+
+
+def _add(target: list[str], seen: set[str], base: str, href: str | None) -> None:
+    if not href:
+        return
+    href = href.strip()
+    if not href or href.lower().startswith(SKIP_SCHEMES):
+        return
+    url = urldefrag(urljoin(base, href))[0]
+    if url.startswith(("http://", "https://")) and url not in seen:
+        seen.add(url)
+        target.append(url)
+
+
+def extract_links(body: bytes | str, base_url: str) -> PageLinks:
+    """Parse ``body`` (HTML) and return its links, embeds and feeds."""
+    out = PageLinks()
+    if not body:
+        return out
+    try:
+        doc = lxml_html.fromstring(body)
+    except (ValueError, lxml_html.etree.ParserError):
+        return out
+    base = base_url
+    for el in doc.iter("base"):
+        if el.get("href"):
+            base = urljoin(base_url, el.get("href"))
+            break
+    seen_links: set[str] = set()
+    seen_embeds: set[str] = set()
+    seen_feeds: set[str] = set()
+    for el in doc.iter("a", "area", "img", "script", "link", "source", "iframe", "video", "audio"):
+        tag = el.tag
+        if tag in ("a", "area"):
+            _add(out.links, seen_links, base, el.get("href"))
+        elif tag == "link":
+            rel = (el.get("rel") or "").lower().split()
+            if "alternate" in rel and (el.get("type") or "").lower() in FEED_TYPES:
+                _add(out.feeds, seen_feeds, base, el.get("href"))
+            elif {"stylesheet", "icon", "shortcut", "preload", "apple-touch-icon"} & set(rel):
+                _add(out.embeds, seen_embeds, base, el.get("href"))
+        elif tag == "iframe":
+            _add(out.links, seen_links, base, el.get("src"))
+        else:
+            _add(out.embeds, seen_embeds, base, el.get("src"))
+            srcset = el.get("srcset")
+            if srcset:
+                for part in srcset.split(","):
+                    _add(out.embeds, seen_embeds, base, part.strip().split(" ")[0])
+    return out

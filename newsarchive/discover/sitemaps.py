@@ -1,0 +1,68 @@
+"""Sitemaps, sitemap indexes and Google News sitemaps.
+
+Parsing is Scrapy's own (:class:`scrapy.utils.sitemap.Sitemap`, lxml with
+entity expansion off); this module only adds what news crawls need: the
+``lastmod`` and the ``news:`` fields of each URL.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
+
+logger = logging.getLogger(__name__)
+
+MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemaps.org limit, uncompressed
+
+
+@dataclass(frozen=True)
+class SitemapEntry:
+    """One ``<url>`` (or ``<sitemap>``) of a sitemap."""
+
+    loc: str
+    lastmod: str | None = None
+    news_title: str | None = None
+    news_published: str | None = None
+    is_sitemap: bool = False
+
+
+def _gunzip_if_needed(body: bytes) -> bytes:
+    if body[:2] == b"\x1f\x8b":
+        with gzip.GzipFile(fileobj=__import__("io").BytesIO(body)) as fh:
+            return fh.read(MAX_SITEMAP_BYTES)
+    return body
+
+
+def parse_sitemap(body: bytes) -> list[SitemapEntry]:
+    """Entries of a sitemap or sitemap index; empty for anything that is not one."""
+    try:
+        sitemap = Sitemap(_gunzip_if_needed(body))
+    except Exception as exc:  # lxml raises a variety of errors on junk
+        logger.warning("not a sitemap: %s", exc)
+        return []
+    is_index = sitemap.type == "sitemapindex"
+    entries = []
+    for item in sitemap:
+        loc = item.get("loc")
+        if not loc:
+            continue
+        news: dict[str, Any] = item.get("news") or {}
+        entries.append(
+            SitemapEntry(
+                loc=loc.strip(),
+                lastmod=item.get("lastmod"),
+                news_title=news.get("title") if isinstance(news, dict) else None,
+                news_published=news.get("publication_date") if isinstance(news, dict) else None,
+                is_sitemap=is_index,
+            )
+        )
+    return entries
+
+
+def sitemaps_in_robots(body: bytes, base_url: str) -> list[str]:
+    """``Sitemap:`` lines of a robots.txt."""
+    return list(sitemap_urls_from_robots(body, base_url=base_url))

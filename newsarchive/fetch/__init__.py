@@ -1,0 +1,1 @@
+"""Fetch: running Scrapy (and the browser) over a site, with progress."""

@@ -1,0 +1,1 @@
+"""newsarchive's Scrapy spiders (``SPIDER_MODULES``)."""
