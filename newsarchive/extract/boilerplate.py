@@ -1,0 +1,305 @@
+"""Ad slots and related-story rails: found, labelled, then cut from the tree.
+
+Researchers study ads and recommendation rails too, so they are not simply
+dropped: :func:`find_ads` and :func:`find_related` return them as data, and
+:func:`strip` removes their nodes so the story extractor never sees them.
+
+What news templates have in common, and what is used here:
+
+* ad slots carry an ad word in their class or id (``ad``, ``ad-slot``,
+  ``advertisement``, ``dfp``, ``gpt``, ``sponsored``...) or show only an ad label
+  ("ADVERTISEMENT", "Anzeige", "Publicidade"...);
+* related rails open with a heading from a small vocabulary ("Latest Stories",
+  "Read more", "Recommended", "Sponsored stories"...) or carry a rail word in
+  their class or id, and consist of repeated teasers: one link to another story
+  per item, maybe a summary, and little text outside the items;
+* inline teasers ("Related: ...", "READ MORE: ...") are one paragraph made of a
+  label and a link.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from urllib.parse import urldefrag, urljoin
+
+from lxml.html import HtmlElement
+
+AD_LABELS = re.compile(
+    r"^\W*(advertisement|advertising|ad|ads|sponsored|sponsored content|paid content|"
+    r"promoted|story continues below advertisement|continue reading below|"
+    r"anzeige|werbung|publicidade|publicidad|publicité|pubblicità|reklama|reclame|"
+    r"advertentie|mainos|annons|annonce|реклама|広告|광고)\W*$",
+    re.IGNORECASE,
+)
+_AD_TOKENS = {
+    "ad", "ads", "advert", "adverts", "advertisement", "advertising", "adslot",
+    "adunit", "adbox", "adcontainer", "adwrapper", "dfp", "gpt", "doubleclick",
+    "sponsored", "adsense", "googlead", "banner-ad", "ad-slot", "ad-unit",
+}
+_AD_PREFIXES = ("ad-", "ads-", "adv-", "advert", "dfp-", "gpt-", "google_ads", "div-gpt")
+_RAIL_WORDS = re.compile(
+    r"related|recommend|most-?popular|mostread|most-read|trending|more-?stories|"
+    r"latest-?stories|latestnews|read-?more|readnext|read-next|outbrain|taboola|"
+    r"also-?like|more-?from|you-?may|popular-?posts|top-?stories|further-?reading",
+    re.IGNORECASE,
+)
+RAIL_HEADINGS = re.compile(
+    r"^\W*(latest( stories| news| headlines)?|related( stories| articles| content| posts| news"
+    r"| coverage| links| reading)?|read (more|next|this next|also)|more (stories|news|from|"
+    r"on|in|to read|like this)\b.*|(most )?(popular|read|viewed|shared)( now| stories| articles)?"
+    r"|recommended( for you| stories| reading)?|you (may|might) (also )?(like|be interested in)"
+    r"|trending( now| stories)?|top (stories|news|headlines)|don'?t miss|see also|also read"
+    r"|what to read next|around the web|sponsored (stories|content|links)|from (our|the) "
+    r"partners|promoted (stories|links|content)|further reading|editor'?s picks"
+    r"|leia (também|mais)|veja também|lesen sie auch|mehr zum thema|lire aussi|à lire aussi"
+    r"|leer más|lee también|potrebbe interessarti|leggi anche)\W*$",
+    re.IGNORECASE,
+)
+INLINE_TEASER = re.compile(
+    r"^\s*(related|read more|read also|also read|see more|see also|more|don'?t miss|"
+    r"recommended|watch|listen|leia também|veja também|lesen sie auch|lire aussi)\s*[:|»>-]",
+    re.IGNORECASE,
+)
+_RAIL_STEMS = ("rel", "recom", "pop", "trend", "more", "latest", "read", "outbrain",
+               "taboola", "like", "top", "further", "you")
+_NOT_RAILS = {"html", "body", "article", "main", "a"}
+_TEASER_TAGS = {"p", "li", "h3", "h4", "div"}
+_HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+_ITEM_TAGS = {"li", "article"}
+MIN_TITLE = 12  # characters: shorter link texts are navigation ("News", "Next"), not teasers
+MAX_AD_TEXT = 120  # an ad slot shows a label or a short promo line, not paragraphs
+
+
+def _text(el: HtmlElement) -> str:
+    return " ".join(el.text_content().split())
+
+
+def _tokens(el: HtmlElement) -> list[str]:
+    raw = f"{el.get('class', '')} {el.get('id', '')}".lower()
+    return raw.split()
+
+
+def _is_ad_attr(el: HtmlElement) -> bool:
+    for tok in _tokens(el):
+        if tok in _AD_TOKENS or tok.startswith(_AD_PREFIXES):
+            return True
+        parts = re.split(r"[-_]", tok)
+        if any(p in {"ad", "ads", "advert", "advertisement", "dfp", "gpt"} for p in parts):
+            return True
+    return False
+
+
+_SKIP = {"script", "style", "noscript", "template", "head", "title", "meta", "svg", "form"}
+_AD_ATTR = re.compile(
+    r"(?:^|[\s_-])(?:ad|ads|adv|advert\w*|adslot\w*|adunit\w*|adbox|adcontainer|adwrapper|"
+    r"dfp|gpt|doubleclick|sponsored|adsense|googlead\w*)(?:$|[\s_-])"
+)
+
+
+def _attrs(el: HtmlElement) -> str:
+    cls, ident = el.get("class"), el.get("id")
+    if cls is None and ident is None:
+        return ""
+    return f"{cls or ''} {ident or ''}".lower()
+
+
+def _in_body(root: HtmlElement, *tags: str) -> Iterable[HtmlElement]:
+    """Elements of the body in page order (lxml's C iterator; no Python tree walk)."""
+    body = root.find("body")
+    for el in (body if body is not None else root).iter(*tags):
+        if isinstance(el.tag, str):
+            yield el
+
+
+def _taken(el: HtmlElement, taken: set[HtmlElement]) -> bool:
+    return el in taken or any(a in taken for a in el.iterancestors())
+
+
+def _hidden_context(el: HtmlElement) -> bool:
+    return any(a.tag in _SKIP for a in el.iterancestors())
+
+
+def find_ads(root: HtmlElement, base_url: str) -> list[tuple[HtmlElement, dict]]:
+    """Ad slots in page order, outermost node each, with their schema dict."""
+    found: list[tuple[HtmlElement, dict]] = []
+    taken: set[HtmlElement] = set()
+    for el in _in_body(root):
+        if el.tag in _SKIP or el.tag in {"html", "body", "main", "article"}:
+            continue
+        own = el.text
+        label = (
+            own is not None and len(el) == 0 and len(own) < 60 and bool(AD_LABELS.match(own.strip()))
+        )
+        if not (label or _AD_ATTR.search(_attrs(el))):
+            continue
+        if _taken(el, taken) or _hidden_context(el):
+            continue
+        text = _text(el)
+        if len(text) > MAX_AD_TEXT:
+            continue
+        # An ad label on its own is usually inside the slot it names: take the slot.
+        slot, parent = el, el.getparent()
+        while (
+            parent is not None
+            and parent.tag not in {"body", "article", "main"}
+            and len(parent) <= 3
+            and _text(parent) == text
+        ):
+            slot, parent = parent, parent.getparent()
+        if _taken(slot, taken):
+            continue
+        link = slot.find(".//a[@href]")
+        href = _absolute(base_url, link.get("href")) if link is not None else None
+        taken.add(slot)
+        found.append((slot, {"text": text, "position": None, "href": href}))
+    return found
+
+
+def _absolute(base_url: str, href: str | None) -> str | None:
+    if not href or href.startswith(("javascript:", "mailto:", "#")):
+        return None
+    return urldefrag(urljoin(base_url, href.strip()))[0]
+
+
+def _story_links(block: HtmlElement, base_url: str, page: str) -> list[tuple[HtmlElement, str]]:
+    out = []
+    for a in block.iter("a"):
+        url = _absolute(base_url, a.get("href"))
+        title = _text(a)
+        if url and url != page and len(title) >= MIN_TITLE and len(title.split()) >= 3:
+            out.append((a, url))
+    return out
+
+
+def _teaser(a: HtmlElement, block: HtmlElement) -> HtmlElement:
+    """The item around a link: its ancestor below ``block`` holding no other link."""
+    item = a
+    parent = a.getparent()
+    while parent is not None and parent is not block and len(parent.findall(".//a")) <= 1:
+        item, parent = parent, parent.getparent()
+    if parent is not None and parent is not block and parent.tag in _ITEM_TAGS:
+        links = {x.get("href") for x in parent.iter("a")}
+        if len(links) == 1:  # image link and title link to the same story
+            item = parent
+    return item
+
+
+def _rail_items(
+    block: HtmlElement, base_url: str, page: str, section: str | None
+) -> list[dict] | None:
+    """Teasers of a rail, or None when the block holds more than teasers."""
+    links = _story_links(block, base_url, page)
+    if len(links) < 2:
+        return None
+    total = len(_text(block)) or 1
+    items, covered, seen = [], 0, set()
+    for a, url in links:
+        item = _teaser(a, block)
+        heading = next(a.iter("h2", "h3", "h4"), None)
+        title = _text(heading if heading is not None else a)
+        if url in seen:
+            continue
+        seen.add(url)
+        whole = _text(item)
+        covered += len(whole)
+        summary = whole.replace(title, "", 1).strip(" -–—|·") if item is not a else ""
+        items.append({"title": title, "url": url, "summary": summary or None, "section": section})
+    # Repeated teaser shape: nearly all of the block's text sits inside the items.
+    if covered < 0.75 * total - len(section or ""):
+        return None
+    return items
+
+
+def find_related(root: HtmlElement, base_url: str) -> list[tuple[HtmlElement, list[dict]]]:
+    """Related-story rails and inline teasers in page order, with their items."""
+    page = urldefrag(base_url)[0]
+    found: list[tuple[HtmlElement, list[dict]]] = []
+    taken: set[HtmlElement] = set()
+    for el in _in_body(root):
+        tag = el.tag
+        if tag in _SKIP:
+            continue
+        attrs = _attrs(el)
+        if tag in _HEADING_TAGS or "title" in attrs:
+            kind = "heading"
+        elif attrs and tag not in _NOT_RAILS and _rail_attr(attrs):
+            kind = "rail"
+        elif tag in _TEASER_TAGS and len(el) <= 4:
+            kind = "inline"
+        else:
+            continue
+        if taken and _taken(el, taken):
+            continue
+        if kind == "heading":
+            block = _rail_under_heading(el, base_url, page)
+        elif kind == "rail":
+            heading = next(el.iter(*_HEADING_TAGS), None)
+            section = _text(heading) if heading is not None else None
+            items = _rail_items(el, base_url, page, section or None)
+            block = (el, items) if items else None
+        else:
+            block = _inline_teaser(el, base_url)
+        if block and not _taken(block[0], taken):
+            taken.add(block[0])
+            found.append(block)
+    found.sort(key=lambda b: _order(b[0]))
+    return found
+
+
+def _rail_attr(attrs: str) -> bool:
+    # Substring pre-check first: the regex alone costs more than the rest of the scan.
+    return any(stem in attrs for stem in _RAIL_STEMS) and bool(_RAIL_WORDS.search(attrs))
+
+
+def _order(el: HtmlElement) -> int:
+    return int(el.sourceline or 0)
+
+
+def _rail_under_heading(
+    el: HtmlElement, base_url: str, page: str
+) -> tuple[HtmlElement, list[dict]] | None:
+    text = _text(el)
+    if not text or len(text) >= 60 or not RAIL_HEADINGS.match(text):
+        return None
+    parent = el.getparent()
+    for _ in range(3):  # the heading's container, or one or two above it
+        if parent is None or parent.tag in {"body", "html"}:
+            break
+        items = _rail_items(parent, base_url, page, text)
+        if items:
+            return parent, items
+        parent = parent.getparent()
+    return None
+
+
+def _inline_teaser(el: HtmlElement, base_url: str) -> tuple[HtmlElement, list[dict]] | None:
+    head = (el.text or "") + ((el[0].text or "") if len(el) else "")
+    if not INLINE_TEASER.match(head.strip() or " "):
+        return None
+    text = _text(el)
+    links = el.findall(".//a[@href]")
+    m = INLINE_TEASER.match(text) if len(text) < 200 else None
+    if not m or len(links) != 1:
+        return None
+    url = _absolute(base_url, links[0].get("href"))
+    title = _text(links[0])
+    if not url or len(title) < MIN_TITLE:
+        return None
+    section = m.group(1).strip().capitalize()
+    return el, [{"title": title, "url": url, "summary": None, "section": section}]
+
+
+def strip(nodes: Iterable[HtmlElement]) -> None:
+    """Remove nodes from their tree, keeping the text that follows them."""
+    for node in nodes:
+        parent = node.getparent()
+        if parent is None:
+            continue
+        if node.tail and node.tail.strip():
+            prev = node.getprevious()
+            if prev is not None:
+                prev.tail = (prev.tail or "") + node.tail
+            else:
+                parent.text = (parent.text or "") + node.tail
+        parent.remove(node)

@@ -1,0 +1,128 @@
+"""Bytes to an lxml tree: the first stage of extraction.
+
+The charset is taken, in order, from a byte-order mark, the HTTP
+``Content-Type`` header, the page's own ``<meta charset>`` (or
+``http-equiv``), and last from statistical detection (charset-normalizer).
+A declared charset that does not decode the bytes is ignored rather than
+trusted: servers and templates often lie ("ISO-8859-1" on UTF-8 bytes), and a
+strict decode tells the lie apart cheaply.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import re
+
+from lxml import html as lxml_html
+from lxml.etree import ParserError
+
+from newsarchive.exceptions import ExtractionError
+
+logger = logging.getLogger(__name__)
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
+_META_CHARSET = re.compile(
+    rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.IGNORECASE
+)
+# Control bytes other than tab/newline/CR/form feed: text pages barely have any.
+_BINARY = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
+_SNIFF = 4096  # the meta charset must be in the first bytes, as browsers require
+MAX_BYTES = 20_000_000  # bigger than any news page; bounds parse time and memory
+
+
+def _codec(name: str | None) -> str | None:
+    """The Python codec for a charset label, or None when unknown."""
+    if not name:
+        return None
+    try:
+        found = codecs.lookup(name.strip().lower()).name
+    except LookupError:
+        return None
+    # Browsers read pages labelled Latin-1 as windows-1252 (WHATWG encoding spec).
+    return "cp1252" if found in {"latin-1", "iso8859-1", "ascii"} else found
+
+
+def charset_candidates(body: bytes, content_type: str | None) -> list[str]:
+    """Charsets to try, most trusted first (BOM, header, meta)."""
+    found: list[str] = []
+    for bom, name in _BOMS:
+        if body.startswith(bom):
+            found.append(name)
+            break
+    if content_type:
+        m = _HEADER_CHARSET.search(content_type)
+        if m:
+            found.append(m.group(1))
+    m = _META_CHARSET.search(body[:_SNIFF])
+    if m:
+        found.append(m.group(1).decode("ascii", "replace"))
+    out: list[str] = []
+    for name in found:
+        codec = _codec(name)
+        if codec and codec not in out:
+            out.append(codec)
+    return out
+
+
+def decode_body(body: bytes | str, content_type: str | None = None) -> str:
+    """The page as text; raises :class:`ExtractionError` for binary or empty input."""
+    if isinstance(body, str):
+        text = body
+    else:
+        if len(body) > MAX_BYTES:
+            raise ExtractionError(
+                f"page is {len(body)} bytes, more than the {MAX_BYTES} an HTML page may have"
+            )
+        if not body.strip():
+            raise ExtractionError("page is empty: nothing to extract")
+        text = ""
+        for codec in charset_candidates(body, content_type):
+            try:
+                text = body.decode(codec)
+                break
+            except (UnicodeDecodeError, LookupError):
+                logger.debug("declared charset %s does not decode the page", codec)
+        if not text:
+            text = _detect(body)
+    text = text.lstrip("\ufeff")
+    if not text.strip():
+        raise ExtractionError("page is empty: nothing to extract")
+    sample = text[:_SNIFF].encode("utf-8", "replace")
+    if len(_BINARY.findall(sample)) > len(sample) // 50 or "<" not in text[:_SNIFF * 4]:
+        raise ExtractionError("page is not HTML (binary or plain data): nothing to extract")
+    return text
+
+
+def _detect(body: bytes) -> str:
+    """Decode with UTF-8 when it fits, else with the detected charset."""
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes  # only pages that need it pay the import
+
+    best = from_bytes(body[:200_000]).best()
+    codec = _codec(best.encoding) if best is not None else None
+    return body.decode(codec or "cp1252", errors="replace")
+
+
+def parse_html(text: str) -> lxml_html.HtmlElement:
+    """Parse decoded HTML into a tree; broken markup is repaired, never fatal."""
+    # lxml refuses str input that carries an XML encoding declaration.
+    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text, count=1)
+    text = text.replace("\x00", "")
+    try:
+        tree = lxml_html.document_fromstring(text)
+    except (ParserError, ValueError) as exc:
+        raise ExtractionError(f"page cannot be parsed as HTML: {exc}") from None
+    if tree is None or tree.find("body") is None and len(tree) == 0:
+        raise ExtractionError("page has no HTML body: nothing to extract")
+    return tree

@@ -1,0 +1,47 @@
+"""Story fingerprint: a 64-bit SimHash of the story's word shingles.
+
+The same wire story on many sites, or the same page re-fetched with other ads,
+differs only in a few words; its SimHash then differs in a few bits, where a
+plain digest would differ entirely. Pure Python (blake2b per shingle): no
+dependency, and a few hundred microseconds for a news story.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+BITS = 64
+SHINGLE = 4  # words per shingle, as the extraction benchmark compares texts
+_WORD = re.compile(r"\w+")
+
+
+def simhash(text: str, shingle: int = SHINGLE) -> str:
+    """SimHash of ``text`` as 16 hex digits; the empty text hashes to all zeros."""
+    words = _WORD.findall(unicodedata.normalize("NFKC", text).lower())
+    if not words:
+        return "0" * (BITS // 4)
+    grams = {" ".join(words[i:i + shingle]) for i in range(max(1, len(words) - shingle + 1))}
+    # Column counts over the hashes' bit strings: zip and tuple.count run in C,
+    # ten times faster than a Python loop over 64 bits per shingle.
+    rows = [
+        format(int.from_bytes(hashlib.blake2b(g.encode(), digest_size=8).digest(), "big"), "064b")
+        for g in grams
+    ]
+    half = len(rows) / 2
+    bits = "".join("1" if col.count("1") > half else "0" for col in zip(*rows, strict=True))
+    return f"{int(bits, 2):016x}"
+
+
+def distance(a: str, b: str) -> int:
+    """Differing bits of two fingerprints: up to ~6 means the same story."""
+    return (int(a, 16) ^ int(b, 16)).bit_count()
+
+
+SAME_STORY_BITS = 6
+
+
+def same_story(a: str, b: str) -> bool:
+    """Whether two fingerprints belong to the same story (near-duplicate text)."""
+    return distance(a, b) <= SAME_STORY_BITS

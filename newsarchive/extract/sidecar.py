@@ -1,0 +1,198 @@
+"""Assembly: one page in, one sidecar dict (newsarchive.sidecar/1) out.
+
+Stages, each a pure function in its own module::
+
+    decode.decode_body -> decode.parse_html          bytes -> tree
+    metadata.extract_metadata                        read-only, before any pruning
+    boilerplate.find_ads / find_related -> strip     labelled, then cut from the tree
+    story.extract_story                              trafilatura + our paragraph filter
+    fingerprint.simhash                              of the story text
+
+No I/O: the crawl pipeline and ``newsarchive extract`` call
+:func:`extract_sidecar` and write the result themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from lxml import etree
+from lxml.html import HtmlElement
+
+from newsarchive import __version__
+from newsarchive.exceptions import ExtractionError
+from newsarchive.extract import boilerplate, decode, fingerprint, metadata, story
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_ID = "newsarchive.sidecar/1"
+EXTRACTOR = "newsarchive"
+# Below this much story text a page is an article only if it says it is one.
+MIN_ARTICLE_CHARS = 400
+_ERROR_TITLE = re.compile(
+    r"\b(404|not found|page not found|error|no encontrada|introuvable|nicht gefunden|"
+    r"não encontrada)\b",
+    re.IGNORECASE,
+)
+_SECTION_KINDS = {"website", "collectionpage", "webpage", "itemlist", "searchresultspage"}
+
+
+@cache
+def schema() -> dict[str, Any]:
+    """The sidecar JSON Schema shipped with the package."""
+    text = resources.files("newsarchive.extract").joinpath("sidecar.schema.json").read_text(
+        encoding="utf-8"
+    )
+    return json.loads(text)
+
+
+def validate(sidecar: dict[str, Any]) -> None:
+    """Raise ``jsonschema.ValidationError`` when ``sidecar`` breaks the schema."""
+    import jsonschema
+
+    jsonschema.validate(sidecar, schema())
+
+
+def _fetched_at(capture: dict | None, fetched_at: datetime | None) -> datetime | None:
+    if fetched_at is not None:
+        return fetched_at
+    raw = (capture or {}).get("fetched_at")
+    if not raw:
+        return None
+    try:
+        return datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    except ValueError:
+        logger.warning("capture fetched_at %r is not ISO 8601; no date bound", raw)
+        return None
+
+
+def _is_article(md: metadata.Metadata, st: story.Story, tree: HtmlElement) -> bool:
+    """Whether the page is one story (not a section front, an error or a search page)."""
+    chars = len(st.text)
+    if not chars:
+        return False
+    title = " ".join((tree.findtext(".//title") or "").split())
+    if _ERROR_TITLE.search(title) and chars < 2 * MIN_ARTICLE_CHARS:
+        return False
+    says_article = md.kind in metadata.ARTICLE_TYPES
+    if md.kind in _SECTION_KINDS and chars < 2 * MIN_ARTICLE_CHARS:
+        return False
+    # A section front is mostly teaser links; a story is mostly prose.
+    long_paragraphs = sum(1 for p in st.paragraphs if len(p) >= 150)
+    if says_article:
+        return chars >= story.MIN_STORY_CHARS
+    return chars >= MIN_ARTICLE_CHARS and long_paragraphs >= 2
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def _next_texts(slots: list[tuple[HtmlElement, dict]]) -> list[str]:
+    """Start of the text block after each slot (read before the slots are cut)."""
+    out = []
+    for slot, _ in slots:
+        nxt = slot.xpath("following::*[self::p or self::li or self::blockquote]"
+                         "[normalize-space()][1]")
+        out.append(_norm(nxt[0].text_content())[:80] if nxt else "")
+    return out
+
+
+def _ad_positions(
+    slots: list[tuple[HtmlElement, dict]], heads: list[str], paragraphs: list[str]
+) -> None:
+    """Set each ad's ``position``: index of the story paragraph that follows it."""
+    normed = [_norm(p) for p in paragraphs]
+    for (_, ad), head in zip(slots, heads, strict=True):
+        if head:
+            ad["position"] = next((i for i, p in enumerate(normed) if p.startswith(head)), None)
+
+
+def _drop_credit_line(paragraphs: list[str], md: metadata.Metadata) -> list[str]:
+    """Drop a closing "Jane Doe, The Associated Press" credit: byline data, not story."""
+    if not paragraphs:
+        return paragraphs
+    last = _norm(paragraphs[-1])
+    names = [_norm(x) for x in [*md.authors, md.publisher or ""] if x]
+    if len(last.split()) <= 12 and names and any(n and n in last for n in names):
+        rest = last
+        for n in names:
+            rest = rest.replace(n, " ")
+        if len(rest.split()) <= 3:
+            return paragraphs[:-1]
+    return paragraphs
+
+
+def extract_sidecar(
+    body: bytes | str,
+    url: str,
+    *,
+    content_type: str | None = None,
+    capture: dict | None = None,
+    fetched_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The sidecar of one HTML page (see ``sidecar.schema.json``).
+
+    ``content_type`` is the HTTP header, for the charset; ``capture`` the WARC
+    pointer (None outside an archive); ``fetched_at`` bounds the publication
+    date and defaults from ``capture["fetched_at"]``. Raises
+    :class:`~newsarchive.exceptions.ExtractionError` for input that is not an
+    HTML page (empty, binary); broken HTML still gives a sidecar.
+    """
+    if content_type and not re.search(r"html|xml|text/plain", content_type, re.IGNORECASE):
+        raise ExtractionError(f"content type {content_type!r} is not HTML: nothing to extract")
+    tree = decode.parse_html(decode.decode_body(body, content_type))
+    upper = _fetched_at(capture, fetched_at)
+    md = metadata.extract_metadata(tree, url, upper)
+    base = md.canonical_url or url
+
+    ads = boilerplate.find_ads(tree, base)
+    related = boilerplate.find_related(tree, base)
+    heads = _next_texts(ads)
+    boilerplate.strip([node for node, _ in ads])
+    boilerplate.strip([node for node, _ in related])
+    # Script, style and comment nodes carry no story; cutting them in C first saves
+    # trafilatura about a sixth of its time (benchmarks/extraction.py).
+    etree.strip_elements(tree, "script", "style", "noscript", "svg", "iframe", "template",
+                         etree.Comment, with_tail=False)
+    st = story.extract_story(tree, url, md.title, md.article_body)
+    paragraphs = _drop_credit_line(st.paragraphs, md)
+    st = story.Story(paragraphs, st.method)
+
+    if paragraphs:
+        place, wire = metadata.find_dateline(paragraphs[0])
+        md.dateline = place
+        if wire:
+            md.publisher = wire  # syndicated copy: the wire service is the originator
+    _ad_positions(ads, heads, paragraphs)
+    is_article = _is_article(md, st, tree)
+    text = st.text if is_article else ""
+    out: dict[str, Any] = {
+        "schema": SCHEMA_ID,
+        "url": url,
+        "canonical_url": md.canonical_url,
+        "title": md.title,
+        "authors": md.authors,
+        "publisher": md.publisher,
+        "published": md.published,
+        "modified": md.modified,
+        "dateline": md.dateline if is_article else None,
+        "language": md.language,
+        "is_article": is_article,
+        "text": text,
+        "paragraphs": paragraphs if is_article else [],
+        "fingerprint": fingerprint.simhash(text) if text else None,
+        "ads": [ad for _, ad in ads],
+        "related": [item for _, items in related for item in items],
+        "capture": capture,
+        "extractor": {"name": EXTRACTOR, "version": __version__, "method": st.method},
+    }
+    if capture is not None and "rendered" in capture:
+        out["rendered"] = bool(capture["rendered"])
+    return out
