@@ -40,9 +40,10 @@ class FileReport:
         return not self.errors and self.records > 0
 
     def add_error(self, message: str) -> None:
-        """Record a fault (only the first few are kept)."""
+        """Record a fault (only the first few are kept), printable and short."""
         if len(self.errors) < MAX_ERRORS:
-            self.errors.append(message)
+            clean = "".join(c if c.isprintable() else "?" for c in message)
+            self.errors.append(clean if len(clean) <= 160 else clean[:157] + "...")
 
     def as_dict(self) -> dict[str, object]:
         """JSON-friendly form for ``--json``."""
@@ -79,8 +80,9 @@ def check_stream(name: str, open_stream: Callable[[], BinaryIO]) -> FileReport:
                 headers = record.rec_headers
                 report.records += 1
                 report.types[record.rec_type] += 1
-                if headers.protocol not in ("WARC/1.0", "WARC/1.1"):
-                    report.add_error(f"offset {offset}: unknown version {headers.protocol!r}")
+                if record.format != "warc" or headers.protocol not in ("WARC/1.0", "WARC/1.1"):
+                    report.add_error(f"offset {offset}: not a WARC/1.0 or WARC/1.1 record")
+                    break
                 for name_ in REQUIRED:
                     if not headers.get_header(name_):
                         report.add_error(f"offset {offset}: {record.rec_type} lacks {name_}")
@@ -97,7 +99,8 @@ def check_stream(name: str, open_stream: Callable[[], BinaryIO]) -> FileReport:
                 if not gzipped:
                     report.size = offset + iterator.get_record_length()
     except ArchiveLoadFailed as exc:
-        report.add_error(f"not a valid WARC: {str(exc).strip()}")
+        reason = str(exc).strip().split(", first line:")[0]
+        report.add_error(f"not a valid WARC: {reason}")
     except (OSError, EOFError, ValueError) as exc:
         report.add_error(f"unreadable: {exc}")
     if report.records == 0 and not report.errors:

@@ -47,23 +47,35 @@ class Location:
 
 
 class _MemberFile:
-    """An append-only file of gzip members named ``*.open`` until closed."""
+    """An append-only file of gzip members named ``*.open`` until closed.
+
+    Unbuffered: each member goes to the OS in ``write`` calls of its own, so
+    after ``append`` returns the member survives a kill of the process. If a
+    write fails (full disk), the file is cut back to its last whole member at
+    once, so what is closed later is never a half-written record.
+    """
 
     def __init__(self, final_path: Path, fsync: str) -> None:
         self.final_path = final_path
         self.open_path = final_path.with_name(final_path.name + OPEN_SUFFIX)
         self.fsync = fsync
-        self._fh: BinaryIO = open(self.open_path, "xb")  # noqa: SIM115 - closed in close()
+        self._fh: BinaryIO = open(self.open_path, "xb", buffering=0)  # noqa: SIM115
         self.size = 0
 
     def append(self, member: bytes) -> int:
         offset = self.size
         try:
-            self._fh.write(member)
-            self._fh.flush()
+            view = memoryview(member)
+            while view:
+                written = self._fh.write(view)
+                view = view[written:]
             if self.fsync == "record":
                 os.fsync(self._fh.fileno())
         except OSError as exc:
+            try:
+                os.ftruncate(self._fh.fileno(), self.size)
+            except OSError:
+                logger.error("cannot cut %s back to %d bytes", self.open_path, self.size)
             raise StorageError(
                 f"cannot write {self.open_path}: {exc.strerror or exc}; "
                 "free some space (or fix the folder's permissions) and run the crawl again"
@@ -72,7 +84,6 @@ class _MemberFile:
         return offset
 
     def close(self) -> Path:
-        self._fh.flush()
         if self.fsync != "never":
             os.fsync(self._fh.fileno())
         self._fh.close()
