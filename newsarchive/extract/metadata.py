@@ -179,13 +179,7 @@ def extract_metadata(root: HtmlElement, url: str, upper: datetime | None) -> Met
             break
     md.kind = next(iter(_types(article)), None) if article else meta.get("og:type")
 
-    md.title = _clean(article.get("headline") if isinstance(article.get("headline"), str)
-                      else None) or _clean(meta.get("og:title")) or None
-    if not md.title:
-        h1 = next(root.iter("h1"), None)
-        md.title = _clean(h1.text_content()) if h1 is not None else None
-    if not md.title:
-        md.title = _TITLE_SUFFIX.sub("", _clean(root.findtext(".//title"))) or None
+    md.title = _title(root, article, meta)
 
     authors = [a for n in _names(article.get("author")) for a in split_authors(n)]
     if not authors and meta.get("author"):
@@ -223,6 +217,24 @@ def extract_metadata(root: HtmlElement, url: str, upper: datetime | None) -> Met
     body = article.get("articleBody")
     md.article_body = body if isinstance(body, str) else None
     return md
+
+
+def _title(root: HtmlElement, article: dict, meta: dict[str, str]) -> str | None:
+    """Headline: JSON-LD, og:title unless it is only the site's name, ``<h1>``, ``<title>``."""
+    headline = article.get("headline")
+    if isinstance(headline, str) and headline.strip():
+        return _clean(headline)
+    page_title = _clean(root.findtext(".//title"))
+    h1 = next(root.iter("h1"), None)
+    h1_text = _clean(h1.text_content()) if h1 is not None else ""
+    og = _clean(meta.get("og:title") or meta.get("twitter:title"))
+    site = _clean(meta.get("og:site_name"))
+    if og and og != site and (len(og.split()) > 3 or og in page_title or og == h1_text):
+        return og
+    stripped = _TITLE_SUFFIX.sub("", page_title)
+    if h1_text and (h1_text in page_title or not stripped):
+        return h1_text
+    return stripped or h1_text or None
 
 
 def normalize_language(tag: str | None) -> str | None:

@@ -72,22 +72,30 @@ def _fetched_at(capture: dict | None, fetched_at: datetime | None) -> datetime |
         return None
 
 
-def _is_article(md: metadata.Metadata, st: story.Story, tree: HtmlElement) -> bool:
-    """Whether the page is one story (not a section front, an error or a search page)."""
+def _headline_links(tree: HtmlElement) -> int:
+    """Links that are headlines (``<h3><a>`` or ``<a><h3>``): the stuff of section fronts."""
+    return len(tree.xpath("//*[self::h2 or self::h3 or self::h4][.//a] | //a[.//h2 or .//h3]"))
+
+
+def _is_article(md: metadata.Metadata, st: story.Story, title: str, teasers: int) -> bool:
+    """Whether the page is one story (not a section front, an error or a search page).
+
+    ``teasers`` counts the headline links left once the related rails are cut: an
+    article keeps few, a section front is made of them.
+    """
     chars = len(st.text)
     if not chars:
         return False
-    title = " ".join((tree.findtext(".//title") or "").split())
     if _ERROR_TITLE.search(title) and chars < 2 * MIN_ARTICLE_CHARS:
         return False
-    says_article = md.kind in metadata.ARTICLE_TYPES
     if md.kind in _SECTION_KINDS and chars < 2 * MIN_ARTICLE_CHARS:
         return False
-    # A section front is mostly teaser links; a story is mostly prose.
-    long_paragraphs = sum(1 for p in st.paragraphs if len(p) >= 150)
-    if says_article:
+    if md.kind in metadata.ARTICLE_TYPES:
         return chars >= story.MIN_STORY_CHARS
-    return chars >= MIN_ARTICLE_CHARS and long_paragraphs >= 2
+    if teasers >= 6 and chars < 4 * MIN_ARTICLE_CHARS:
+        return False
+    longest = max(len(p) for p in st.paragraphs)
+    return chars >= MIN_ARTICLE_CHARS // 2 and longest >= 80
 
 
 def _norm(text: str) -> str:
@@ -159,6 +167,8 @@ def extract_sidecar(
     boilerplate.strip([node for node, _ in related])
     # Script, style and comment nodes carry no story; cutting them in C first saves
     # trafilatura about a sixth of its time (benchmarks/extraction.py).
+    teasers = _headline_links(tree)
+    page_title = " ".join((tree.findtext(".//title") or "").split())
     etree.strip_elements(tree, "script", "style", "noscript", "svg", "iframe", "template",
                          etree.Comment, with_tail=False)
     st = story.extract_story(tree, url, md.title, md.article_body)
@@ -171,7 +181,7 @@ def extract_sidecar(
         if wire:
             md.publisher = wire  # syndicated copy: the wire service is the originator
     _ad_positions(ads, heads, paragraphs)
-    is_article = _is_article(md, st, tree)
+    is_article = _is_article(md, st, page_title, teasers)
     text = st.text if is_article else ""
     out: dict[str, Any] = {
         "schema": SCHEMA_ID,
