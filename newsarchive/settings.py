@@ -50,6 +50,20 @@ SIDECAR_ENABLED = True  # write a sidecar for every archived article page
 # --- Fetch: progress line (newsarchive.fetch.progress) -----------------------------
 EXTENSIONS = {
     "newsarchive.fetch.progress.ProgressExtension": 100,
+    "newsarchive.store.extension.UploadExtension": 500,  # off unless STORE_URI is s3://
 }
 PROGRESS_ENABLED = False  # the CLI turns it on; a live line on stderr
 PROGRESS_INTERVAL = 1.0  # seconds between updates
+
+# --- Store: upload closed files to S3 (newsarchive.store) -------------------------
+STORE_URI = ""  # s3://BUCKET/PREFIX/COLLECTION to upload; "" keeps files in WARC_DIR only
+STORE_ENDPOINT_URL = ""  # S3-compatible endpoint (MinIO, Ceph, R2); "" = AWS or boto3 config
+STORE_REGION = ""  # "" = boto3's standard chain (AWS_REGION, ~/.aws/config)
+STORE_PART_SIZE = 16 * 1024 * 1024  # multipart part size in bytes (S3 minimum: 5 MiB)
+STORE_CONCURRENCY = 8  # parts of one file in flight at once
+STORE_KEEP_LOCAL = False  # keep local copies after a verified upload
+STORE_MAX_ATTEMPTS = 10  # tries per S3 request (botocore standard retry mode, backoff)
+STORE_RETRIES = 4  # further tries per file after that, with STORE_RETRY_BACKOFF doubling
+STORE_RETRY_BACKOFF = 2.0  # seconds before the first per-file retry
+STORE_TIMEOUT = 60.0  # connect/read timeout of each S3 request, in seconds
+SIDECAR_WORKERS = -1  # extraction processes beside the crawl; -1: one if there are 2+ cores

@@ -26,6 +26,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--max-pages", type=int, default=0, help="stop after this many pages (0: no limit)")
     p.add_argument("--concurrency", type=int, default=None, help="parallel requests (default 16)")
     p.add_argument("--no-sidecars", action="store_true", help="archive only, extract nothing")
+    p.add_argument(
+        "--no-archive",
+        action="store_true",
+        help="fetch without writing WARC files or sidecars (a baseline for benchmarks)",
+    )
     p.add_argument("--no-robots", action="store_true", help="do not obey robots.txt (ask the site first)")
     p.add_argument("--warc-max-size", type=int, default=None, metavar="BYTES", help="rotate WARC files past this size (default 1 GB)")
     p.add_argument("--operator", default=None, help="who runs the crawl (warcinfo record)")
@@ -57,6 +62,9 @@ def build_job(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]
         overrides["CONCURRENT_REQUESTS"] = args.concurrency
         overrides["CONCURRENT_REQUESTS_PER_DOMAIN"] = args.concurrency
     if args.no_sidecars:
+        overrides["SIDECAR_ENABLED"] = False
+    if args.no_archive:
+        overrides["WARC_ENABLED"] = False
         overrides["SIDECAR_ENABLED"] = False
     if args.no_robots:
         overrides["ROBOTSTXT_OBEY"] = False

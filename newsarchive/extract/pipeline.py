@@ -4,13 +4,24 @@ The sidecar goes to the WARC writer service, which fills in where the page's
 response record lies and writes it both to ``sidecars/NAME.sidecars.jsonl.gz``
 and as a ``metadata`` record referring to the response. A page that cannot be
 extracted is logged and counted; it never stops the crawl.
+
+Extraction is CPU work in Python (about 13 ms for a 18 KB page): done on the
+reactor thread it caps a crawl near 75 pages/s. With ``SIDECAR_WORKERS`` > 0
+it runs in a process pool instead, so fetching and extracting overlap on a
+multi-core machine; the GIL rules out threads.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import multiprocessing
+import os
+from concurrent.futures import Executor, ProcessPoolExecutor
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 from newsarchive.exceptions import NewsarchiveError
@@ -22,48 +33,86 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+def extract_page(
+    body: bytes, url: str, content_type: str | None, fetched_at: datetime | None
+) -> tuple[dict[str, Any] | None, str | None]:
+    """Sidecar of one page, or the one-line reason there is none (runs in a worker)."""
+    from newsarchive.extract import extract_sidecar  # lazy: heavy imports
+
+    try:
+        return extract_sidecar(body, url, content_type=content_type, fetched_at=fetched_at), None
+    except NewsarchiveError as exc:
+        return None, str(exc)
+
+
+def default_workers() -> int:
+    """One extraction process beside the crawl when there is a second core."""
+    return 1 if (os.cpu_count() or 1) > 1 else 0
+
+
 class SidecarPipeline:
     """Extracts :class:`PageItem` pages into sidecars (``SIDECAR_ENABLED``)."""
 
-    def __init__(self, crawler: Crawler) -> None:
+    def __init__(self, crawler: Crawler, workers: int) -> None:
         self.crawler = crawler
         self.stats = crawler.stats
+        self.workers = workers
+        self._pool: Executor | None = None
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SidecarPipeline:
         """Enabled by ``SIDECAR_ENABLED`` when WARC capture is on."""
-        if not crawler.settings.getbool("SIDECAR_ENABLED"):
+        s = crawler.settings
+        if not s.getbool("SIDECAR_ENABLED"):
             raise NotConfigured("SIDECAR_ENABLED is off")
-        if not crawler.settings.getbool("WARC_ENABLED"):
+        if not s.getbool("WARC_ENABLED"):
             raise NotConfigured("sidecars need WARC capture (WARC_ENABLED)")
-        return cls(crawler)
+        workers = s.getint("SIDECAR_WORKERS", -1)
+        return cls(crawler, default_workers() if workers < 0 else workers)
 
-    def process_item(self, item: Any, spider: Any = None) -> Any:
+    def spider_closed(self, spider: Any = None) -> None:
+        """Stop the worker processes."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    async def _extract(self, item: PageItem) -> tuple[dict[str, Any] | None, str | None]:
+        args = (item.body, item.url, item.content_type, item.fetched_at)
+        if self.workers <= 0:
+            return extract_page(*args)
+        if self._pool is None:
+            # forkserver: never fork a process that runs a reactor and threads.
+            ctx = multiprocessing.get_context("forkserver")
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+        return await asyncio.wrap_future(self._pool.submit(extract_page, *args))
+
+    async def process_item(self, item: Any, spider: Any = None) -> Any:
         """Extract the page; queue its sidecar if it is an article."""
         if not isinstance(item, PageItem) or item.record_id is None or item.status != 200:
             return item
         service = getattr(self.crawler, "warc_service", None)
         if service is None:
             return item
-        from newsarchive.extract import extract_sidecar  # lazy: heavy imports
-
         try:
-            sidecar = extract_sidecar(
-                item.body, item.url, content_type=item.content_type, fetched_at=item.fetched_at
-            )
-        except NewsarchiveError as exc:
-            self.stats.inc_value("sidecar/errors")
-            logger.warning("no sidecar for %s: %s", item.url, exc)
-            return item
+            sidecar, error = await self._extract(item)
         except Exception:
             self.stats.inc_value("sidecar/errors")
             logger.exception("extraction failed on %s", item.url)
+            return item
+        if sidecar is None:
+            self.stats.inc_value("sidecar/errors")
+            logger.warning("no sidecar for %s: %s", item.url, error)
             return item
         if sidecar.get("is_article") is False:
             self.stats.inc_value("sidecar/not_article")
             return item
         if item.rendered:
             sidecar["rendered"] = True
-        service.submit_sidecar(item.record_id, sidecar)
+        try:
+            service.submit_sidecar(item.record_id, sidecar)
+        except NewsarchiveError as exc:
+            logger.error("%s", exc)
+            return item
         self.stats.inc_value("sidecar/written")
         return item

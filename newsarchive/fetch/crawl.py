@@ -7,6 +7,7 @@ and the tests start a process per crawl, as a user (or cron) would.
 from __future__ import annotations
 
 import logging
+import resource
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ class CrawlSummary:
     warc_bytes: int = 0
     recovered_files: int = 0
     elapsed: float = 0.0
+    peak_rss_mb: float = 0.0
     finish_reason: str = ""
     error: str | None = None
 
@@ -122,6 +124,7 @@ def run_crawl(
         warc_bytes=sum(p.stat().st_size for p in after),
         recovered_files=int(stats.get("warc/recovered_files", 0)),
         elapsed=time.monotonic() - started,
+        peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         finish_reason=str(stats.get("finish_reason", "")),
         error=stats.get("warc/error"),
     )
