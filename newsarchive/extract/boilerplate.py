@@ -238,6 +238,8 @@ def find_related(root: HtmlElement, base_url: str) -> list[tuple[HtmlElement, li
             section = _text(heading) if heading is not None else None
             items = _rail_items(el, base_url, page, section or None)
             block = (el, items) if items else None
+            if block is None and tag in _TEASER_TAGS and len(el) <= 4:
+                block = _inline_teaser(el, base_url)  # a one-link "related" paragraph
         else:
             block = _inline_teaser(el, base_url)
         if block and not _taken(block[0], taken):
