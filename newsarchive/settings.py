@@ -50,6 +50,8 @@ SIDECAR_ENABLED = True  # write a sidecar for every archived article page
 # --- Fetch: progress line (newsarchive.fetch.progress) -----------------------------
 EXTENSIONS = {
     "newsarchive.fetch.progress.ProgressExtension": 100,
+    # Before the uploader (500): indexes a WARC while it is still on disk.
+    "newsarchive.index.extension.IndexExtension": 400,
     "newsarchive.store.extension.UploadExtension": 500,  # off unless STORE_URI is s3://
 }
 PROGRESS_ENABLED = False  # the CLI turns it on; a live line on stderr
@@ -67,3 +69,7 @@ STORE_RETRIES = 4  # further tries per file after that, with STORE_RETRY_BACKOFF
 STORE_RETRY_BACKOFF = 2.0  # seconds before the first per-file retry
 STORE_TIMEOUT = 60.0  # connect/read timeout of each S3 request, in seconds
 SIDECAR_WORKERS = -1  # extraction processes beside the crawl; -1: one if there are 2+ cores
+
+# --- Index: CDXJ indexes and the Parquet catalog (newsarchive.index) ----------------
+INDEX_ENABLED = True  # write DIR/indexes/NAME.cdxj as each WARC file closes
+INDEX_CATALOG = True  # and DIR/catalog/collection=NAME/date=D/part-NAME.parquet

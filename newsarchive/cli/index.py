@@ -1,0 +1,45 @@
+"""``newsarchive index COLLECTION``: rebuild CDXJ indexes and the Parquet catalog."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from newsarchive.cli.common import print_json
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``index`` verb."""
+    p = sub.add_parser(
+        "index",
+        help="rebuild a collection's CDXJ indexes and Parquet catalog",
+        description="Index every WARC file of a collection (folder or s3:// store) with "
+        "cdxj-indexer into indexes/NAME.cdxj and rebuild its Parquet catalog "
+        "(catalog/collection=NAME/date=YYYY-MM-DD/). A crawl does this as it goes; "
+        "use this for older collections or after copying files in. Exit 0, 1 on an "
+        "unreadable WARC, 2 on a bad argument, 3 on a storage problem.",
+    )
+    p.add_argument("collection", metavar="COLLECTION", help="collection folder or s3:// store")
+    p.add_argument("--no-catalog", action="store_true", help="only the CDXJ indexes")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Rebuild; print a one-line summary (or JSON)."""
+    from newsarchive.index.build import _stderr_progress, index_collection
+    from newsarchive.index.collection import Collection
+
+    coll = Collection.open(args.collection)
+    report = index_collection(
+        coll, catalog=not args.no_catalog, progress=None if args.json else _stderr_progress
+    )
+    if args.json:
+        print_json(vars(report))
+    else:
+        print(
+            f"{report.collection}: {report.warcs} WARC files, {report.captures} captures "
+            f"indexed, {report.catalog_parts} catalog parts",
+            file=sys.stdout,
+        )
+    return 0

@@ -1,0 +1,80 @@
+"""Rebuilding a whole collection's indexes and catalog (``newsarchive index``).
+
+The crawl keeps both up to date as files close (:mod:`newsarchive.index.extension`);
+this is for collections crawled before, indexes lost, or a store whose files
+were uploaded by hand. For an ``s3://`` collection the files are built in a
+local temporary folder (WARCs are streamed, never downloaded whole) and put
+back in the store beside the WARCs.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from newsarchive.index.catalog import build_part
+from newsarchive.index.cdxj import index_name, index_warc
+from newsarchive.index.collection import Collection, warc_stem
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class IndexReport:
+    """What a rebuild did."""
+
+    collection: str
+    warcs: int = 0
+    captures: int = 0
+    catalog_parts: int = 0
+    indexes: list[str] = field(default_factory=list)
+
+
+def _stderr_progress(done: int, total: int, name: str) -> None:
+    print(f"\rindexing {done}/{total} {name[:60]:<60}", end="", file=sys.stderr, flush=True)
+    if done == total:
+        print(file=sys.stderr)
+
+
+def index_collection(
+    coll: Collection,
+    *,
+    catalog: bool = True,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> IndexReport:
+    """Index every WARC of ``coll`` and rebuild its catalog; return what was done."""
+    report = IndexReport(coll.name)
+    warcs = coll.warcs()
+    sidecars = {posixpath.basename(s): s for s in coll.sidecar_files()}
+    with tempfile.TemporaryDirectory(prefix="newsarchive-index-") as tmp:
+        work = Path(coll.root) if not coll.remote else Path(tmp)
+        store = None
+        if coll.remote:
+            from newsarchive.store import store_for
+
+            store = store_for(coll.root)
+        for n, warc in enumerate(warcs, 1):
+            name = posixpath.basename(warc)
+            dest = work / "indexes" / index_name(name)
+            report.captures += index_warc(warc, dest)
+            report.warcs += 1
+            report.indexes.append(str(dest))
+            parts: list[Path] = []
+            if catalog:
+                sidecar = sidecars.get(warc_stem(name) + ".sidecars.jsonl.gz")
+                parts = build_part(str(dest), sidecar, work / "catalog", coll.name, name)
+                report.catalog_parts += len(parts)
+            if store is not None:
+                from newsarchive.store.keys import key_for
+
+                store.put(dest, key_for(dest, "index"))
+                for part in parts:
+                    store.put(part, part.relative_to(work).as_posix())
+            if progress is not None:
+                progress(n, len(warcs), name)
+    return report

@@ -1,0 +1,239 @@
+"""The columnar catalog: one Parquet row per capture, CDXJ fields joined with sidecar fields.
+
+Layout (hive partitions, so DuckDB, Spark and Athena prune by folder)::
+
+    catalog/collection=NAME/date=YYYY-MM-DD/part-WARCSTEM.parquet
+
+One part per WARC file and capture date, named after the WARC, so rebuilding
+a WARC's part replaces it instead of adding a duplicate. A row is a capture
+from the CDXJ index (URL, time, status, mime, digest, WARC file/offset/length);
+when the page has a sidecar (matched on WARC file and offset) the row also gets
+the article fields and where the sidecar lies in its file; ``is_article`` says
+which rows are articles. Sidecar text is not copied: the catalog stays small
+enough to scan, and the text is one ranged read away.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import posixpath
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from newsarchive.index.cdxj import CdxjLine, iter_index
+from newsarchive.index.collection import warc_stem
+from newsarchive.index.sidecars import SidecarEntry, iter_entries
+
+logger = logging.getLogger(__name__)
+
+BATCH_ROWS = 10_000
+
+
+def schema() -> Any:
+    """The catalog's Arrow schema (partition columns excluded: they are folders)."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("url", pa.string()),
+            ("urlkey", pa.string()),
+            ("host", pa.string()),
+            ("timestamp", pa.timestamp("s", tz="UTC")),
+            ("status", pa.int16()),
+            ("mime", pa.string()),
+            ("digest", pa.string()),
+            ("record_type", pa.string()),
+            ("warc_filename", pa.string()),
+            ("warc_offset", pa.int64()),
+            ("warc_length", pa.int64()),
+            ("is_article", pa.bool_()),
+            ("title", pa.string()),
+            ("authors", pa.list_(pa.string())),
+            ("publisher", pa.string()),
+            ("published", pa.string()),
+            ("published_date", pa.date32()),
+            ("language", pa.string()),
+            ("canonical_url", pa.string()),
+            ("text_length", pa.int32()),
+            ("word_count", pa.int32()),
+            ("fingerprint", pa.string()),
+            ("ads_count", pa.int16()),
+            ("related_count", pa.int16()),
+            ("rendered", pa.bool_()),
+            ("sidecar_file", pa.string()),
+            ("sidecar_offset", pa.int64()),
+            ("sidecar_length", pa.int64()),
+        ]
+    )
+
+
+def parse_date(value: Any) -> dt.date | None:
+    """The date part of an ISO 8601 date or date-time, or None."""
+    if not isinstance(value, str) or len(value) < 10:
+        return None
+    try:
+        return dt.date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def host_of(url: str) -> str | None:
+    """Lower-case host of ``url`` without a ``www.`` prefix."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host.removeprefix("www.") or None
+
+
+def sidecar_fields(sc: dict[str, Any]) -> dict[str, Any]:
+    """The article columns of one sidecar."""
+    text = sc.get("text") or ""
+    return {
+        "is_article": sc.get("is_article", True) is not False,
+        "title": sc.get("title"),
+        "authors": [str(a) for a in sc.get("authors") or []],
+        "publisher": sc.get("publisher"),
+        "published": sc.get("published"),
+        "published_date": parse_date(sc.get("published")),
+        "language": sc.get("language"),
+        "canonical_url": sc.get("canonical_url"),
+        "text_length": len(text),
+        "word_count": len(text.split()),
+        "fingerprint": sc.get("fingerprint"),
+        "ads_count": len(sc.get("ads") or []),
+        "related_count": len(sc.get("related") or []),
+        "rendered": bool(sc.get("rendered") or (sc.get("capture") or {}).get("rendered")),
+    }
+
+
+_EMPTY_ARTICLE = {name: None for name in sidecar_fields({})} | {"is_article": False}
+
+
+def capture_row(
+    line: CdxjLine, entry: SidecarEntry | None = None, sidecar_file: str | None = None
+) -> dict[str, Any]:
+    """The catalog row of one capture (with its sidecar, if it has one)."""
+    ts = dt.datetime.strptime(line.timestamp[:14], "%Y%m%d%H%M%S").replace(tzinfo=dt.UTC)
+    row: dict[str, Any] = {
+        "url": line.url,
+        "urlkey": line.urlkey,
+        "host": host_of(line.url),
+        "timestamp": ts,
+        "status": line.status,
+        "mime": line.mime,
+        "digest": line.digest,
+        "record_type": "revisit" if line.is_revisit else "response",
+        "warc_filename": line.filename,
+        "warc_offset": line.offset,
+        "warc_length": line.length,
+    }
+    if entry is None:
+        row.update(_EMPTY_ARTICLE)
+        row.update(sidecar_file=None, sidecar_offset=None, sidecar_length=None)
+    else:
+        row.update(sidecar_fields(entry.sidecar))
+        row.update(
+            sidecar_file=posixpath.basename(sidecar_file or ""),
+            sidecar_offset=entry.offset,
+            sidecar_length=entry.length,
+        )
+    return row
+
+
+def iter_rows(index_uri: str, sidecar_uri: str | None) -> Iterator[dict[str, Any]]:
+    """Catalog rows of one WARC: its CDXJ lines joined with its sidecars.
+
+    Sidecars are keyed by (WARC file, record offset); only the small entries
+    are held, one WARC's worth.
+    """
+    by_location: dict[tuple[str, int], SidecarEntry] = {}
+    if sidecar_uri is not None:
+        for entry in iter_entries(sidecar_uri):
+            cap = entry.sidecar.get("capture") or {}
+            if cap.get("warc_filename") is not None and cap.get("offset") is not None:
+                slim = SidecarEntry(
+                    {k: v for k, v in entry.sidecar.items() if k not in ("paragraphs",)},
+                    entry.offset,
+                    entry.length,
+                )
+                by_location[(cap["warc_filename"], int(cap["offset"]))] = slim
+    for line in iter_index(index_uri):
+        entry = by_location.get((line.filename, line.offset))
+        yield capture_row(line, entry, sidecar_uri if entry else None)
+
+
+def part_name(warc_name: str) -> str:
+    """File name of a WARC's catalog part."""
+    return f"part-{warc_stem(warc_name)}.parquet"
+
+
+def write_parts(
+    rows: Iterable[dict[str, Any]], catalog_root: Path, collection: str, warc_name: str
+) -> list[Path]:
+    """Write rows into ``collection=NAME/date=D/part-WARC.parquet`` files, in batches.
+
+    Each part is written under a temporary name and renamed when complete.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sch = schema()
+    writers: dict[dt.date, tuple[Any, Path, Path]] = {}
+    pending: dict[dt.date, list[dict[str, Any]]] = defaultdict(list)
+
+    def flush(day: dt.date) -> None:
+        batch = pending.pop(day, [])
+        if not batch:
+            return
+        if day not in writers:
+            folder = catalog_root / f"collection={collection}" / f"date={day.isoformat()}"
+            folder.mkdir(parents=True, exist_ok=True)
+            final = folder / part_name(warc_name)
+            tmp = final.with_name(final.name + ".tmp")
+            writers[day] = (pq.ParquetWriter(tmp, sch, compression="zstd"), tmp, final)
+        writers[day][0].write_table(pa.Table.from_pylist(batch, schema=sch))
+
+    try:
+        for row in rows:
+            day = row["timestamp"].date()
+            pending[day].append(row)
+            if len(pending[day]) >= BATCH_ROWS:
+                flush(day)
+        for day in list(pending):
+            flush(day)
+    except BaseException:
+        for writer, tmp, _final in writers.values():
+            writer.close()
+            tmp.unlink(missing_ok=True)
+        raise
+    written = []
+    for writer, tmp, final in writers.values():
+        writer.close()
+        os.replace(tmp, final)
+        written.append(final)
+    return written
+
+
+def remove_parts(catalog_root: Path, collection: str, warc_name: str) -> None:
+    """Delete a WARC's existing parts (before rebuilding them)."""
+    base = catalog_root / f"collection={collection}"
+    if base.is_dir():
+        for old in base.glob(f"date=*/{part_name(warc_name)}"):
+            old.unlink()
+
+
+def build_part(
+    index_uri: str,
+    sidecar_uri: str | None,
+    catalog_root: Path,
+    collection: str,
+    warc_name: str,
+) -> list[Path]:
+    """(Re)build the catalog parts of one WARC from its index and sidecar file."""
+    remove_parts(catalog_root, collection, warc_name)
+    written = write_parts(iter_rows(index_uri, sidecar_uri), catalog_root, collection, warc_name)
+    logger.info("catalog: %s -> %d part(s)", warc_name, len(written))
+    return written

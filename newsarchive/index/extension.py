@@ -1,0 +1,97 @@
+"""Scrapy extension: index each WARC file as it closes, and catalog its sidecars.
+
+Listens for :data:`newsarchive.signals.file_closed`, which the WARC writer
+thread sends. The work happens right there, in the writer thread -- never on
+the reactor -- and *before* the upload extension (a lower priority in
+``EXTENSIONS`` connects first), so the WARC and its sidecars are still on disk
+when they are read, and the uploader learns of the index right after.
+
+- kind ``"warc"``: write ``DIR/indexes/NAME.cdxj`` (temp name, then rename) and
+  send ``file_closed`` with kind ``"index"`` so the uploader ships it.
+- kind ``"sidecars"``: (re)build the WARC's catalog parts under ``DIR/catalog``.
+  The writer closes a WARC just before its sidecar file; a WARC with no
+  sidecar file still open beside it gets its catalog part at once.
+
+Settings: ``INDEX_ENABLED``, ``INDEX_CATALOG``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from scrapy.exceptions import NotConfigured
+
+from newsarchive import signals as na_signals
+from newsarchive.index.catalog import build_part
+from newsarchive.index.cdxj import index_name, index_warc
+from newsarchive.index.collection import warc_stem
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+
+class IndexExtension:
+    """CDXJ index per closed WARC; catalog part per closed sidecar file."""
+
+    def __init__(self, crawler: Crawler, directory: Path, catalog: bool) -> None:
+        self.crawler = crawler
+        self.directory = directory
+        self.catalog = catalog
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> IndexExtension:
+        """Enabled by ``INDEX_ENABLED`` when WARC capture is on."""
+        s = crawler.settings
+        if not s.getbool("INDEX_ENABLED"):
+            raise NotConfigured("INDEX_ENABLED is off")
+        if not s.getbool("WARC_ENABLED"):
+            raise NotConfigured("indexes need WARC capture (WARC_ENABLED)")
+        ext = cls(crawler, Path(s.get("WARC_DIR")), s.getbool("INDEX_CATALOG"))
+        crawler.signals.connect(ext.file_closed, signal=na_signals.file_closed)
+        return ext
+
+    @property
+    def name(self) -> str:
+        """The collection's name: its folder's."""
+        return self.directory.resolve().name
+
+    def file_closed(self, path: Path, kind: str, **_: Any) -> None:
+        """Index a closed WARC; catalog a closed sidecar file (writer thread)."""
+        path = Path(path)
+        try:
+            if kind == "warc":
+                self._index(path)
+            elif kind == "sidecars" and self.catalog:
+                warc = path.name.removesuffix(".sidecars.jsonl.gz") + ".warc.gz"
+                self._catalog(warc, path)
+        except Exception:
+            self.crawler.stats.inc_value("index/errors")
+            logger.exception("cannot index %s", path)
+
+    def _index(self, warc: Path) -> None:
+        dest = self.directory / "indexes" / index_name(warc.name)
+        lines = index_warc(warc, dest)
+        self.crawler.stats.inc_value("index/files")
+        self.crawler.stats.inc_value("index/captures", lines)
+        self.crawler.signals.send_catch_log(na_signals.file_closed, path=dest, kind="index")
+        sidecars = self.directory / "sidecars" / f"{warc_stem(warc.name)}.sidecars.jsonl.gz"
+        if self.catalog and not sidecars.with_name(sidecars.name + ".open").exists():
+            self._catalog(warc.name, sidecars if sidecars.exists() else None)
+
+    def _catalog(self, warc_name: str, sidecars: Path | None) -> None:
+        index = self.directory / "indexes" / index_name(warc_name)
+        if not index.exists():
+            logger.warning("no index for %s; catalog part not built", warc_name)
+            return
+        parts = build_part(
+            str(index),
+            str(sidecars) if sidecars else None,
+            self.directory / "catalog",
+            self.name,
+            warc_name,
+        )
+        self.crawler.stats.inc_value("index/catalog_parts", len(parts))
