@@ -35,6 +35,10 @@ class StorageError(UserError):
     exit_code = 3
 
 
+class TransientStorageError(StorageError):
+    """A storage failure that may pass on retry: throttling, 5xx, a dropped connection."""
+
+
 class ExtractionError(UserError):
     """A page that cannot be turned into a sidecar (not HTML, unreadable)."""
 

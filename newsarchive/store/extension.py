@@ -1,0 +1,226 @@
+"""Scrapy extension: upload each closed collection file to S3 while the crawl runs.
+
+Enabled by ``STORE_URI = "s3://BUCKET/PREFIX/COLLECTION"`` (plus the other
+``STORE_*`` settings); the collection folder ``WARC_DIR`` is the local spool.
+It listens for :data:`newsarchive.signals.file_closed`, hands the file to a
+background thread (the reactor never waits for S3) that records its SHA-256 in
+the spool journal and uploads it, and on ``spider_closed`` waits until the
+queue is drained, then reports under the ``store/`` stats.
+
+A WARC file's local copy is removed only once it is stored *and* its index
+file has been closed (the indexer is done reading it), or at the end of the
+crawl; set ``STORE_KEEP_LOCAL = True`` to keep the whole local collection.
+Files left over from an earlier, interrupted crawl are picked up at start.
+A bucket, credential or endpoint problem closes the spider with reason
+``store_error`` and a one-line message; everything stays in the spool for
+``newsarchive upload``.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from pathlib import Path
+from typing import Any
+
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+
+from newsarchive.exceptions import UserError
+from newsarchive.signals import file_closed
+from newsarchive.store import is_remote, store_for
+from newsarchive.store.spool import Entry
+from newsarchive.store.uploader import Uploader, UploadOptions, collection_uri
+
+logger = logging.getLogger(__name__)
+
+_STOP = object()
+
+
+def _base_name(name: str) -> str:
+    """``X.warc.gz``, ``X.warc.gz.cdxj`` and ``X.cdxj`` all name the WARC ``X``."""
+    for suffix in (".cdxj", ".warc.gz", ".warc"):
+        name = name.removesuffix(suffix)
+    return name
+
+
+class UploadExtension:
+    """Background uploader of a crawl's closed files (see the module docstring)."""
+
+    def __init__(self, crawler: Crawler, store_uri: str, collection: Path,
+                 options: UploadOptions) -> None:
+        self.crawler = crawler
+        self.store_uri = store_uri
+        self.collection = collection
+        self.options = options
+        settings = crawler.settings
+        self._endpoint_url = settings.get("STORE_ENDPOINT_URL") or None
+        self._region = settings.get("STORE_REGION") or None
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._indexed: set[str] = set()  # WARC names whose index file is closed
+        self._thread: threading.Thread | None = None
+        self._uploader: Uploader | None = None
+        self._fatal: UserError | None = None
+        self._spider: Spider | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> UploadExtension:
+        """Build from ``STORE_*`` settings; NotConfigured without a remote STORE_URI."""
+        settings = crawler.settings
+        uri = settings.get("STORE_URI") or ""
+        if not uri or not is_remote(uri):
+            raise NotConfigured("STORE_URI is not an s3:// URI; closed files stay in WARC_DIR")
+        collection = Path(settings.get("WARC_DIR"))
+        ext = cls(crawler, collection_uri(uri, collection), collection,
+                  UploadOptions.from_settings(settings))
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(ext.engine_stopped, signal=signals.engine_stopped)
+        crawler.signals.connect(ext.file_closed, signal=file_closed)
+        return ext
+
+    # --- signal handlers (reactor thread: never block) --------------------------
+    def spider_opened(self, spider: Spider) -> None:
+        """Start the upload thread; it checks the bucket and resumes leftovers."""
+        self._spider = spider
+        self._thread = threading.Thread(target=self._work, name="newsarchive-upload",
+                                        daemon=True)
+        self._thread.start()
+
+    def file_closed(self, path: Path, kind: str, **_kwargs: Any) -> None:
+        """Queue a closed file for upload (returns at once)."""
+        self._queue.put((Path(path), kind))
+
+    def spider_closed(self, spider: Spider, reason: str) -> Any:
+        """Wait, off the reactor, until the files queued so far are stored; report.
+
+        Deferred by one reactor turn: Scrapy calls extensions' handlers before
+        the capture middleware's, which closes the last WARC (and sends its
+        ``file_closed``) in its own ``spider_closed``.
+        """
+        from twisted.internet import reactor
+        from twisted.internet.task import deferLater
+        from twisted.internet.threads import deferToThread
+
+        if self._thread is None:
+            return None
+        d = deferLater(reactor, 0, lambda: None)
+        d.addCallback(lambda _: deferToThread(self._queue.join))
+        return d.addCallback(lambda _: self._report())
+
+    def engine_stopped(self) -> Any:
+        """Last pass: pick up files closed late, upload them, then stop the thread."""
+        from twisted.internet.threads import deferToThread
+
+        if self._thread is None:
+            return None
+        self._queue.put(_STOP)
+        return deferToThread(self._thread.join).addCallback(lambda _: self._report())
+
+    # --- upload thread ---------------------------------------------------------
+    def _work(self) -> None:
+        try:
+            store = store_for(self.store_uri, endpoint_url=self._endpoint_url,
+                              region=self._region, **self.options.store_options())
+            self._uploader = Uploader(self.collection, store, self.options, hold=self._held)
+        except UserError as exc:
+            self._fail(exc)
+        except Exception:  # noqa: BLE001 - the loop below must run, or the close would hang
+            logger.exception("cannot start the uploader; files stay in %s", self.collection)
+        if self._uploader is not None:
+            self._guard(self._resume)
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                self._queue.task_done()
+                break
+            self._guard(self._take, *item)
+            self._queue.task_done()
+        if self._uploader is not None:
+            self._guard(self._final)
+            self._uploader.finish()
+            self._uploader.close()
+
+    def _guard(self, func: Any, *args: Any) -> None:
+        """Run one step; a StorageError stops uploads (not queueing) for this crawl."""
+        try:
+            func(*args)
+        except UserError as exc:
+            self._fail(exc)
+        except Exception:  # noqa: BLE001 - a bug must not kill the thread and hang the close
+            logger.exception("unexpected error in the upload thread; files stay in the spool")
+
+    def _resume(self) -> None:
+        assert self._uploader is not None
+        self._uploader.store.check()
+        self._uploader.scan()
+        leftovers = self._uploader.spool.entries("pending")
+        if leftovers:
+            logger.info("resuming the upload of %d file(s) left by an earlier run", len(leftovers))
+        self._uploader.report.files_total += len(leftovers)
+        self._uploader.report.bytes_total += sum(e.digest.size for e in leftovers)
+        self._drain(False)
+
+    def _final(self) -> None:
+        assert self._uploader is not None
+        for path, kind in self._uploader.scan_new():
+            self._take(path, kind, drain=False)
+        self._drain(True)
+
+    def _take(self, path: Path, kind: str, drain: bool = True) -> None:
+        if kind == "index":
+            self._indexed.add(_base_name(path.name))
+        if self._uploader is None:
+            return
+        if self._uploader.spool.get(path) is None:
+            entry = self._uploader.enqueue(path, kind)  # recorded even when uploads stopped
+            self._uploader.report.files_total += 1
+            self._uploader.report.bytes_total += entry.digest.size
+        if drain and self._queue.empty():  # a burst of closed files is hashed first
+            self._drain(False)
+
+    def _drain(self, final: bool) -> None:
+        uploader = self._uploader
+        if uploader is None or self._fatal is not None:
+            return
+        for entry in uploader.spool.entries("pending"):
+            if not uploader.upload(entry):
+                break
+        uploader.remove_stored(force=final)
+
+    def _held(self, entry: Entry) -> bool:
+        """Keep a stored WARC locally until its index is written (the indexer reads it)."""
+        return entry.kind == "warc" and _base_name(entry.path.name) not in self._indexed
+
+    def _fail(self, exc: UserError) -> None:
+        if self._fatal is not None:
+            return
+        self._fatal = exc
+        logger.error("store: %s", exc)
+        spider = self._spider
+        engine = getattr(self.crawler, "engine", None)
+        if spider is not None and engine is not None:
+            from twisted.internet import reactor
+
+            reactor.callFromThread(engine.close_spider, spider, "store_error")  # type: ignore[attr-defined]
+
+    def _report(self) -> None:
+        stats = self.crawler.stats
+        if stats is None:
+            return
+        if self._fatal is not None:
+            stats.set_value("store/error", str(self._fatal))
+        report = self._uploader.report if self._uploader is not None else None
+        if report is None:
+            return
+        for name, value in report.as_dict().items():
+            if name not in {"errors", "seconds", "mb_per_s", "files", "bytes"}:
+                stats.set_value(f"store/{name}", value)
+        logger.info(
+            "store: %d uploaded, %d already stored, %d failed, %d left in the spool "
+            "(%.1f MB at %.1f MB/s) -> %s",
+            report.uploaded, report.existed, report.failed, report.pending,
+            report.bytes_sent / 1e6, report.mb_per_s, self.store_uri,
+        )

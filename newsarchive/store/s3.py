@@ -1,0 +1,584 @@
+"""The S3 store (AWS, MinIO, Ceph, R2...): boto3 managed transfers, verified.
+
+Uploads use s3transfer's multipart upload with ``ChecksumAlgorithm=SHA256``:
+every part carries its SHA-256, so S3 rejects a part damaged on the way, and
+the finished object has a composite ``ChecksumSHA256`` that S3 computed from
+what it stored. We compare that (and the size) with the digests taken from
+the local file before the upload; only then is the upload "done". SHA-256,
+not CRC32C: botocore needs the optional ``awscrt`` package for CRC32C, and
+SHA-256 is what the spool records anyway.
+
+Writes are conditional (``If-None-Match: *`` on PutObject and
+CompleteMultipartUpload), so an upload never replaces an object that appeared
+under the same key meanwhile. Credentials come from boto3's standard chain
+and are never put in messages; endpoints are shown without user info.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import urlsplit
+
+from newsarchive.exceptions import ConfigError, StorageError, TransientStorageError
+from newsarchive.store.base import ObjectInfo, PutOutcome
+from newsarchive.store.digest import CHUNK, MIN_PART_SIZE, FileDigest, hash_file
+
+logger = logging.getLogger(__name__)
+
+MiB = 1024 * 1024
+SHA256_META = "sha256"  # x-amz-meta-sha256: hex SHA-256 of the whole file
+
+_CREDENTIAL_CODES = {
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "TokenRefreshRequired",
+    "RequestExpired",
+    "InvalidToken",
+    "InvalidClientTokenId",
+    "ExpiredTokenException",
+}
+_DENIED_CODES = {"AccessDenied", "AllAccessDisabled", "403", "Forbidden"}
+_TRANSIENT_CODES = {
+    "SlowDown",
+    "Throttling",
+    "ThrottlingException",
+    "RequestTimeout",
+    "RequestTimeTooSkewed",
+    "InternalError",
+    "ServiceUnavailable",
+    "503",
+    "500",
+    "502",
+    "504",
+    "BadDigest",
+    "XAmzContentSHA256Mismatch",
+    "InvalidPart",
+    "NoSuchUpload",
+}
+_CONTENT_TYPES = {
+    ".warc.gz": "application/warc",
+    ".warc": "application/warc",
+    ".jsonl.gz": "application/gzip",
+    ".cdxj": "text/plain; charset=utf-8",
+}
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """``s3://bucket/some/prefix/`` -> ``("bucket", "some/prefix")``."""
+    parts = urlsplit(uri)
+    if parts.scheme != "s3" or not parts.netloc:
+        raise ConfigError(f"{uri!r} is not an S3 URI; write s3://BUCKET/PREFIX")
+    return parts.netloc, parts.path.strip("/")
+
+
+def safe_endpoint(endpoint_url: str | None) -> str:
+    """The endpoint for messages: no user name or password, AWS if unset."""
+    if not endpoint_url:
+        return "AWS S3"
+    parts = urlsplit(endpoint_url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}"
+
+
+def _quiet_sdk_loggers() -> None:
+    """Keep boto's DEBUG output (request bodies, signed headers) out of our logs.
+
+    botocore logs every request at DEBUG, including the ``Authorization``
+    header (access key id) and whole upload parts; ``-vv`` must not leak either.
+    """
+    for name in ("botocore", "boto3", "s3transfer", "urllib3"):
+        lg = logging.getLogger(name)
+        if lg.level == logging.NOTSET or lg.level < logging.INFO:
+            lg.setLevel(logging.INFO)
+
+
+def make_client(
+    *,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    max_attempts: int = 10,
+    timeout: float = 60.0,
+    pool: int = 10,
+) -> Any:
+    """A new S3 client from boto3's standard credential chain.
+
+    Standard retry mode retries throttling (503 SlowDown), 5xx and dropped
+    connections with exponential backoff and jitter. Path-style addressing for
+    custom endpoints, which MinIO and most S3-compatible servers expect.
+    """
+    import boto3
+    from botocore.config import Config
+
+    _quiet_sdk_loggers()
+    config = Config(
+        retries={"max_attempts": max_attempts, "mode": "standard"},
+        connect_timeout=timeout,
+        read_timeout=timeout,
+        max_pool_connections=pool,
+        s3={"addressing_style": "path"} if endpoint_url else None,
+    )
+    session = boto3.session.Session()
+    return session.client("s3", endpoint_url=endpoint_url, region_name=region, config=config)
+
+
+def storage_error(exc: BaseException, *, where: str, endpoint: str, fatal_network: bool = False
+                  ) -> StorageError:
+    """Turn a boto3/botocore failure into a one-line StorageError saying what to do.
+
+    Throttling, 5xx and dropped connections become :class:`TransientStorageError`
+    (the caller retries later); bad buckets, permissions and credentials do not.
+    ``fatal_network``: an unreachable endpoint is a configuration mistake (used
+    by the first call, before anything worked).
+    """
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        PartialCredentialsError,
+    )
+
+    keep = "files not yet uploaded stay in the spool"
+    if isinstance(exc, StorageError):
+        return exc
+    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
+        return StorageError(
+            f"no usable S3 credentials for {where}: set AWS_PROFILE or "
+            f"AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (boto3's standard chain); {keep}"
+        )
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        code = str(err.get("Code", ""))
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code == "NoSuchBucket" or (code == "404" and "Bucket" in exc.operation_name):
+            bucket = where.removeprefix("s3://").split("/", 1)[0]
+            return StorageError(
+                f"bucket {bucket!r} does not exist at {endpoint}: create it or fix the "
+                f"s3:// URI (and --endpoint-url); {keep}"
+            )
+        if code in _CREDENTIAL_CODES:
+            return StorageError(
+                f"S3 rejected the credentials for {where} ({code}): refresh or fix them "
+                f"(aws sso login, AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY); {keep}"
+            )
+        if code in _DENIED_CODES or status == 403:
+            return StorageError(
+                f"access denied to {where} ({code or status}): allow s3:PutObject, "
+                f"s3:GetObject, s3:ListBucket and s3:AbortMultipartUpload for these "
+                f"credentials; {keep}"
+            )
+        if code in _TRANSIENT_CODES or (status or 0) >= 500:
+            return TransientStorageError(
+                f"{where}: S3 at {endpoint} answered {code or status} after retries; "
+                f"run again later; {keep}"
+            )
+        return StorageError(f"{where}: S3 at {endpoint} answered {code or status}: "
+                            f"{err.get('Message', '')}; {keep}")
+    if isinstance(exc, EndpointConnectionError | ConnectTimeoutError) and fatal_network:
+        return StorageError(
+            f"cannot reach the S3 endpoint {endpoint}: check --endpoint-url, the region "
+            f"and the network; {keep}"
+        )
+    if isinstance(exc, BotoCoreError | OSError):
+        return TransientStorageError(
+            f"{where}: connection to {endpoint} failed ({type(exc).__name__}) after "
+            f"retries; run again later; {keep}"
+        )
+    return StorageError(f"{where}: {type(exc).__name__}: {exc}")
+
+
+def _content_type(key: str) -> str:
+    for suffix, ctype in _CONTENT_TYPES.items():
+        if key.endswith(suffix):
+            return ctype
+    return "application/octet-stream"
+
+
+class S3Store:
+    """``s3://bucket/prefix``: put, list, read and verify objects under the prefix."""
+
+    def __init__(
+        self,
+        uri: str,
+        *,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        part_size: int = 16 * MiB,
+        concurrency: int = 8,
+        max_attempts: int = 10,
+        timeout: float = 60.0,
+        client: Any = None,
+    ) -> None:
+        if part_size < MIN_PART_SIZE:
+            raise ConfigError(
+                f"part size {part_size} is below S3's minimum of 5 MiB: set STORE_PART_SIZE "
+                "(or --part-size) to 5 MiB or more"
+            )
+        if concurrency < 1:
+            raise ConfigError("STORE_CONCURRENCY (or --concurrency) must be at least 1")
+        self.uri = uri.rstrip("/")
+        self.bucket, self.prefix = split_s3_uri(uri)
+        self.endpoint = safe_endpoint(endpoint_url)
+        self._endpoint_url = endpoint_url
+        self._region = region
+        self.part_size = part_size
+        self.concurrency = concurrency
+        self.client = client or make_client(
+            endpoint_url=endpoint_url,
+            region=region,
+            max_attempts=max_attempts,
+            timeout=timeout,
+            pool=concurrency + 4,
+        )
+        # Conditional writes: refuse to replace whatever appeared under the key.
+        events = self.client.meta.events
+        events.register("before-parameter-build.s3.PutObject", _if_none_match)
+        events.register("before-parameter-build.s3.CompleteMultipartUpload", _if_none_match)
+        self._probe = None
+
+    # --- addressing -----------------------------------------------------------
+    def _full(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def uri_for(self, key: str) -> str:
+        """``s3://bucket/prefix/key``."""
+        return f"s3://{self.bucket}/{self._full(key)}"
+
+    def _error(self, exc: BaseException, key: str = "", fatal_network: bool = False
+               ) -> StorageError:
+        where = self.uri_for(key) if key else self.uri
+        return storage_error(exc, where=where, endpoint=self.endpoint,
+                             fatal_network=fatal_network)
+
+    # --- checks -----------------------------------------------------------------
+    def check(self) -> None:
+        """One cheap call that tells a missing bucket, bad credentials or endpoint.
+
+        Runs with few retries, so a wrong endpoint fails in seconds, not minutes.
+        """
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if self._probe is None:
+            self._probe = make_client(
+                endpoint_url=self._endpoint_url,
+                region=self._region,
+                max_attempts=2,
+                timeout=10,
+                pool=1,
+            )
+        try:
+            self._probe.list_objects_v2(Bucket=self.bucket, Prefix=self.prefix, MaxKeys=1)
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(exc, fatal_network=True) from None
+
+    # --- reading ----------------------------------------------------------------
+    def head(self, key: str) -> ObjectInfo | None:
+        """Size, our SHA-256 metadata and S3's SHA-256 checksum of ``key``."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            resp = self.client.head_object(
+                Bucket=self.bucket, Key=self._full(key), ChecksumMode="ENABLED"
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+                return None
+            raise self._error(exc, key) from None
+        except BotoCoreError as exc:
+            raise self._error(exc, key) from None
+        meta = {k.lower(): v for k, v in resp.get("Metadata", {}).items()}
+        return ObjectInfo(
+            key=key,
+            size=int(resp["ContentLength"]),
+            sha256=meta.get(SHA256_META),
+            checksum=resp.get("ChecksumSHA256"),
+            etag=resp.get("ETag"),
+            metadata=meta,
+        )
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        """Keys under ``prefix`` (relative to the store's prefix), in S3's order."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        base = f"{self.prefix}/" if self.prefix else ""
+        paginator = self.client.get_paginator("list_objects_v2")
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=base + prefix):
+                for obj in page.get("Contents", []):
+                    yield obj["Key"][len(base):]
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(exc, prefix, fatal_network=True) from None
+
+    def open(self, key: str) -> BinaryIO:
+        """A buffered streaming reader that resumes with a ranged GET if the connection drops."""
+        raw = _S3Reader(self, key)
+        return io.BufferedReader(raw, buffer_size=CHUNK)  # type: ignore[return-value]
+
+    def read_range(self, key: str, offset: int, length: int) -> bytes:
+        """``length`` bytes at ``offset`` with one ranged GET (retried if it breaks)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if offset < 0 or length <= 0:
+            raise ValueError(f"bad range: offset {offset}, length {length}")
+        rng = f"bytes={offset}-{offset + length - 1}"
+        for attempt in range(4):
+            try:
+                resp = self.client.get_object(Bucket=self.bucket, Key=self._full(key), Range=rng)
+                data: bytes = resp["Body"].read()
+            except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code")
+                if code in {"NoSuchKey", "404"}:
+                    raise StorageError(f"{self.uri_for(key)}: no such object") from None
+                if code == "InvalidRange":
+                    raise StorageError(
+                        f"{self.uri_for(key)}: offset {offset} is past the end of the object"
+                    ) from None
+                raise self._error(exc, key) from None
+            except BotoCoreError as exc:
+                if attempt == 3:
+                    raise self._error(exc, key) from None
+                time.sleep(0.5 * 2**attempt)
+                continue
+            if len(data) != length:
+                raise StorageError(
+                    f"{self.uri_for(key)}: wanted {length} bytes at offset {offset}, "
+                    f"got {len(data)} (object too short)"
+                )
+            return data
+        raise AssertionError("unreachable")
+
+    def download_sha256(self, key: str) -> str:
+        """SHA-256 of the stored object, by streaming it (the slow, sure check)."""
+        import hashlib
+
+        digest = hashlib.sha256()
+        with self.open(key) as fh:
+            while block := fh.read(CHUNK):
+                digest.update(block)
+        return digest.hexdigest()
+
+    # --- writing ----------------------------------------------------------------
+    def same_bytes(self, info: ObjectInfo, digest: FileDigest) -> bool:
+        """Whether the stored object has exactly the local file's bytes.
+
+        Size, then S3's own SHA-256 checksum (whole or composite); if S3 gives
+        none we can use (another part size, a server without checksums), read
+        the object back and hash it.
+        """
+        if info.size != digest.size:
+            return False
+        if info.checksum and digest.matches_checksum(info.checksum):
+            return True
+        logger.info("verifying %s by reading it back", self.uri_for(info.key))
+        return self.download_sha256(info.key) == digest.sha256
+
+    def put(
+        self,
+        path: Path,
+        key: str,
+        digest: FileDigest | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> PutOutcome:
+        """Upload ``path`` to ``key`` with a verified multipart transfer; idempotent."""
+        from boto3.exceptions import S3UploadFailedError
+        from boto3.s3.transfer import TransferConfig
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if digest is None or not digest.fits(self.part_size):
+            digest = hash_file(path, self.part_size)
+        existing = self.head(key)
+        if existing is not None:
+            if self.same_bytes(existing, digest):
+                return "exists"
+            self._refuse_or_clear(existing, digest)
+        self.abort_stale_uploads(key)
+        config = TransferConfig(
+            multipart_threshold=self.part_size,
+            multipart_chunksize=self.part_size,
+            max_concurrency=self.concurrency,
+            use_threads=True,
+        )
+        extra = {
+            "ChecksumAlgorithm": "SHA256",
+            "Metadata": {SHA256_META: digest.sha256},
+            "ContentType": _content_type(key),
+        }
+        try:
+            self.client.upload_file(
+                str(path), self.bucket, self._full(key),
+                ExtraArgs=extra, Config=config, Callback=progress,
+            )
+        except (S3UploadFailedError, ClientError, BotoCoreError) as exc:
+            cause = exc.__cause__ if isinstance(exc, S3UploadFailedError) else exc
+            if isinstance(cause, ClientError) and cause.response.get("Error", {}).get(
+                "Code"
+            ) in {"PreconditionFailed", "412"}:
+                # Someone (or our own retried request) completed the key meanwhile.
+                existing = self.head(key)
+                if existing is not None and self.same_bytes(existing, digest):
+                    return "exists"
+                if existing is not None:
+                    self._refuse_or_clear(existing, digest)
+            self._abort_quietly(key)
+            raise self._error(cause or exc, key) from None
+        except OSError as exc:
+            from newsarchive.store.local import disk_error
+
+            self._abort_quietly(key)
+            raise disk_error(exc, path) from None
+        stored = self.head(key)
+        if stored is None or not self.same_bytes(stored, digest):
+            if stored is not None:
+                self._delete(key)
+            raise TransientStorageError(
+                f"{self.uri_for(key)} did not match {path} after the upload "
+                "(size or SHA-256 differ); it was removed and will be uploaded again"
+            )
+        return "uploaded"
+
+    def _refuse_or_clear(self, existing: ObjectInfo, digest: FileDigest) -> None:
+        """A different object holds the key: ours-but-damaged is removed, else refuse."""
+        if existing.sha256 == digest.sha256:
+            logger.warning(
+                "%s is a damaged earlier upload of this file; replacing it",
+                self.uri_for(existing.key),
+            )
+            self._delete(existing.key)
+            return
+        raise StorageError(
+            f"{self.uri_for(existing.key)} already holds a different object "
+            f"({existing.size} bytes, ours {digest.size}, sha256 "
+            f"{(existing.sha256 or 'unknown')[:12]} vs {digest.sha256[:12]}); refusing to "
+            "overwrite it: remove it or upload to another s3:// prefix"
+        )
+
+    def _delete(self, key: str) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._full(key))
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(exc, key) from None
+
+    def abort_stale_uploads(self, key: str) -> int:
+        """Abort unfinished multipart uploads of ``key`` (left by a killed run).
+
+        Only one uploader works on a collection at a time (the spool's lock), so
+        any unfinished upload of one of its keys is a leftover.
+        """
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        full = self._full(key)
+        aborted = 0
+        try:
+            resp = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=full)
+            for upload in resp.get("Uploads", []):
+                if upload["Key"] != full:
+                    continue
+                self.client.abort_multipart_upload(
+                    Bucket=self.bucket, Key=full, UploadId=upload["UploadId"]
+                )
+                aborted += 1
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(exc, key) from None
+        if aborted:
+            logger.info("aborted %d unfinished upload(s) of %s", aborted, self.uri_for(key))
+        return aborted
+
+    def _abort_quietly(self, key: str) -> None:
+        """Best effort after a failure; the next start retries what is left."""
+        try:
+            self.abort_stale_uploads(key)
+        except StorageError as exc:
+            logger.warning("could not abort the unfinished upload of %s: %s", key, exc)
+
+
+def _if_none_match(params: dict[str, Any], **_kwargs: Any) -> None:
+    params.setdefault("IfNoneMatch", "*")
+
+
+class _S3Reader(io.RawIOBase):
+    """Raw stream over one object; a dropped connection resumes at the same byte.
+
+    The resumed GET is pinned to the first response's ETag (``If-Match``), so a
+    replaced object cannot be spliced into the stream.
+    """
+
+    def __init__(self, store: S3Store, key: str, max_resumes: int = 5) -> None:
+        super().__init__()
+        self._store = store
+        self._key = key
+        self._pos = 0
+        self._body: Any = None
+        self._etag: str | None = None
+        self._max_resumes = max_resumes
+
+    def readable(self) -> bool:
+        return True
+
+    def _get(self) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        kwargs: dict[str, Any] = {"Bucket": self._store.bucket, "Key": self._store._full(self._key)}
+        if self._pos:
+            kwargs["Range"] = f"bytes={self._pos}-"
+        if self._etag:
+            kwargs["IfMatch"] = self._etag
+        try:
+            resp = self._store.client.get_object(**kwargs)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code in {"NoSuchKey", "404"}:
+                raise StorageError(f"{self._store.uri_for(self._key)}: no such object") from None
+            if code == "InvalidRange":  # resumed exactly at the end
+                return None
+            raise self._store._error(exc, self._key) from None
+        except BotoCoreError as exc:
+            raise self._store._error(exc, self._key) from None
+        self._etag = self._etag or resp.get("ETag")
+        return resp["Body"]
+
+    def readinto(self, buffer: Any) -> int:
+        from botocore.exceptions import BotoCoreError
+        from urllib3.exceptions import HTTPError
+
+        view = memoryview(buffer).cast("B")
+        for attempt in range(self._max_resumes + 1):
+            try:
+                if self._body is None:
+                    self._body = self._get()
+                    if self._body is None:
+                        return 0
+                data = self._body.read(len(view))
+            except (BotoCoreError, HTTPError, OSError) as exc:
+                self._drop()
+                if attempt == self._max_resumes:
+                    raise self._store._error(exc, self._key) from None
+                logger.info("reading %s broke at byte %d; resuming", self._key, self._pos)
+                time.sleep(0.2 * 2**attempt)
+                continue
+            n = len(data)
+            view[:n] = data
+            self._pos += n
+            return n
+        raise AssertionError("unreachable")
+
+    def _drop(self) -> None:
+        if self._body is not None:
+            try:
+                self._body.close()
+            except Exception:  # noqa: BLE001 - a broken body may fail to close; drop it
+                pass
+        self._body = None
+
+    def close(self) -> None:
+        self._drop()
+        super().close()
