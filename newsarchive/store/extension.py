@@ -7,9 +7,12 @@ background thread (the reactor never waits for S3) that records its SHA-256 in
 the spool journal and uploads it, and on ``spider_closed`` waits until the
 queue is drained, then reports under the ``store/`` stats.
 
-A WARC file's local copy is removed only once it is stored *and* its index
-file has been closed (the indexer is done reading it), or at the end of the
-crawl; set ``STORE_KEEP_LOCAL = True`` to keep the whole local collection.
+Local copies are removed only once stored *and* once every file of their set
+(the WARC, its sidecars and its index, as far as ``SIDECAR_ENABLED`` and
+``INDEX_ENABLED`` produce them) has closed: the indexer reads the WARC, and its
+catalog reads the index and sidecars, in their own ``file_closed`` handlers.
+Sets that never complete (a WARC without articles has no sidecars) are removed
+at the end of the crawl. ``STORE_KEEP_LOCAL = True`` keeps the local collection.
 Files left over from an earlier, interrupted crawl are picked up at start.
 A bucket, credential or endpoint problem closes the spider with reason
 ``store_error`` and a one-line message; everything stays in the spool for
@@ -40,8 +43,8 @@ _STOP = object()
 
 
 def _base_name(name: str) -> str:
-    """``X.warc.gz``, ``X.warc.gz.cdxj`` and ``X.cdxj`` all name the WARC ``X``."""
-    for suffix in (".cdxj", ".warc.gz", ".warc"):
+    """``X.warc.gz``, ``X.cdxj``, ``X.sidecars.jsonl.gz`` all belong to the WARC ``X``."""
+    for suffix in (".cdxj", ".sidecars.jsonl.gz", ".warc.gz", ".warc"):
         name = name.removesuffix(suffix)
     return name
 
@@ -59,7 +62,11 @@ class UploadExtension:
         self._endpoint_url = settings.get("STORE_ENDPOINT_URL") or None
         self._region = settings.get("STORE_REGION") or None
         self._queue: queue.Queue[Any] = queue.Queue()
-        self._indexed: set[str] = set()  # WARC names whose index file is closed
+        self._closed: dict[str, set[str]] = {}  # WARC base name -> kinds closed so far
+        self._set_kinds = {"warc"} | {
+            kind for kind, setting in (("index", "INDEX_ENABLED"), ("sidecars", "SIDECAR_ENABLED"))
+            if settings.getbool(setting)
+        }
         self._thread: threading.Thread | None = None
         self._uploader: Uploader | None = None
         self._fatal: UserError | None = None
@@ -170,8 +177,7 @@ class UploadExtension:
         self._drain(True)
 
     def _take(self, path: Path, kind: str, drain: bool = True) -> None:
-        if kind == "index":
-            self._indexed.add(_base_name(path.name))
+        self._closed.setdefault(_base_name(path.name), set()).add(kind)
         if self._uploader is None:
             return
         if self._uploader.spool.get(path) is None:
@@ -191,8 +197,8 @@ class UploadExtension:
         uploader.remove_stored(force=final)
 
     def _held(self, entry: Entry) -> bool:
-        """Keep a stored WARC locally until its index is written (the indexer reads it)."""
-        return entry.kind == "warc" and _base_name(entry.path.name) not in self._indexed
+        """Keep a stored file locally until its whole set has closed (others read it)."""
+        return not self._set_kinds <= self._closed.get(_base_name(entry.path.name), set())
 
     def _fail(self, exc: UserError) -> None:
         if self._fatal is not None:

@@ -417,7 +417,8 @@ class S3Store:
                 ExtraArgs=extra, Config=config, Callback=progress,
             )
         except (S3UploadFailedError, ClientError, BotoCoreError) as exc:
-            cause = exc.__cause__ if isinstance(exc, S3UploadFailedError) else exc
+            cause = (exc.__cause__ or exc.__context__) if isinstance(
+                exc, S3UploadFailedError) else exc
             if isinstance(cause, ClientError) and cause.response.get("Error", {}).get(
                 "Code"
             ) in {"PreconditionFailed", "412"}:

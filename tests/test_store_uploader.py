@@ -1,0 +1,118 @@
+"""The durable uploader against a real S3 server, through a fault-injecting proxy."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from newsarchive.exceptions import StorageError
+from newsarchive.store import store_for
+from newsarchive.store.spool import Spool
+from newsarchive.store.uploader import Uploader, UploadOptions, collection_uri
+from tests.plugins.s3 import bucket_objects, expected_key, make_collection
+
+pytestmark = pytest.mark.s3
+
+MiB = 1024 * 1024
+FAST = UploadOptions(part_size=5 * MiB, concurrency=2, timeout=1.5, backoff=0.05, retries=3)
+
+
+def _upload(collection: Path, uri: str, endpoint: str, options: UploadOptions = FAST) -> Any:
+    store = store_for(collection_uri(uri, collection), endpoint_url=endpoint,
+                      **options.store_options())
+    with Uploader(collection, store, options) as uploader:
+        uploader.scan()
+        return uploader.run()
+
+
+def test_every_file_arrives_byte_identical_despite_faults(
+    tmp_path: Path, s3_bucket: str, s3_client: Any, fault_proxy: Any
+) -> None:
+    coll = tmp_path / "coll"
+    files = make_collection(coll, warc_sizes=(11 * MiB, 6 * MiB))
+    rules = [
+        fault_proxy.add("error500", method="POST", query="uploads"),  # CreateMultipartUpload
+        fault_proxy.add("slowdown", method="PUT", query="partNumber", count=2),
+        fault_proxy.add("reset", method="PUT", query="partNumber", skip=1),
+        fault_proxy.add("stall", method="PUT", query="partNumber", skip=1),
+        fault_proxy.add("corrupt", method="PUT", query="partNumber", skip=1),
+        fault_proxy.add("slowdown", method="POST", query="uploadId"),  # Complete
+        fault_proxy.add("reset", method="PUT", path="sidecars"),  # a single PUT
+        fault_proxy.add("error500", method="HEAD"),
+    ]
+    report = _upload(coll, f"s3://{s3_bucket}/arch/coll", fault_proxy.url)
+
+    assert [r.fault for r in rules if not r.hit.is_set()] == []  # every fault happened
+    assert (report.failed, report.pending, report.uploaded) == (0, 0, len(files))
+    stored = bucket_objects(s3_client, s3_bucket)
+    assert stored == {f"arch/coll/{expected_key(rel)}": data for rel, data in files.items()}
+    assert s3_client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []) == []
+    # Verified, so the local copies went; the file still being written did not move.
+    assert not any((coll / rel).exists() for rel in files)
+    assert (coll / "warc/news-20260315101199999-00099-host.warc.gz.open").exists()
+
+
+def test_second_run_uploads_nothing_and_keep_local_keeps(
+    tmp_path: Path, s3_server: str, s3_bucket: str, s3_client: Any
+) -> None:
+    coll = tmp_path / "coll"
+    files = make_collection(coll, warc_sizes=(6 * MiB,))
+    keep = UploadOptions(part_size=5 * MiB, keep_local=True)
+    first = _upload(coll, f"s3://{s3_bucket}", s3_server, keep)
+    again = _upload(coll, f"s3://{s3_bucket}", s3_server, keep)
+    assert (first.uploaded, again.uploaded, again.existed) == (3, 0, 0)
+    assert all((coll / rel).read_bytes() == data for rel, data in files.items())
+    # A bare bucket gets the collection folder's name as prefix.
+    assert sorted(bucket_objects(s3_client, s3_bucket)) == sorted(
+        f"coll/{expected_key(rel)}" for rel in files
+    )
+
+
+def test_sha256_is_recorded_before_upload_and_failures_keep_the_spool(
+    tmp_path: Path, s3_bucket: str, fault_proxy: Any
+) -> None:
+    coll = tmp_path / "coll"
+    files = make_collection(coll, warc_sizes=(100_000,))
+    fault_proxy.add("slowdown", method="PUT", count=1000)  # S3 throttles for good
+    options = UploadOptions(part_size=5 * MiB, max_attempts=2, retries=1, backoff=0.01)
+    report = _upload(coll, f"s3://{s3_bucket}/c", fault_proxy.url, options)
+    assert report.failed == 1 and report.pending == 3
+    assert "SlowDown" in report.errors[0]
+    spool = Spool(coll, f"s3://{s3_bucket}/c")
+    try:
+        recorded = {e.path.relative_to(coll).as_posix(): e.digest.sha256
+                    for e in spool.entries("pending")}
+    finally:
+        spool.close()
+    assert recorded == {rel: hashlib.sha256(d).hexdigest() for rel, d in files.items()}
+    assert all((coll / rel).exists() for rel in files)
+
+
+def test_a_different_object_under_the_key_stops_the_upload(
+    tmp_path: Path, s3_server: str, s3_bucket: str, s3_client: Any
+) -> None:
+    coll = tmp_path / "coll"
+    files = make_collection(coll, warc_sizes=(100_000,))
+    warc = next(rel for rel in files if rel.startswith("warc/"))
+    s3_client.put_object(Bucket=s3_bucket, Key=f"c/{expected_key(warc)}", Body=b"other")
+    with pytest.raises(StorageError, match="different object.*refusing to overwrite"):
+        _upload(coll, f"s3://{s3_bucket}/c", s3_server)
+    assert (coll / warc).exists()
+    assert s3_client.get_object(Bucket=s3_bucket, Key=f"c/{expected_key(warc)}")[
+        "Body"].read() == b"other"
+
+
+def test_only_one_uploader_per_collection(tmp_path: Path, s3_server: str, s3_bucket: str) -> None:
+    coll = tmp_path / "coll"
+    make_collection(coll, warc_sizes=(1000,))
+    store = store_for(f"s3://{s3_bucket}/c", endpoint_url=s3_server)
+    with Uploader(coll, store), pytest.raises(StorageError, match="another upload"):
+        Uploader(coll, store)
+
+
+def test_collection_uri() -> None:
+    assert collection_uri("s3://b", Path("/x/news")) == "s3://b/news"
+    assert collection_uri("s3://b/arch/news/", Path("/x/y")) == "s3://b/arch/news"
