@@ -25,11 +25,30 @@ REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "INFO"
 
+CLOSESPIDER_BYTES = 0  # stop a crawl past this many bytes downloaded (newsarchive.fetch.limits)
+
+# --- Discover: incremental re-crawls (newsarchive.discover.incremental) -------------
+# Durations in seconds; -1 means never (for the max age: no limit); 0 every run.
+# Robots.txt, sitemaps, feeds and fronts are fetched on every run regardless.
+STATE_ENABLED = True  # skip URLs the collection holds that are not due for a revisit
+STATE_DB = ""  # the crawl state; "" = WARC_DIR/state/crawl.sqlite
+STATE_REVISIT_ARTICLE_MAX_AGE = 2 * 86400  # re-check articles younger than this...
+STATE_REVISIT_ARTICLE_EVERY = 6 * 3600  # ...at most this often
+STATE_REVISIT_PAGE_EVERY = 3600  # other HTML pages (tags, authors, unlisted sections)
+STATE_REVISIT_EMBED_EVERY = 86400  # images, stylesheets, scripts
+
 # --- Capture: WARC records (newsarchive.capture) ------------------------------
 DOWNLOADER_MIDDLEWARES = {
     # Sits between the downloader and HttpCompressionMiddleware (590), so it sees
     # every response -- redirect hops included -- with the body still as sent.
     "newsarchive.capture.middleware.WarcCaptureMiddleware": 950,
+    # Incremental crawls (newsarchive.discover.incremental): drop known, not-due
+    # URLs right after robots.txt (100); record responses with the body as sent.
+    "newsarchive.discover.incremental.IncrementalFilterMiddleware": 110,
+    "newsarchive.discover.incremental.IncrementalRecordMiddleware": 945,
+    # RENDER_MODE (newsarchive.fetch.render): after HttpCompressionMiddleware (590)
+    # so it reads decoded HTML of the plain fetch the capture middleware archived.
+    "newsarchive.fetch.render.middleware.RenderModeMiddleware": 580,
 }
 WARC_ENABLED = True
 WARC_DIR = "archive"  # the collection folder; WARC files go to WARC_DIR/warc/
@@ -53,6 +72,7 @@ EXTENSIONS = {
     # Before the uploader (500): indexes a WARC while it is still on disk.
     "newsarchive.index.extension.IndexExtension": 400,
     "newsarchive.store.extension.UploadExtension": 500,  # off unless STORE_URI is s3://
+    "newsarchive.fetch.limits.CloseSpiderBytes": 600,  # off unless CLOSESPIDER_BYTES > 0
 }
 PROGRESS_ENABLED = False  # the CLI turns it on; a live line on stderr
 PROGRESS_INTERVAL = 1.0  # seconds between updates
@@ -73,3 +93,27 @@ SIDECAR_WORKERS = -1  # extraction processes beside the crawl; -1: one if there 
 # --- Index: CDXJ indexes and the Parquet catalog (newsarchive.index) ----------------
 INDEX_ENABLED = True  # write DIR/indexes/NAME.cdxj as each WARC file closes
 INDEX_CATALOG = True  # and DIR/catalog/collection=NAME/date=D/part-NAME.parquet
+
+# --- Fetch: pages that need JavaScript (newsarchive.fetch.render) -------------------
+# The handler renders requests marked for the browser and passes all others to
+# Scrapy's own HTTP handler; Chromium starts only when a page needs it.
+DOWNLOAD_HANDLERS = {
+    "http": "newsarchive.fetch.render.handler.RenderDownloadHandler",
+    "https": "newsarchive.fetch.render.handler.RenderDownloadHandler",
+}
+SPIDER_MIDDLEWARES = {
+    "newsarchive.fetch.render.middleware.RenderedItemMiddleware": 800,  # PageItem.rendered
+}
+RENDER_MODE = "auto"  # "never", "always" (every page), "auto" (pages whose HTML has no story)
+RENDER_EXECUTABLE = "/usr/bin/chromium"  # Debian's Chromium; nothing downloads a browser
+RENDER_MAX_PAGES = 2  # tabs rendering at once (one per core is plenty)
+RENDER_MAX_CONTEXTS = 1  # browser contexts the tabs are spread over (<= RENDER_MAX_PAGES)
+RENDER_TAB_PAGES = 20  # close a tab after this many pages (its renderer grows)
+RENDER_CONTEXT_PAGES = 200  # replace a context (cookies, cache) after this many; 0 never
+RENDER_BROWSER_PAGES = 2000  # relaunch Chromium after this many pages; 0 never
+RENDER_TIMEOUT = 30.0  # seconds for one page, from navigation to DOM
+RENDER_IDLE_MS = 150  # a page is settled once no request was open for this long
+RENDER_BLOCK_HOSTS: list[str] = []  # ad/tracker hosts (and subdomains) the browser never asks
+RENDER_SCREENSHOT = False  # also archive a full-page PNG of every rendered page
+RENDER_CHROMIUM_ARGS: list[str] = []  # extra Chromium flags, e.g. --host-resolver-rules=...
+RENDER_VIEWPORT = "1280x900"  # the browser window, WIDTHxHEIGHT

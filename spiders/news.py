@@ -2,9 +2,18 @@
 
 Discovery order, as an archivist would do it by hand: robots.txt ``Sitemap:``
 lines (or ``/sitemap.xml`` when there are none), sitemap indexes and Google
-News sitemaps, RSS/Atom feeds announced by pages, then links from the start
-pages to ``depth`` hops. Embedded resources (images, stylesheets, scripts) of
-every page are fetched too, so the archived page replays as it looked.
+News sitemaps, RSS/Atom feeds (listed, or announced by pages), then links from
+the start pages and section fronts to ``depth`` hops. Embedded resources
+(images, stylesheets, scripts) of every page are fetched too, so the archived
+page replays as it looked. A site file (:mod:`newsarchive.discover.site`)
+supplies all of these; a bare URL is a site with one start page.
+
+Every request carries its *kind* (``meta["na_kind"]``: robots, sitemap, feed,
+front, article, page, embed) for the incremental crawl
+(:mod:`newsarchive.discover.incremental`), which skips known pages that are
+not due. Page URLs are requested without fragments and tracking parameters
+(:func:`~newsarchive.discover.canonical.clean_url`), and a page's
+``rel=canonical`` is recorded as the identity of the URL it was fetched as.
 
 Every HTML page becomes a :class:`~newsarchive.fetch.items.PageItem`; the
 sidecar pipeline decides whether it is an article.
@@ -21,7 +30,9 @@ import scrapy
 from scrapy.http import Response
 
 from newsarchive.capture.middleware import SKIP_META, TICKET_META
+from newsarchive.discover.canonical import canonical_url, clean_url, declared_canonical
 from newsarchive.discover.feeds import parse_feed
+from newsarchive.discover.incremental import KIND_META, LASTMOD_META, PUBLISHED_META
 from newsarchive.discover.links import extract_links
 from newsarchive.discover.sitemaps import parse_sitemap, sitemaps_in_robots
 from newsarchive.fetch.items import PageItem
@@ -51,17 +62,28 @@ class NewsSpider(scrapy.Spider):
         depth: int | str = 2,
         article_pattern: str | None = None,
         fetch_embeds: bool | str = True,
+        sections: Any = None,
+        article_patterns: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.start_urls = _as_list(start_urls)
+        self.section_urls = _as_list(sections)
         self.sitemap_urls = _as_list(sitemaps)
         self.feed_urls = _as_list(feeds)
+        self.all_urls = self.start_urls + self.section_urls + self.sitemap_urls + self.feed_urls
         self.allowed_domains = _as_list(allowed_domains) or sorted(
-            {urlsplit(u).hostname or "" for u in self.start_urls + self.sitemap_urls} - {""}
+            {urlsplit(u).hostname or "" for u in self.all_urls} - {""}
         )
         self.depth = int(depth)
-        self.article_re = re.compile(article_pattern) if article_pattern else None
+        # Patterns come as a list from site files; a comma-separated string
+        # could not hold regular expressions, so a string is one pattern.
+        patterns = [article_pattern] if article_pattern else []
+        if isinstance(article_patterns, str):
+            patterns.append(article_patterns)
+        elif article_patterns:
+            patterns.extend(str(p) for p in article_patterns)
+        self.article_re = re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
         self.fetch_embeds = str(fetch_embeds).lower() not in ("0", "false", "no")
 
     # -- entry points -----------------------------------------------------------
@@ -71,7 +93,7 @@ class NewsSpider(scrapy.Spider):
             yield request
 
     def _start_requests(self) -> Iterable[scrapy.Request]:
-        roots = {f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in self.start_urls}
+        roots = {f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in self.all_urls}
         obey = self.settings.getbool("ROBOTSTXT_OBEY")
         for root in sorted(roots):
             # With ROBOTSTXT_OBEY, Scrapy's robots middleware fetches (and we
@@ -80,16 +102,21 @@ class NewsSpider(scrapy.Spider):
                 urljoin(root, "/robots.txt"),
                 callback=self.parse_robots,
                 errback=self._robots_failed,
-                meta={SKIP_META: obey, "dont_obey_robotstxt": True, "root": root},
+                meta={
+                    SKIP_META: obey,
+                    "dont_obey_robotstxt": True,
+                    "root": root,
+                    KIND_META: "robots",
+                },
                 priority=100,
                 dont_filter=True,
             )
         for url in self.sitemap_urls:
-            yield scrapy.Request(url, callback=self.parse_sitemap, priority=90)
+            yield self.sitemap_request(url)
         for url in self.feed_urls:
-            yield scrapy.Request(url, callback=self.parse_feed, priority=80)
-        for url in self.start_urls:
-            yield scrapy.Request(url, callback=self.parse_page, meta={HOPS: 0}, priority=50)
+            yield self.feed_request(url)
+        for url in self.start_urls + self.section_urls:
+            yield self.page_request(url, hops=0, kind="front", priority=50)
 
     # -- discovery --------------------------------------------------------------
     def parse_robots(self, response: Response) -> Iterable[scrapy.Request]:
@@ -98,29 +125,72 @@ class NewsSpider(scrapy.Spider):
         if not found and not self.sitemap_urls:
             found = [urljoin(response.url, "/sitemap.xml")]
         for url in found:
-            yield scrapy.Request(url, callback=self.parse_sitemap, priority=90)
+            yield self.sitemap_request(url)
 
     def _robots_failed(self, failure: Any) -> Iterable[scrapy.Request]:
         root = failure.request.meta.get("root")
         if root and not self.sitemap_urls:
-            yield scrapy.Request(urljoin(root, "/sitemap.xml"), callback=self.parse_sitemap)
+            yield self.sitemap_request(urljoin(root, "/sitemap.xml"))
 
     def parse_sitemap(self, response: Response) -> Iterable[scrapy.Request]:
         """Follow a sitemap index; queue the pages of a sitemap."""
         for entry in parse_sitemap(response.body):
             if entry.is_sitemap:
-                yield scrapy.Request(entry.loc, callback=self.parse_sitemap, priority=90)
+                yield self.sitemap_request(entry.loc)
             else:
-                yield self.page_request(entry.loc, hops=0, lastmod=entry.lastmod)
+                yield self.page_request(
+                    entry.loc,
+                    hops=0,
+                    kind=self.listed_kind(entry.loc),
+                    lastmod=entry.lastmod,
+                    published=entry.news_published,
+                )
 
     def parse_feed(self, response: Response) -> Iterable[scrapy.Request]:
         """Queue the items of an RSS/Atom feed."""
         for entry in parse_feed(response.body):
-            yield self.page_request(urljoin(response.url, entry.link), hops=0)
+            url = urljoin(response.url, entry.link)
+            yield self.page_request(
+                url, hops=0, kind=self.listed_kind(url), published=entry.published
+            )
 
-    def page_request(self, url: str, hops: int, **meta: Any) -> scrapy.Request:
-        """A request for a page that may be an article."""
-        return scrapy.Request(url, callback=self.parse_page, meta={HOPS: hops, **meta})
+    # -- requests -----------------------------------------------------------------
+    def is_article(self, url: str) -> bool:
+        """Whether ``url`` matches the site's article patterns (False without patterns)."""
+        return self.article_re is not None and self.article_re.search(url) is not None
+
+    def listed_kind(self, url: str) -> str:
+        """Kind of a page listed in a sitemap or feed: an article, unless patterns say not."""
+        return "article" if self.article_re is None or self.is_article(url) else "page"
+
+    def sitemap_request(self, url: str) -> scrapy.Request:
+        """A sitemap or sitemap index: fetched on every run."""
+        return scrapy.Request(
+            url, callback=self.parse_sitemap, priority=90, meta={KIND_META: "sitemap"}
+        )
+
+    def feed_request(self, url: str) -> scrapy.Request:
+        """An RSS/Atom feed: fetched on every run."""
+        return scrapy.Request(url, callback=self.parse_feed, priority=80, meta={KIND_META: "feed"})
+
+    def page_request(
+        self,
+        url: str,
+        hops: int,
+        kind: str = "page",
+        lastmod: str | None = None,
+        published: str | None = None,
+        priority: int = 0,
+    ) -> scrapy.Request:
+        """A request for an HTML page: a front, an article or another page."""
+        meta: dict[str, Any] = {HOPS: hops, KIND_META: kind}
+        if lastmod:
+            meta[LASTMOD_META] = lastmod
+        if published:
+            meta[PUBLISHED_META] = published
+        return scrapy.Request(
+            clean_url(url), callback=self.parse_page, meta=meta, priority=priority
+        )
 
     # -- pages ------------------------------------------------------------------
     def parse_page(self, response: Response) -> Iterable[Any]:
@@ -138,16 +208,32 @@ class NewsSpider(scrapy.Spider):
             fetched_at=ticket.fetched_at if ticket is not None else None,
         )
         links = extract_links(response.body, response.url)
+        self.record_canonical(response.url, links.canonical, links.og_url)
         for url in links.feeds:
-            yield scrapy.Request(url, callback=self.parse_feed, priority=80)
+            yield self.feed_request(url)
         if self.fetch_embeds:
             for url in links.embeds:
-                yield scrapy.Request(url, callback=self.parse_embed, priority=-10)
+                yield scrapy.Request(
+                    url, callback=self.parse_embed, priority=-10, meta={KIND_META: "embed"}
+                )
         hops = int(response.meta.get(HOPS, 0))
         if hops < self.depth:
             for url in links.links:
-                if self.article_re is None or self.article_re.search(url) or hops + 1 < self.depth:
-                    yield self.page_request(url, hops=hops + 1)
+                article = self.is_article(url)
+                if self.article_re is None or article or hops + 1 < self.depth:
+                    kind = "article" if article else "page"
+                    yield self.page_request(url, hops=hops + 1, kind=kind)
+
+    def record_canonical(self, url: str, link: str | None, og_url: str | None) -> None:
+        """Make the page's declared canonical URL the identity of ``url`` in the crawl state."""
+        declared = declared_canonical(url, link, og_url)
+        state = getattr(self.crawler, "crawl_state", None)
+        if declared is None or state is None:
+            return
+        fetched = canonical_url(url)
+        if declared != fetched:
+            state.add_alias(fetched, declared)
+            self.crawler.stats.inc_value("state/canonical_aliases")
 
     def parse_embed(self, response: Response) -> Iterable[Any]:
         """Embedded resources are archived by the middleware; nothing to parse."""

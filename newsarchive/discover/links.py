@@ -24,6 +24,8 @@ class PageLinks:
     links: list[str] = field(default_factory=list)
     embeds: list[str] = field(default_factory=list)
     feeds: list[str] = field(default_factory=list)
+    canonical: str | None = None  # <link rel=canonical href>, as written
+    og_url: str | None = None  # <meta property=og:url content>, as written
 
 
 def _add(target: list[str], seen: set[str], base: str, href: str | None) -> None:
@@ -55,13 +57,21 @@ def extract_links(body: bytes | str, base_url: str) -> PageLinks:
     seen_links: set[str] = set()
     seen_embeds: set[str] = set()
     seen_feeds: set[str] = set()
-    for el in doc.iter("a", "area", "img", "script", "link", "source", "iframe", "video", "audio"):
+    for el in doc.iter(
+        "a", "area", "img", "script", "link", "source", "iframe", "video", "audio", "meta"
+    ):
         tag = el.tag
+        if tag == "meta":
+            if out.og_url is None and (el.get("property") or "").lower() == "og:url":
+                out.og_url = el.get("content")
+            continue
         if tag in ("a", "area"):
             _add(out.links, seen_links, base, el.get("href"))
         elif tag == "link":
             rel = (el.get("rel") or "").lower().split()
-            if "alternate" in rel and (el.get("type") or "").lower() in FEED_TYPES:
+            if "canonical" in rel and out.canonical is None:
+                out.canonical = el.get("href")
+            elif "alternate" in rel and (el.get("type") or "").lower() in FEED_TYPES:
                 _add(out.feeds, seen_feeds, base, el.get("href"))
             elif {"stylesheet", "icon", "shortcut", "preload", "apple-touch-icon"} & set(rel):
                 _add(out.embeds, seen_embeds, base, el.get("href"))

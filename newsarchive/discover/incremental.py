@@ -1,0 +1,161 @@
+"""Incremental crawling as two Scrapy downloader middlewares around the crawl state.
+
+* :class:`IncrementalFilterMiddleware` (priority 110, just after robots.txt)
+  drops requests the collection does not need: a URL already requested in
+  this run under another spelling (``?utm_source=``, ``#frag``...), and a URL
+  the crawl state knows and the revisit policy says is not due. Dropped early,
+  so they are not counted as downloads. Stats: ``state/skipped``,
+  ``state/skipped/<reason>``, ``state/duplicate``, ``state/fetch/<reason>``.
+* :class:`IncrementalRecordMiddleware` (priority 945, between the WARC capture
+  at 950 and decompression at 590) records each response as it arrives, with
+  the digest of the body exactly as the WARC record stores it. Stats:
+  ``state/new``, ``state/new_articles``, ``state/changed``, ``state/unchanged``.
+
+Both share one :class:`~newsarchive.discover.state.CrawlState`, kept on
+``crawler.crawl_state`` so the spider can record ``rel=canonical`` aliases.
+The spider tags each request with ``meta["na_kind"]`` (see
+:mod:`newsarchive.discover.revisit`) and, from sitemaps and feeds,
+``meta["na_lastmod"]`` and ``meta["na_published"]``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from scrapy import signals
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+
+from newsarchive.capture.records import sha1_digest
+from newsarchive.discover.canonical import canonical_url
+from newsarchive.discover.revisit import RevisitPolicy
+from newsarchive.discover.state import CrawlState
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.http import Request, Response
+
+logger = logging.getLogger(__name__)
+
+KIND_META = "na_kind"
+LASTMOD_META = "na_lastmod"
+PUBLISHED_META = "na_published"
+KEY_META = "na_state_key"
+DEDUP_KINDS = frozenset({"article", "page", "embed"})
+
+
+def request_kind(request: Request) -> str:
+    """The request's kind: set by the spider, else ``robots`` or ``page``."""
+    kind = request.meta.get(KIND_META)
+    if kind:
+        return str(kind)
+    return "robots" if urlsplit(request.url).path == "/robots.txt" else "page"
+
+
+def crawl_state(crawler: Crawler) -> CrawlState:
+    """The crawl's shared state, opened on first use and closed with the spider."""
+    state = getattr(crawler, "crawl_state", None)
+    if state is None:
+        path = crawler.settings.get("STATE_DB") or str(
+            Path(crawler.settings.get("WARC_DIR")) / "state" / "crawl.sqlite"
+        )
+        state = CrawlState(Path(path))
+        crawler.crawl_state = state  # type: ignore[attr-defined]
+
+        def close(spider: Any = None, reason: str = "") -> None:
+            crawler.stats.set_value("state/urls_known", len(state))
+            state.close()
+
+        crawler.signals.connect(close, signal=signals.spider_closed, weak=False)
+    return state
+
+
+def _enabled(crawler: Crawler) -> None:
+    if not crawler.settings.getbool("STATE_ENABLED"):
+        raise NotConfigured("STATE_ENABLED is off")
+
+
+class IncrementalFilterMiddleware:
+    """Drops requests for URLs that are duplicates in this run or not due."""
+
+    def __init__(self, crawler: Crawler, state: CrawlState, policy: RevisitPolicy) -> None:
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.state = state
+        self.policy = policy
+        self.seen: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> IncrementalFilterMiddleware:
+        """Enabled by ``STATE_ENABLED``; the policy comes from ``STATE_REVISIT_*``."""
+        _enabled(crawler)
+        return cls(crawler, crawl_state(crawler), RevisitPolicy.from_settings(crawler.settings))
+
+    def process_request(self, request: Request, spider: Any = None) -> None:
+        """Let the request through, or raise :class:`IgnoreRequest`."""
+        key = self.state.resolve(canonical_url(request.url))
+        request.meta[KEY_META] = key
+        kind = request_kind(request)
+        # Only pages and embeds are deduplicated by canonical URL. Robots.txt in
+        # particular must pass: Scrapy's robots middleware fetches its own copy,
+        # and dropping it would leave every URL allowed.
+        if kind in DEDUP_KINDS and key in self.seen and not request.dont_filter:
+            self.stats.inc_value("state/duplicate")
+            raise IgnoreRequest(f"already requested in this run: {key}")
+        decision = self.policy.decide(
+            kind, self.state.get(key), time.time(), request.meta.get(LASTMOD_META)
+        )
+        self.seen.add(key)
+        if not decision.fetch:
+            self.stats.inc_value("state/skipped")
+            self.stats.inc_value(f"state/skipped/{decision.reason}")
+            logger.debug("not due (%s, %s): %s", kind, decision.reason, request.url)
+            raise IgnoreRequest(f"known and not due ({decision.reason}): {request.url}")
+        self.stats.inc_value(f"state/fetch/{decision.reason}")
+        return None
+
+
+class IncrementalRecordMiddleware:
+    """Records every response in the crawl state, with its WARC payload digest."""
+
+    def __init__(self, crawler: Crawler, state: CrawlState) -> None:
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.state = state
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> IncrementalRecordMiddleware:
+        """Enabled by ``STATE_ENABLED``."""
+        _enabled(crawler)
+        return cls(crawler, crawl_state(crawler))
+
+    def process_response(self, request: Request, response: Response, spider: Any = None) -> Response:
+        """Remember the fetch; the response goes on unchanged."""
+        # The filter computed the key before any redirect; a redirected
+        # response answers for its own URL.
+        key = request.meta.get(KEY_META)
+        if key is None or response.url != request.url:
+            key = self.state.resolve(canonical_url(response.url))
+        kind = request_kind(request)
+        result = self.state.record_fetch(
+            key,
+            kind=kind,
+            now=time.time(),
+            status=response.status,
+            digest=sha1_digest(response.body),
+            fetched_url=response.url,
+            lastmod=request.meta.get(LASTMOD_META),
+            published=request.meta.get(PUBLISHED_META),
+        )
+        if result.new:
+            self.stats.inc_value("state/new")
+            if kind == "article" and response.status == 200:
+                self.stats.inc_value("state/new_articles")
+        elif result.changed:
+            self.stats.inc_value("state/changed")
+        else:
+            self.stats.inc_value("state/unchanged")
+        return response

@@ -1,0 +1,182 @@
+"""The crawl state of a collection: what was fetched, when, and what it held.
+
+``DIR/state/crawl.sqlite`` remembers each canonical URL (see
+:mod:`newsarchive.discover.canonical`): its kind, when it was first seen and
+last fetched, the last status, the payload digest (the WARC's
+``WARC-Payload-Digest``, so a change is a changed record), when it last
+changed, and the ``lastmod``/publication date a sitemap or feed announced.
+Aliases map a fetched URL to the canonical URL its page declared.
+
+It lives beside the WARC files and survives between runs; the next crawl of
+the collection reads it to skip what is known and not due (see
+:mod:`newsarchive.discover.revisit`). Writes are batched in one transaction
+committed every :attr:`CrawlState.commit_every` changes and on close, in WAL
+mode, so a killed crawl loses at most a batch -- and a lost row only means a
+page is fetched once more, never that one is missed.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from newsarchive.discover.revisit import UrlRecord
+from newsarchive.exceptions import StorageError
+
+logger = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS urls (
+    url TEXT PRIMARY KEY,          -- canonical URL
+    kind TEXT NOT NULL,            -- article, page, front, feed, sitemap, robots, embed
+    first_seen REAL NOT NULL,      -- Unix seconds
+    last_fetched REAL,
+    last_status INTEGER,
+    digest TEXT,                   -- WARC-Payload-Digest of the last fetch (sha1:BASE32)
+    last_changed REAL,             -- when the digest last changed
+    lastmod TEXT,                  -- sitemap <lastmod> as announced
+    published TEXT,                -- publication date from a news sitemap or feed
+    fetches INTEGER NOT NULL DEFAULT 0,
+    fetched_url TEXT               -- the URL last fetched for it (may carry a query)
+);
+CREATE TABLE IF NOT EXISTS aliases (
+    alias TEXT PRIMARY KEY,        -- a canonical form of a fetched URL
+    url TEXT NOT NULL              -- the canonical URL its page declared
+);
+"""
+COLUMNS = (
+    "url, kind, first_seen, last_fetched, last_status, digest, last_changed, "
+    "lastmod, published, fetches"
+)
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """How recording a fetch changed the state: new URL, changed content, or neither."""
+
+    new: bool
+    changed: bool
+
+
+class CrawlState:
+    """The SQLite crawl state of one collection."""
+
+    commit_every = 200
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(str(self.path), timeout=30)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise StorageError(f"cannot open the crawl state {self.path}: {exc}") from exc
+        self._pending = 0
+
+    # -- reading -------------------------------------------------------------------
+    def resolve(self, url: str) -> str:
+        """The canonical URL ``url`` is an alias of, or ``url`` itself."""
+        row = self.db.execute("SELECT url FROM aliases WHERE alias = ?", (url,)).fetchone()
+        return str(row[0]) if row else url
+
+    def get(self, url: str) -> UrlRecord | None:
+        """What is known of canonical ``url``."""
+        row = self.db.execute(f"SELECT {COLUMNS} FROM urls WHERE url = ?", (url,)).fetchone()
+        return UrlRecord(*row) if row else None
+
+    def __iter__(self) -> Iterator[UrlRecord]:
+        for row in self.db.execute(f"SELECT {COLUMNS} FROM urls ORDER BY url"):
+            yield UrlRecord(*row)
+
+    def __len__(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM urls").fetchone()[0])
+
+    # -- writing -------------------------------------------------------------------
+    def record_fetch(
+        self,
+        url: str,
+        *,
+        kind: str,
+        now: float,
+        status: int,
+        digest: str | None,
+        fetched_url: str | None = None,
+        lastmod: str | None = None,
+        published: str | None = None,
+    ) -> FetchResult:
+        """Remember a fetch of canonical ``url``; say whether it was new or changed."""
+        old = self.get(url)
+        changed = old is not None and digest is not None and old.digest != digest
+        if old is None:
+            self.db.execute(
+                "INSERT INTO urls (url, kind, first_seen, last_fetched, last_status, digest,"
+                " last_changed, lastmod, published, fetches, fetched_url)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
+                (url, kind, now, now, status, digest, now, lastmod, published, fetched_url),
+            )
+        else:
+            self.db.execute(
+                "UPDATE urls SET kind = ?, last_fetched = ?, last_status = ?,"
+                " digest = coalesce(?, digest), last_changed = ?,"
+                " lastmod = coalesce(?, lastmod), published = coalesce(published, ?),"
+                " fetches = fetches + 1, fetched_url = ? WHERE url = ?",
+                (
+                    kind,
+                    now,
+                    status,
+                    digest,
+                    now if changed else old.last_changed,
+                    lastmod,
+                    published,
+                    fetched_url,
+                    url,
+                ),
+            )
+        self._touch()
+        return FetchResult(new=old is None, changed=changed)
+
+    def add_alias(self, alias: str, url: str) -> None:
+        """Record that the page fetched as ``alias`` declares itself ``url``.
+
+        The canonical URL inherits the alias's fetch record, so a later link
+        to either is recognised.
+        """
+        if alias == url:
+            return
+        self.db.execute("INSERT OR REPLACE INTO aliases (alias, url) VALUES (?, ?)", (alias, url))
+        record = self.get(alias)
+        if record is not None:
+            self.db.execute(
+                "INSERT OR REPLACE INTO urls (url, kind, first_seen, last_fetched, last_status,"
+                " digest, last_changed, lastmod, published, fetches, fetched_url)"
+                " SELECT ?, kind, min(first_seen, coalesce((SELECT first_seen FROM urls"
+                " WHERE url = ?), first_seen)), last_fetched, last_status, digest,"
+                " last_changed, lastmod, published, fetches, fetched_url FROM urls WHERE url = ?",
+                (url, url, alias),
+            )
+        self._touch()
+
+    def _touch(self) -> None:
+        self._pending += 1
+        if self._pending >= self.commit_every:
+            self.commit()
+
+    def commit(self) -> None:
+        """Make the recorded fetches durable."""
+        try:
+            self.db.commit()
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot write the crawl state {self.path}: {exc}") from exc
+        self._pending = 0
+
+    def close(self) -> None:
+        """Commit and close."""
+        try:
+            self.commit()
+        finally:
+            self.db.close()
