@@ -35,6 +35,8 @@ class CrawlSummary:
     revisits: int = 0
     sidecars: int = 0
     robots_forbidden: int = 0
+    new_articles: int = 0  # articles this collection did not hold (crawl state)
+    skipped: int = 0  # known URLs not due for a revisit, not fetched (crawl state)
     warc_files: list[str] = field(default_factory=list)
     warc_bytes: int = 0
     recovered_files: int = 0
@@ -64,6 +66,11 @@ class CrawlSummary:
             f"  WARC files      {len(self.warc_files)} ({self.warc_bytes / 1e6:.2f} MB) "
             f"in {Path(self.out) / 'warc'}",
         ]
+        if self.skipped or self.new_articles:
+            lines.append(
+                f"  incremental     {self.new_articles} new articles; {self.skipped} known "
+                "URLs not due, skipped"
+            )
         if self.robots_forbidden:
             lines.append(f"  robots.txt      {self.robots_forbidden} URLs not fetched (disallowed)")
         if self.recovered_files:
@@ -120,6 +127,8 @@ def run_crawl(
         revisits=int(stats.get("warc/revisits", 0)),
         sidecars=int(stats.get("warc/sidecars", 0)),
         robots_forbidden=int(stats.get("robotstxt/forbidden", 0)),
+        new_articles=int(stats.get("state/new_articles", 0)),
+        skipped=int(stats.get("state/skipped", 0)),
         warc_files=[str(p) for p in after],
         warc_bytes=sum(p.stat().st_size for p in after),
         recovered_files=int(stats.get("warc/recovered_files", 0)),
