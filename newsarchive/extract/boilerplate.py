@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable
 from urllib.parse import urldefrag, urljoin
 
-from lxml.html import HtmlElement
+from lxml.etree import _Element as Element
 
 AD_LABELS = re.compile(
     r"^\W*(advertisement|advertising|ad|ads|sponsored|sponsored content|paid content|"
@@ -71,16 +71,16 @@ MIN_TITLE = 12  # characters: shorter link texts are navigation ("News", "Next")
 MAX_AD_TEXT = 120  # an ad slot shows a label or a short promo line, not paragraphs
 
 
-def _text(el: HtmlElement) -> str:
-    return " ".join(el.text_content().split())
+def _text(el: Element) -> str:
+    return " ".join("".join(el.itertext()).split())
 
 
-def _tokens(el: HtmlElement) -> list[str]:
+def _tokens(el: Element) -> list[str]:
     raw = f"{el.get('class', '')} {el.get('id', '')}".lower()
     return raw.split()
 
 
-def _is_ad_attr(el: HtmlElement) -> bool:
+def _is_ad_attr(el: Element) -> bool:
     for tok in _tokens(el):
         if tok in _AD_TOKENS or tok.startswith(_AD_PREFIXES):
             return True
@@ -97,14 +97,14 @@ _AD_ATTR = re.compile(
 )
 
 
-def _attrs(el: HtmlElement) -> str:
+def _attrs(el: Element) -> str:
     cls, ident = el.get("class"), el.get("id")
     if cls is None and ident is None:
         return ""
     return f"{cls or ''} {ident or ''}".lower()
 
 
-def _in_body(root: HtmlElement, *tags: str) -> Iterable[HtmlElement]:
+def _in_body(root: Element, *tags: str) -> Iterable[Element]:
     """Elements of the body in page order (lxml's C iterator; no Python tree walk)."""
     body = root.find("body")
     for el in (body if body is not None else root).iter(*tags):
@@ -112,48 +112,79 @@ def _in_body(root: HtmlElement, *tags: str) -> Iterable[HtmlElement]:
             yield el
 
 
-def _taken(el: HtmlElement, taken: set[HtmlElement]) -> bool:
+def _taken(el: Element, taken: set[Element]) -> bool:
     return el in taken or any(a in taken for a in el.iterancestors())
 
 
-def _hidden_context(el: HtmlElement) -> bool:
+def _hidden_context(el: Element) -> bool:
     return any(a.tag in _SKIP for a in el.iterancestors())
 
 
-def find_ads(root: HtmlElement, base_url: str) -> list[tuple[HtmlElement, dict]]:
-    """Ad slots in page order, outermost node each, with their schema dict."""
-    found: list[tuple[HtmlElement, dict]] = []
-    taken: set[HtmlElement] = set()
+def _ad_at(el: Element, attrs: str, base_url: str, taken: set[Element]) -> tuple | None:
+    """The ad slot that ``el`` opens, with its schema dict, or None."""
+    if el.tag in {"html", "body", "main", "article"}:
+        return None
+    own = el.text
+    label = own is not None and len(el) == 0 and len(own) < 60 and bool(
+        AD_LABELS.match(own.strip()))
+    if not (label or _AD_ATTR.search(attrs)):
+        return None
+    if _taken(el, taken) or _hidden_context(el):
+        return None
+    text = _text(el)
+    if len(text) > MAX_AD_TEXT:
+        return None
+    # An ad label on its own is usually inside the slot it names: take the slot.
+    slot, parent = el, el.getparent()
+    while (
+        parent is not None
+        and parent.tag not in {"body", "article", "main"}
+        and len(parent) <= 3
+        and _text(parent) == text
+    ):
+        slot, parent = parent, parent.getparent()
+    if _taken(slot, taken):
+        return None
+    link = slot.find(".//a[@href]")
+    href = _absolute(base_url, link.get("href")) if link is not None else None
+    taken.add(slot)
+    return slot, {"text": text, "position": None, "href": href}
+
+
+def scan(root: Element, base_url: str) -> tuple[list[tuple[Element, dict]],
+                                                list[tuple[Element, list[dict]]]]:
+    """Ad slots and related rails of a page in one pass over its body.
+
+    One pass instead of two: the scan runs inside the crawl for every page.
+    """
+    page = urldefrag(base_url)[0]
+    ads: list[tuple[Element, dict]] = []
+    related: list[tuple[Element, list[dict]]] = []
+    ad_taken: set[Element] = set()
+    rail_taken: set[Element] = set()
     for el in _in_body(root):
-        if el.tag in _SKIP or el.tag in {"html", "body", "main", "article"}:
+        if el.tag in _SKIP:
             continue
-        own = el.text
-        label = (
-            own is not None and len(el) == 0 and len(own) < 60 and bool(AD_LABELS.match(own.strip()))
-        )
-        if not (label or _AD_ATTR.search(_attrs(el))):
+        attrs = _attrs(el)
+        ad = _ad_at(el, attrs, base_url, ad_taken)
+        if ad is not None:
+            ads.append(ad)
             continue
-        if _taken(el, taken) or _hidden_context(el):
-            continue
-        text = _text(el)
-        if len(text) > MAX_AD_TEXT:
-            continue
-        # An ad label on its own is usually inside the slot it names: take the slot.
-        slot, parent = el, el.getparent()
-        while (
-            parent is not None
-            and parent.tag not in {"body", "article", "main"}
-            and len(parent) <= 3
-            and _text(parent) == text
-        ):
-            slot, parent = parent, parent.getparent()
-        if _taken(slot, taken):
-            continue
-        link = slot.find(".//a[@href]")
-        href = _absolute(base_url, link.get("href")) if link is not None else None
-        taken.add(slot)
-        found.append((slot, {"text": text, "position": None, "href": href}))
-    return found
+        block = _rail_at(el, attrs, base_url, page, rail_taken)
+        if block is not None:
+            related.append(block)
+    related.sort(key=lambda b: _order(b[0]))
+    return ads, related
+
+
+def find_ads(root: Element, base_url: str) -> list[tuple[Element, dict]]:
+    """Ad slots in page order, outermost node each, with their schema dict."""
+    return scan(root, base_url)[0]
+
+
+def find_related(root: Element, base_url: str) -> list[tuple[Element, list[dict]]]:
+    """Related-story rails and inline teasers in page order, with their items."""
+    return scan(root, base_url)[1]
 
 
 def _absolute(base_url: str, href: str | None) -> str | None:
@@ -162,7 +193,7 @@ def _absolute(base_url: str, href: str | None) -> str | None:
     return urldefrag(urljoin(base_url, href.strip()))[0]
 
 
-def _story_links(block: HtmlElement, base_url: str, page: str) -> list[tuple[HtmlElement, str]]:
+def _story_links(block: Element, base_url: str, page: str) -> list[tuple[Element, str]]:
     out = []
     for a in block.iter("a"):
         url = _absolute(base_url, a.get("href"))
@@ -172,7 +203,7 @@ def _story_links(block: HtmlElement, base_url: str, page: str) -> list[tuple[Htm
     return out
 
 
-def _teaser(a: HtmlElement, block: HtmlElement) -> HtmlElement:
+def _teaser(a: Element, block: Element) -> Element:
     """The item around a link: its ancestor below ``block`` holding no other link."""
     item = a
     parent = a.getparent()
@@ -186,7 +217,7 @@ def _teaser(a: HtmlElement, block: HtmlElement) -> HtmlElement:
 
 
 def _rail_items(
-    block: HtmlElement, base_url: str, page: str, section: str | None
+    block: Element, base_url: str, page: str, section: str | None
 ) -> list[dict] | None:
     """Teasers of a rail, or None when the block holds more than teasers."""
     links = _story_links(block, base_url, page)
@@ -211,42 +242,36 @@ def _rail_items(
     return items
 
 
-def find_related(root: HtmlElement, base_url: str) -> list[tuple[HtmlElement, list[dict]]]:
-    """Related-story rails and inline teasers in page order, with their items."""
-    page = urldefrag(base_url)[0]
-    found: list[tuple[HtmlElement, list[dict]]] = []
-    taken: set[HtmlElement] = set()
-    for el in _in_body(root):
-        tag = el.tag
-        if tag in _SKIP:
-            continue
-        attrs = _attrs(el)
-        if tag in _HEADING_TAGS or "title" in attrs:
-            kind = "heading"
-        elif attrs and tag not in _NOT_RAILS and _rail_attr(attrs):
-            kind = "rail"
-        elif tag in _TEASER_TAGS and len(el) <= 4:
-            kind = "inline"
-        else:
-            continue
-        if taken and _taken(el, taken):
-            continue
-        if kind == "heading":
-            block = _rail_under_heading(el, base_url, page)
-        elif kind == "rail":
-            heading = next(el.iter(*_HEADING_TAGS), None)
-            section = _text(heading) if heading is not None else None
-            items = _rail_items(el, base_url, page, section or None)
-            block = (el, items) if items else None
-            if block is None and tag in _TEASER_TAGS and len(el) <= 4:
-                block = _inline_teaser(el, base_url)  # a one-link "related" paragraph
-        else:
-            block = _inline_teaser(el, base_url)
-        if block and not _taken(block[0], taken):
-            taken.add(block[0])
-            found.append(block)
-    found.sort(key=lambda b: _order(b[0]))
-    return found
+def _rail_at(
+    el: Element, attrs: str, base_url: str, page: str, taken: set[Element]
+) -> tuple[Element, list[dict]] | None:
+    """The related rail or inline teaser that ``el`` opens, with its items, or None."""
+    tag = el.tag
+    if tag in _HEADING_TAGS or "title" in attrs:
+        kind = "heading"
+    elif attrs and tag not in _NOT_RAILS and _rail_attr(attrs):
+        kind = "rail"
+    elif tag in _TEASER_TAGS and len(el) <= 4:
+        kind = "inline"
+    else:
+        return None
+    if taken and _taken(el, taken):
+        return None
+    if kind == "heading":
+        block = _rail_under_heading(el, base_url, page)
+    elif kind == "rail":
+        heading = next(el.iter(*_HEADING_TAGS), None)
+        section = _text(heading) if heading is not None else None
+        items = _rail_items(el, base_url, page, section or None)
+        block = (el, items) if items else None
+        if block is None and tag in _TEASER_TAGS and len(el) <= 4:
+            block = _inline_teaser(el, base_url)  # a one-link "related" paragraph
+    else:
+        block = _inline_teaser(el, base_url)
+    if block is None or _taken(block[0], taken):
+        return None
+    taken.add(block[0])
+    return block
 
 
 def _rail_attr(attrs: str) -> bool:
@@ -254,13 +279,13 @@ def _rail_attr(attrs: str) -> bool:
     return any(stem in attrs for stem in _RAIL_STEMS) and bool(_RAIL_WORDS.search(attrs))
 
 
-def _order(el: HtmlElement) -> int:
+def _order(el: Element) -> int:
     return int(el.sourceline or 0)
 
 
 def _rail_under_heading(
-    el: HtmlElement, base_url: str, page: str
-) -> tuple[HtmlElement, list[dict]] | None:
+    el: Element, base_url: str, page: str
+) -> tuple[Element, list[dict]] | None:
     text = _text(el)
     if not text or len(text) >= 60 or not RAIL_HEADINGS.match(text):
         return None
@@ -275,7 +300,7 @@ def _rail_under_heading(
     return None
 
 
-def _inline_teaser(el: HtmlElement, base_url: str) -> tuple[HtmlElement, list[dict]] | None:
+def _inline_teaser(el: Element, base_url: str) -> tuple[Element, list[dict]] | None:
     head = (el.text or "") + ((el[0].text or "") if len(el) else "")
     if not INLINE_TEASER.match(head.strip() or " "):
         return None
@@ -292,7 +317,7 @@ def _inline_teaser(el: HtmlElement, base_url: str) -> tuple[HtmlElement, list[di
     return el, [{"title": title, "url": url, "summary": None, "section": section}]
 
 
-def strip(nodes: Iterable[HtmlElement]) -> None:
+def strip(nodes: Iterable[Element]) -> None:
     """Remove nodes from their tree, keeping the text that follows them."""
     for node in nodes:
         parent = node.getparent()

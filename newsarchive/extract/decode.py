@@ -14,8 +14,9 @@ import codecs
 import logging
 import re
 
+from lxml import etree
 from lxml import html as lxml_html
-from lxml.etree import ParserError
+from lxml.etree import _Element as Element
 
 from newsarchive.exceptions import ExtractionError
 
@@ -114,14 +115,21 @@ def _detect(body: bytes) -> str:
     return body.decode(codec or "cp1252", errors="replace")
 
 
-def parse_html(text: str) -> lxml_html.HtmlElement:
+def _parser() -> lxml_html.HTMLParser:
+    # lxml.html elements, as trafilatura accepts a parsed tree only in that class;
+    # comments and processing instructions go at parse time, in C.
+    return lxml_html.HTMLParser(remove_comments=True, remove_pis=True, collect_ids=False,
+                                default_doctype=False)
+
+
+def parse_html(text: str) -> Element:
     """Parse decoded HTML into a tree; broken markup is repaired, never fatal."""
     # lxml refuses str input that carries an XML encoding declaration.
     text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text, count=1)
     text = text.replace("\x00", "")
     try:
-        tree = lxml_html.document_fromstring(text)
-    except (ParserError, ValueError) as exc:
+        tree = lxml_html.document_fromstring(text, parser=_parser())
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError) as exc:
         raise ExtractionError(f"page cannot be parsed as HTML: {exc}") from None
     if tree is None or tree.find("body") is None and len(tree) == 0:
         raise ExtractionError("page has no HTML body: nothing to extract")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from urllib.parse import urljoin
 
-from lxml.html import HtmlElement
+from lxml.etree import _Element as Element
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def _clean(text: str | None) -> str:
     return " ".join((text or "").split())
 
 
-def _jsonld_objects(root: HtmlElement) -> list[dict]:
+def _jsonld_objects(root: Element) -> list[dict]:
     out: list[dict] = []
     for script in root.iter("script"):
         if (script.get("type") or "").lower() != "application/ld+json" or not script.text:
@@ -146,7 +146,7 @@ def parse_date(value: object, upper: datetime | None) -> str | None:
     return found.isoformat()
 
 
-def _meta(root: HtmlElement) -> dict[str, str]:
+def _meta(root: Element) -> dict[str, str]:
     out: dict[str, str] = {}
     head = root.find("head")
     for m in (head if head is not None else root).iter("meta"):
@@ -168,7 +168,7 @@ def find_dateline(first_paragraph: str) -> tuple[str | None, str | None]:
     return place, WIRES.get(wire) if wire else None
 
 
-def extract_metadata(root: HtmlElement, url: str, upper: datetime | None) -> Metadata:
+def extract_metadata(root: Element, url: str, upper: datetime | None) -> Metadata:
     """Metadata of a parsed page; ``upper`` bounds publication dates (capture time)."""
     md = Metadata()
     meta = _meta(root)
@@ -219,14 +219,14 @@ def extract_metadata(root: HtmlElement, url: str, upper: datetime | None) -> Met
     return md
 
 
-def _title(root: HtmlElement, article: dict, meta: dict[str, str]) -> str | None:
+def _title(root: Element, article: dict, meta: dict[str, str]) -> str | None:
     """Headline: JSON-LD, og:title unless it is only the site's name, ``<h1>``, ``<title>``."""
     headline = article.get("headline")
     if isinstance(headline, str) and headline.strip():
         return _clean(headline)
     page_title = _clean(root.findtext(".//title"))
     h1 = next(root.iter("h1"), None)
-    h1_text = _clean(h1.text_content()) if h1 is not None else ""
+    h1_text = _clean("".join(h1.itertext())) if h1 is not None else ""
     og = _clean(meta.get("og:title") or meta.get("twitter:title"))
     site = _clean(meta.get("og:site_name"))
     if og and og != site and (len(og.split()) > 3 or og in page_title or og == h1_text):
@@ -255,17 +255,17 @@ def normalize_language(tag: str | None) -> str | None:
     return "-".join(out)
 
 
-def _byline_authors(root: HtmlElement) -> list[str]:
+def _byline_authors(root: Element) -> list[str]:
     for el in root.iter("a", "span", "div", "p"):
         attrs = f"{el.get('class', '')} {el.get('rel', '')} {el.get('itemprop', '')}"
         if _BYLINE_ATTR.search(attrs) and len(el) <= 3:
-            names = split_authors(el.text_content())
+            names = split_authors("".join(el.itertext()))
             if names:
                 return names
     return []
 
 
-def _time_element(root: HtmlElement, upper: datetime | None) -> str | None:
+def _time_element(root: Element, upper: datetime | None) -> str | None:
     for t in root.iter("time"):
         found = parse_date(t.get("datetime"), upper)
         if found:

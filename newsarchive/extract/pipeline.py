@@ -109,6 +109,8 @@ class SidecarPipeline:
             return item
         if item.rendered:
             sidecar["rendered"] = True
+            # The schema's place for it; the service merges this with the record's location.
+            sidecar["capture"] = {**(sidecar.get("capture") or {}), "rendered": True}
         try:
             service.submit_sidecar(item.record_id, sidecar)
         except NewsarchiveError as exc:

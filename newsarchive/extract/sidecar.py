@@ -22,8 +22,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from lxml import etree
-from lxml.html import HtmlElement
+from lxml.etree import _Element as Element
 
 from newsarchive import __version__
 from newsarchive.exceptions import ExtractionError
@@ -72,7 +71,7 @@ def _fetched_at(capture: dict | None, fetched_at: datetime | None) -> datetime |
         return None
 
 
-def _headline_links(tree: HtmlElement) -> int:
+def _headline_links(tree: Element) -> int:
     """Links that are headlines (``<h3><a>`` or ``<a><h3>``): the stuff of section fronts."""
     return len(tree.xpath("//*[self::h2 or self::h3 or self::h4][.//a] | //a[.//h2 or .//h3]"))
 
@@ -102,18 +101,27 @@ def _norm(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.lower()))
 
 
-def _next_texts(slots: list[tuple[HtmlElement, dict]]) -> list[str]:
+def _next_texts(slots: list[tuple[Element, dict]]) -> list[str]:
     """Start of the text block after each slot (read before the slots are cut)."""
-    out = []
-    for slot, _ in slots:
-        nxt = slot.xpath("following::*[self::p or self::li or self::blockquote]"
-                         "[normalize-space()][1]")
-        out.append(_norm(nxt[0].text_content())[:80] if nxt else "")
-    return out
+    return [_next_text(slot) for slot, _ in slots]
+
+
+def _next_text(slot: Element) -> str:
+    # Siblings, then the parent's siblings: the XPath following:: axis scans the
+    # whole rest of the document and cost more than the ad scan itself.
+    node: Element | None = slot
+    while node is not None:
+        for sib in node.itersiblings():
+            for el in sib.iter("p", "li", "blockquote"):
+                text = _norm("".join(el.itertext()))
+                if text:
+                    return text[:80]
+        node = node.getparent()
+    return ""
 
 
 def _ad_positions(
-    slots: list[tuple[HtmlElement, dict]], heads: list[str], paragraphs: list[str]
+    slots: list[tuple[Element, dict]], heads: list[str], paragraphs: list[str]
 ) -> None:
     """Set each ad's ``position``: index of the story paragraph that follows it."""
     normed = [_norm(p) for p in paragraphs]
@@ -160,17 +168,15 @@ def extract_sidecar(
     md = metadata.extract_metadata(tree, url, upper)
     base = md.canonical_url or url
 
-    ads = boilerplate.find_ads(tree, base)
-    related = boilerplate.find_related(tree, base)
+    ads, related = boilerplate.scan(tree, base)
     heads = _next_texts(ads)
     boilerplate.strip([node for node, _ in ads])
     boilerplate.strip([node for node, _ in related])
-    # Script, style and comment nodes carry no story; cutting them in C first saves
-    # trafilatura about a sixth of its time (benchmarks/extraction.py).
     teasers = _headline_links(tree)
     page_title = " ".join((tree.findtext(".//title") or "").split())
-    etree.strip_elements(tree, "script", "style", "noscript", "svg", "iframe", "template",
-                         etree.Comment, with_tail=False)
+    # Nodes trafilatura would discard anyway (script, nav, form, aside...) are cut here
+    # in one C call: its own XPath clean-up then walks a smaller tree.
+    story.prestrip(tree)
     st = story.extract_story(tree, url, md.title, md.article_body)
     paragraphs = _drop_credit_line(st.paragraphs, md)
     st = story.Story(paragraphs, st.method)

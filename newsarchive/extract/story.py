@@ -24,7 +24,8 @@ import logging
 import re
 from dataclasses import dataclass, field
 
-from lxml.html import HtmlElement
+from lxml import etree
+from lxml.etree import _Element as Element
 
 logger = logging.getLogger(__name__)
 
@@ -82,14 +83,14 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
-def _text(el: HtmlElement) -> str:
+def _text(el: Element) -> str:
     """Text of an output element; a line break separates words as a space does."""
     for lb in el.iter("lb"):
         lb.tail = " " + (lb.tail or "")
     return _clean("".join(el.itertext()))
 
 
-def blocks_from_body(body: HtmlElement) -> list[Block]:
+def blocks_from_body(body: Element) -> list[Block]:
     """trafilatura's output tree as a flat list of blocks."""
     out: list[Block] = []
     for el in body:
@@ -155,7 +156,17 @@ def filter_paragraphs(blocks: list[Block], title: str | None) -> list[str]:
     return [b.text for b in kept]
 
 
-def _trafilatura(tree: HtmlElement, url: str, precision: bool) -> list[Block]:
+_PRESTRIP = ("script", "style", "noscript", "template", "iframe", "svg", "nav", "footer",
+             "aside", "form", "button", "input", "select", "textarea", "menu", "object",
+             "embed", "canvas", "audio", "video", "map", "dialog", "fieldset", "label")
+
+
+def prestrip(tree: Element) -> None:
+    """Remove, with lxml's C code, the elements trafilatura's clean-up drops itself."""
+    etree.strip_elements(tree, *_PRESTRIP, with_tail=False)
+
+
+def _trafilatura(tree: Element, url: str, precision: bool) -> list[Block]:
     from trafilatura import bare_extraction
 
     try:
@@ -176,7 +187,7 @@ def _trafilatura(tree: HtmlElement, url: str, precision: bool) -> list[Block]:
     return blocks_from_body(doc.body)
 
 
-def extract_story(tree: HtmlElement, url: str, title: str | None, article_body: str | None) -> Story:
+def extract_story(tree: Element, url: str, title: str | None, article_body: str | None) -> Story:
     """The story of a page, by the fallback order of the module docstring."""
     for method, precision in (("trafilatura-precision", True), ("trafilatura", False)):
         paragraphs = filter_paragraphs(_trafilatura(tree, url, precision), title)
