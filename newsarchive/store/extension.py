@@ -100,31 +100,34 @@ class UploadExtension:
         """Queue a closed file for upload (returns at once)."""
         self._queue.put((Path(path), kind))
 
-    def spider_closed(self, spider: Spider, reason: str) -> Any:
+    async def spider_closed(self, spider: Spider, reason: str) -> None:
         """Wait, off the reactor, until the files queued so far are stored; report.
 
-        Deferred by one reactor turn: Scrapy calls extensions' handlers before
+        Yields one reactor turn first: Scrapy calls extensions' handlers before
         the capture middleware's, which closes the last WARC (and sends its
         ``file_closed``) in its own ``spider_closed``.
         """
+        from scrapy.utils.defer import maybe_deferred_to_future
         from twisted.internet import reactor
         from twisted.internet.task import deferLater
         from twisted.internet.threads import deferToThread
 
         if self._thread is None:
-            return None
-        d = deferLater(reactor, 0, lambda: None)
-        d.addCallback(lambda _: deferToThread(self._queue.join))
-        return d.addCallback(lambda _: self._report())
+            return
+        await maybe_deferred_to_future(deferLater(reactor, 0, lambda: None))
+        await maybe_deferred_to_future(deferToThread(self._queue.join))
+        self._report()
 
-    def engine_stopped(self) -> Any:
+    async def engine_stopped(self) -> None:
         """Last pass: pick up files closed late, upload them, then stop the thread."""
+        from scrapy.utils.defer import maybe_deferred_to_future
         from twisted.internet.threads import deferToThread
 
         if self._thread is None:
-            return None
+            return
         self._queue.put(_STOP)
-        return deferToThread(self._thread.join).addCallback(lambda _: self._report())
+        await maybe_deferred_to_future(deferToThread(self._thread.join))
+        self._report()
 
     # --- upload thread ---------------------------------------------------------
     def _work(self) -> None:
@@ -165,7 +168,8 @@ class UploadExtension:
         self._uploader.scan()
         leftovers = self._uploader.spool.entries("pending")
         if leftovers:
-            logger.info("resuming the upload of %d file(s) left by an earlier run", len(leftovers))
+            logger.info("%d closed file(s) in %s to upload first", len(leftovers),
+                        self.collection)
         self._uploader.report.files_total += len(leftovers)
         self._uploader.report.bytes_total += sum(e.digest.size for e in leftovers)
         self._drain(False)
