@@ -34,6 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--no-robots", action="store_true", help="do not obey robots.txt (ask the site first)")
     p.add_argument("--warc-max-size", type=int, default=None, metavar="BYTES", help="rotate WARC files past this size (default 1 GB)")
     p.add_argument("--operator", default=None, help="who runs the crawl (warcinfo record)")
+    p.add_argument(
+        "--render", choices=("never", "always", "auto"), default=None,
+        help="render pages in Chromium: never, always, or auto (only pages whose HTML has no story; default)",
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=run)
@@ -72,6 +76,8 @@ def build_job(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]
         overrides["WARC_MAX_SIZE"] = args.warc_max_size
     if args.operator:
         overrides["WARC_OPERATOR"] = args.operator
+    if args.render:
+        overrides["RENDER_MODE"] = args.render
     overrides["PROGRESS_ENABLED"] = not (args.quiet or args.json)
     return spider_kwargs, overrides
 

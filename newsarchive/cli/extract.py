@@ -45,6 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="address the page was fetched from (one file only; default file://)")
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="write NAME.json and NAME.txt here instead of printing")
+    p.add_argument("--render", action="store_true",
+                   help="run the page's scripts in Chromium first (as if served from --url) "
+                   "and extract the rendered DOM")
     p.add_argument("--jobs", type=int, default=1, metavar="N",
                    help="pages extracted in parallel processes (default 1)")
     p.set_defaults(func=run)
@@ -80,7 +83,7 @@ def _html_files(paths: list[Path]) -> Iterator[Path]:
             yield path
 
 
-def extract_file(path: Path, url: str | None) -> dict[str, Any]:
+def extract_file(path: Path, url: str | None, render: bool = False) -> dict[str, Any]:
     """The sidecar of one saved page; the URL defaults to the file's own address."""
     from newsarchive.extract import extract_sidecar
 
@@ -88,17 +91,24 @@ def extract_file(path: Path, url: str | None) -> dict[str, Any]:
         body = path.read_bytes()
     except OSError as exc:
         raise ExtractionError(f"{path}: cannot read ({exc.strerror})") from None
+    if render:  # newsarchive.fetch.render: the DOM once the page's scripts ran
+        from newsarchive.fetch.render import render_html_file
+
+        body = render_html_file(path, url).encode("utf-8")
     try:
-        return extract_sidecar(body, url or path.resolve().as_uri())
+        sidecar = extract_sidecar(body, url or path.resolve().as_uri())
     except ExtractionError as exc:
         raise ExtractionError(f"{path}: {exc}") from None
+    if render:
+        sidecar["rendered"] = True
+    return sidecar
 
 
-def _job(item: tuple[Path, Path | None, str | None]) -> tuple[Path, str | None]:
+def _job(item: tuple[Path, Path | None, str | None, bool]) -> tuple[Path, str | None]:
     """Worker: extract one page and write its files; the error message on failure."""
-    path, out, url = item
+    path, out, url, render = item
     try:
-        sidecar = extract_file(path, url)
+        sidecar = extract_file(path, url, render)
         if out is not None:
             write_outputs(sidecar, out / path.stem)
     except ExtractionError as exc:
@@ -128,7 +138,7 @@ def extract_html_inputs(paths: list[Path], args: argparse.Namespace) -> int:
     if args.out is None:
         if not single:
             raise ConfigError("several pages: give --out DIR for their NAME.json files")
-        sidecar = extract_file(files[0], args.url)
+        sidecar = extract_file(files[0], args.url, args.render)
         json.dump(sidecar, sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
         return 0
@@ -140,7 +150,7 @@ def extract_html_inputs(paths: list[Path], args: argparse.Namespace) -> int:
     if len(set(stems)) != len(stems):
         dup = next(s for s in stems if stems.count(s) > 1)
         raise ConfigError(f"two inputs are named {dup}.*; their NAME.json would collide in --out")
-    items = [(f, args.out, args.url) for f in files]
+    items = [(f, args.out, args.url, args.render) for f in files]
     failed = 0
     if args.jobs > 1 and len(items) > 1:
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:

@@ -1,0 +1,155 @@
+"""The download handler that renders pages in Chromium, in Scrapy's own slot.
+
+Requests with ``meta["na_render"]`` go to the browser; every other request
+goes to Scrapy's HTTP/1.1 handler untouched, and the browser is launched only
+when the first page needs it -- a static site never starts one.
+
+Why our handler and not scrapy-playwright's (0.0.48, pinned, read in full):
+its handler opens a new tab per request and routes every sub-request
+through Python with ``page.route("**")`` (turning off the HTTP cache), which
+measured 5.7 pages/s against 9.7 for bare Playwright with reused tabs (issue
+5); it also has no hook to archive each sub-response. This handler keeps the
+same shape -- a subclass of ``HTTP11DownloadHandler``, settings parsed once
+into a typed config, a semaphore over open pages -- with reused, recycled tabs
+(:mod:`.pool`) and capture (:mod:`.recorder`). ``benchmarks/render.py``
+measures it against bare Playwright.
+
+What a rendered request leaves behind:
+- a ``response``/``request`` pair for every response the browser received
+  (document, scripts, styles, images, fonts, XHR), through the WARC service;
+- the rendered DOM as a ``resource`` record (``urn:dom:URL``, ``text/html``,
+  ``WARC-Concurrent-To`` the document's response), and with
+  ``RENDER_SCREENSHOT`` a full-page PNG (``urn:view:URL``, as Browsertrix names it);
+- a Scrapy response whose body is the DOM (UTF-8), flagged ``"rendered"``,
+  with ``meta["warc_ticket"]`` the document's ticket, and ``meta["warc_skip"]``
+  set so the capture middleware does not archive the DOM as if it were sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
+from scrapy.exceptions import DownloadFailedError, DownloadTimeoutError
+from scrapy.http import HtmlResponse
+
+from newsarchive.capture.exchange import Exchange
+from newsarchive.capture.middleware import SKIP_META, TICKET_META
+from newsarchive.fetch.render.config import RenderConfig
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.http import Request, Response
+
+    from newsarchive.fetch.render.page import RenderedPage
+    from newsarchive.fetch.render.pool import BrowserPool
+
+logger = logging.getLogger(__name__)
+
+RENDER_META = "na_render"  # request.meta: True renders in the browser, False never does
+DOM_CONTENT_TYPE = "text/html; charset=utf-8"
+
+
+class RenderDownloadHandler(HTTP11DownloadHandler):
+    """HTTP(S) download handler that renders ``na_render`` requests in Chromium."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.crawler = crawler
+        self.config = RenderConfig.from_settings(crawler.settings)
+        self._browsers: BrowserPool | None = None  # not _pool: HTTP11DownloadHandler has one
+        crawler.render_handler = self  # type: ignore[attr-defined]  # for RenderModeMiddleware
+
+    async def download_request(self, request: Request) -> Response:
+        """Render ``na_render`` requests; pass the others to Scrapy's HTTP handler."""
+        if not request.meta.get(RENDER_META) or self.config.mode == "never":
+            return await super().download_request(request)
+        return await self._render(request)
+
+    def _sink(self, exchange: Exchange) -> Any:
+        service = getattr(self.crawler, "warc_service", None)
+        self.crawler.stats.inc_value("render/responses")
+        return service.submit(exchange) if service is not None else None
+
+    def _pool_for_crawl(self) -> BrowserPool:
+        if self._browsers is None:
+            from newsarchive.fetch.render.pool import BrowserPool
+
+            self._browsers = BrowserPool(self.config, self.crawler.stats, sink=self._sink)
+        return self._browsers
+
+    async def _render(self, request: Request) -> Response:
+        from newsarchive.fetch.render.page import render
+
+        request.meta[SKIP_META] = True  # we archive what the browser received ourselves
+        pool = self._pool_for_crawl()
+        async with pool.tab() as lease:
+            try:
+                page = await asyncio.wait_for(
+                    render(
+                        lease.page,
+                        request.url,
+                        sink=self._sink,
+                        idle_ms=self.config.idle_ms,
+                        timeout=self.config.timeout,
+                        screenshot=self.config.screenshot,
+                        seen=lease.seen,
+                    ),
+                    self.config.timeout,
+                )
+            except TimeoutError:
+                lease.healthy = False
+                self.crawler.stats.inc_value("render/timeouts")
+                raise DownloadTimeoutError(
+                    f"rendering {request.url} took more than {self.config.timeout:g} s (RENDER_TIMEOUT)"
+                ) from None
+            except Exception as exc:
+                lease.healthy = False
+                self.crawler.stats.inc_value("render/failed")
+                raise DownloadFailedError(f"rendering {request.url} failed: {exc}") from exc
+        self.crawler.stats.inc_value("render/pages")
+        self.crawler.stats.inc_value("render/blocked", sum(
+            1 for why in page.failed.values() if "BLOCKED_BY_CLIENT" in why
+        ))
+        self._archive_dom(request, page)
+        return self._response(request, page)
+
+    def _archive_dom(self, request: Request, page: RenderedPage) -> None:
+        ticket = page.document
+        service = getattr(self.crawler, "warc_service", None)
+        if ticket is None or service is None:
+            logger.warning("no archived document for %s; its DOM is not archived", request.url)
+            return
+        request.meta[TICKET_META] = ticket
+        service.submit_record(
+            f"urn:dom:{page.url}", ticket.record_id, page.dom.encode("utf-8"), DOM_CONTENT_TYPE, "resource"
+        )
+        if page.screenshot is not None:
+            service.submit_record(
+                f"urn:view:{page.url}", ticket.record_id, page.screenshot, "image/png", "resource"
+            )
+
+    def _response(self, request: Request, page: RenderedPage) -> Response:
+        headers = [
+            (k, v) for k, v in page.headers if k.lower() not in (b"content-type", b"content-length")
+        ]
+        headers.append((b"Content-Type", DOM_CONTENT_TYPE.encode("ascii")))
+        return HtmlResponse(
+            url=page.url,
+            status=page.status,
+            headers=headers,
+            body=page.dom.encode("utf-8"),
+            encoding="utf-8",
+            request=request,
+            flags=["rendered"],
+        )
+
+    async def close(self) -> None:
+        """Close Scrapy's connections, then the browser (nothing is left running)."""
+        try:
+            await super().close()
+        finally:
+            if self._browsers is not None:
+                await self._browsers.close()

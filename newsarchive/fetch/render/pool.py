@@ -1,0 +1,258 @@
+"""One Chromium, a few contexts, a few reused tabs: bounded for long crawls.
+
+Why not a page per request, as scrapy-playwright 0.0.48 does: opening a tab
+starts a renderer process, and its handler also routes every sub-request
+through Python (``page.route("**")``), which turns off the browser cache. Issue
+5 measured 5.7 pages/s for it against 9.7 for bare Playwright with reused tabs
+on the same two cores; ``benchmarks/render.py`` measures ours beside bare
+Playwright. Reused tabs have a cost too -- a tab's renderer grew ~3.7 MB per
+page -- so every bound is a setting:
+
+- ``RENDER_MAX_PAGES`` tabs render at once (a semaphore), spread over
+  ``RENDER_MAX_CONTEXTS`` browser contexts;
+- a tab is closed after ``RENDER_TAB_PAGES`` pages, a context (cookies, cache,
+  storage, its tabs) is replaced after ``RENDER_CONTEXT_PAGES``, and the whole
+  browser is relaunched after ``RENDER_BROWSER_PAGES``, once its tabs are idle;
+- the caller bounds each page with ``RENDER_TIMEOUT``; a tab that timed out or
+  crashed is closed, never reused.
+
+:meth:`BrowserPool.close` closes the browser and then kills any Chromium
+process still below this one, so nothing outlives the crawl.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from newsarchive.fetch.render import procs
+from newsarchive.fetch.render.browserside import BrowserSideCapture
+from newsarchive.fetch.render.config import RenderConfig
+from newsarchive.fetch.render.recorder import SeenResponses, Sink
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser, BrowserContext, Page, Playwright
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class _Tab:
+    page: Page
+    uses: int = 0
+
+
+@dataclass(eq=False)
+class _Slot:
+    """One browser context and its idle tabs."""
+
+    context: BrowserContext | None = None
+    seen: SeenResponses = field(default_factory=SeenResponses)
+    idle: list[_Tab] = field(default_factory=list)
+    active: int = 0
+    pages: int = 0
+    retiring: bool = False
+
+
+@dataclass
+class Lease:
+    """A tab lent for one page; set ``healthy = False`` if it must not be reused."""
+
+    page: Page
+    seen: SeenResponses
+    healthy: bool = True
+
+
+class BrowserPool:
+    """Lends tabs of one lazily launched Chromium (see the module docstring)."""
+
+    def __init__(self, config: RenderConfig, stats: Any = None, sink: Sink | None = None) -> None:
+        self.config = config
+        self.stats = stats
+        self.sink = sink  # for what the browser fetches on its own (the favicon)
+        self._playwright: Playwright | None = None
+        self._browser: Browser | None = None
+        self._slots = [_Slot() for _ in range(config.max_contexts)]
+        self._sem = asyncio.Semaphore(config.max_pages)
+        self._cond = asyncio.Condition()
+        self._active = 0
+        self._browser_pages = 0
+        self._browser_retiring = False
+        self._closed = False
+        self._driver_pids: list[int] = []
+        self.pages_rendered = 0
+
+    def _inc(self, key: str) -> None:
+        if self.stats is not None:
+            self.stats.inc_value(f"render/{key}")
+
+    # -- lending ------------------------------------------------------------------
+    @asynccontextmanager
+    async def tab(self) -> AsyncIterator[Lease]:
+        """A tab for one page; returned (or closed) when the block ends."""
+        await self._sem.acquire()
+        try:
+            slot, tab = await self._acquire()
+            lease = Lease(tab.page, slot.seen)
+            try:
+                yield lease
+            except BaseException:
+                lease.healthy = False
+                raise
+            finally:
+                await self._release(slot, tab, lease.healthy)
+        finally:
+            self._sem.release()
+
+    async def _acquire(self) -> tuple[_Slot, _Tab]:
+        async with self._cond:
+            while True:
+                if self._closed:
+                    raise RuntimeError("the browser pool is closed")
+                if self._browser_retiring and self._active == 0:
+                    await self._close_browser()
+                    self._inc("browser_restarts")
+                if self._browser is None:
+                    await self._launch()
+                if not self._browser_retiring:
+                    for slot in self._slots:
+                        if slot.retiring and slot.active == 0:
+                            await self._close_context(slot)
+                            self._inc("context_restarts")
+                    ready = [s for s in self._slots if not s.retiring]
+                    if ready:
+                        slot = min(ready, key=lambda s: s.active)
+                        break
+                await self._cond.wait()
+            slot.active += 1
+            self._active += 1
+            try:
+                if slot.context is None:
+                    slot.context = await self._new_context()
+                tab = slot.idle.pop() if slot.idle else await self._new_tab(slot.context)
+            except BaseException:
+                slot.active -= 1
+                self._active -= 1
+                self._cond.notify_all()
+                raise
+        return slot, tab
+
+    async def _release(self, slot: _Slot, tab: _Tab, healthy: bool) -> None:
+        tab.uses += 1
+        slot.pages += 1
+        self._browser_pages += 1
+        self.pages_rendered += 1
+        keep = healthy and tab.uses < self.config.tab_pages and not tab.page.is_closed()
+        if keep:
+            slot.idle.append(tab)
+        else:
+            await _quietly(tab.page.close())
+        if self.config.context_pages and slot.pages >= self.config.context_pages:
+            slot.retiring = True
+        if self.config.browser_pages and self._browser_pages >= self.config.browser_pages:
+            self._browser_retiring = True
+        async with self._cond:
+            slot.active -= 1
+            self._active -= 1
+            self._cond.notify_all()
+
+    # -- browser, contexts, tabs ------------------------------------------------
+    async def _launch(self) -> None:
+        from playwright.async_api import async_playwright
+
+        self.config.check_browser()
+        if self._playwright is None:
+            before = set(procs.descendants(os.getpid()))
+            self._playwright = await async_playwright().start()
+            # Playwright's driver is our new child; Chromium will run below it.
+            self._driver_pids = [p for p in procs.descendants(os.getpid()) if p not in before]
+        logger.info("launching %s", self.config.executable)
+        self._browser = await self._playwright.chromium.launch(
+            executable_path=self.config.executable,
+            headless=True,
+            args=self.config.launch_args(),
+            # Scrapy owns Ctrl-C: it finishes the pages in flight, then close() ends the browser.
+            handle_sigint=False,
+            handle_sigterm=False,
+            handle_sighup=False,
+        )
+        self._browser_pages = 0
+        self._browser_retiring = False
+        self._inc("browser_launches")
+        if self.sink is not None:
+            await BrowserSideCapture(self.sink).attach(self._browser)
+
+    async def _new_context(self) -> BrowserContext:
+        assert self._browser is not None
+        width, height = self.config.viewport
+        context = await self._browser.new_context(
+            viewport={"width": width, "height": height},
+            # A service worker would answer requests where our page events cannot see them.
+            service_workers="block",
+        )
+        context.set_default_timeout(self.config.timeout * 1000)
+        self._inc("contexts")
+        return context
+
+    async def _new_tab(self, context: BrowserContext) -> _Tab:
+        page = await context.new_page()
+        if self.config.block_hosts:
+            # Blocking inside Chromium (CDP) rather than page.route(): Playwright's
+            # routing sends every request through Python and turns off the cache.
+            session = await context.new_cdp_session(page)
+            await session.send("Network.enable")
+            await session.send("Network.setBlockedURLs", {"urls": block_patterns(self.config)})
+        self._inc("tabs")
+        return _Tab(page)
+
+    async def _close_context(self, slot: _Slot) -> None:
+        context, slot.context = slot.context, None
+        slot.idle.clear()
+        slot.seen = SeenResponses()  # a new context starts with an empty cache
+        slot.pages = 0
+        slot.retiring = False
+        if context is not None:
+            await _quietly(context.close())
+
+    async def _close_browser(self) -> None:
+        for slot in self._slots:
+            await self._close_context(slot)
+        browser, self._browser = self._browser, None
+        if browser is not None:
+            await _quietly(browser.close())
+
+    async def close(self) -> None:
+        """Close tabs, contexts, the browser and Playwright's driver; kill what is left."""
+        self._closed = True
+        # Seen before closing: once the driver exits, its orphans are no longer below us.
+        tree = [q for p in self._driver_pids for q in (p, *procs.descendants(p))]
+        try:
+            await self._close_browser()
+            if self._playwright is not None:
+                await _quietly(self._playwright.stop())
+                self._playwright = None
+        finally:
+            procs.kill_browsers(tree)
+
+
+def block_patterns(config: RenderConfig) -> list[str]:
+    """``RENDER_BLOCK_HOSTS`` as Chromium URL patterns: the host and its subdomains, any port."""
+    out: list[str] = []
+    for host in config.block_hosts:
+        host = host.lower().lstrip(".")
+        subs = [host] if host.startswith("*") else [host, f"*.{host}"]
+        for h in subs:
+            out += [f"*://{h}/*", f"*://{h}:*"]
+    return out
+
+
+async def _quietly(coro: Any) -> None:
+    try:
+        await coro
+    except Exception as exc:  # already closed, browser gone: nothing left to free
+        logger.debug("while closing: %s", exc)

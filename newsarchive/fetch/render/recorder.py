@@ -1,0 +1,213 @@
+"""Every network response of one rendered page, as :class:`Exchange` objects.
+
+Watches a tab's ``request``/``response``/``requestfinished``/``requestfailed``
+events while it renders one page. Each finished request becomes an
+:class:`~newsarchive.capture.exchange.Exchange` handed to ``sink`` (the WARC
+writer service) as soon as its body is read, so bodies are not held for the
+whole page.
+
+Bodies are *decoded*. Chromium (through CDP, hence Playwright) only gives a
+response body after content decoding; the bytes the server sent are gone.
+Fetching each resource a second time raw would double the load on the site
+and could differ from what the browser got. So a gzip/br body is stored
+decoded, and its ``Content-Encoding`` and ``Content-Length`` headers are
+removed together -- a decoded body is never labelled gzip -- and the record
+says what was undone in ``WARC-Newsarchive-Content-Decoded`` (like
+``WARC-Newsarchive-Transfer-Decoded`` for de-chunked bodies).
+
+Not archived: requests the browser never got an answer to (blocked by
+``RENDER_BLOCK_HOSTS``, failed, still open when the page settled), and
+``data:``/``blob:`` URLs. Answers from the browser's own cache are reported
+by Playwright like any other (it does not say which came from the cache); a
+response whose URL, status and headers -- ``Date`` included -- equal one
+already archived in the same browser context is taken for a cache hit and
+skipped, so a tab does not re-read the site's scripts for every page. The
+server's copy is in the archive from the first time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from newsarchive.capture.exchange import Exchange
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page, Request, Response
+
+logger = logging.getLogger(__name__)
+
+DECODED_HEADER = "WARC-Newsarchive-Content-Decoded"
+_DROPPED_WHEN_DECODED = (b"content-encoding", b"content-length")
+
+Sink = Callable[[Exchange], Any]  # returns the writer's Ticket (or None when not archiving)
+
+
+def stored_headers(
+    headers: list[tuple[bytes, bytes]],
+) -> tuple[list[tuple[bytes, bytes]], dict[str, str]]:
+    """Response headers fit for a decoded body, and the WARC header saying what was decoded."""
+    codings = [
+        v.decode("latin-1").strip()
+        for n, v in headers
+        if n.lower() == b"content-encoding" and v.strip().lower() not in (b"", b"identity")
+    ]
+    if not codings:
+        return headers, {}
+    kept = [(n, v) for n, v in headers if n.lower() not in _DROPPED_WHEN_DECODED]
+    return kept, {DECODED_HEADER: ", ".join(codings)}
+
+
+def _pairs(array: list[dict[str, str]]) -> list[tuple[bytes, bytes]]:
+    return [(h["name"].encode("latin-1", "replace"), h["value"].encode("latin-1", "replace")) for h in array]
+
+
+class SeenResponses:
+    """Responses archived in one browser context, to recognise cache hits (bounded)."""
+
+    def __init__(self, limit: int = 5000) -> None:
+        self.limit = limit
+        self._keys: OrderedDict[tuple[Any, ...], None] = OrderedDict()
+
+    def check(self, response: Response) -> bool:
+        """True if an identical response was seen before; remembers this one."""
+        headers = response.headers
+        if "date" not in headers:
+            return False  # without a Date, two fetches cannot be told from a cache hit
+        key = (response.url, response.status, tuple(sorted(headers.items())))
+        if key in self._keys:
+            self._keys.move_to_end(key)
+            return True
+        self._keys[key] = None
+        if len(self._keys) > self.limit:
+            self._keys.popitem(last=False)
+        return False
+
+
+class PageRecorder:
+    """Records one page's traffic on a tab; use :meth:`attach` then :meth:`finish`."""
+
+    def __init__(self, page: Page, sink: Sink | None, seen: SeenResponses | None = None) -> None:
+        self.page = page
+        self.sink = sink
+        self.seen = seen if seen is not None else SeenResponses()
+        self.inflight: set[Request] = set()
+        self.tickets: dict[Request, Any] = {}
+        self.requested: list[str] = []
+        self.failed: dict[str, str] = {}
+        self.cached = 0
+        self._responses: dict[Request, Response] = {}
+        self._started: dict[Request, datetime] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.last_activity = 0.0
+
+    # -- events -------------------------------------------------------------------
+    def attach(self) -> None:
+        """Start listening."""
+        self.page.on("request", self._on_request)
+        self.page.on("response", self._on_response)
+        self.page.on("requestfinished", self._on_finished)
+        self.page.on("requestfailed", self._on_failed)
+
+    def detach(self) -> None:
+        """Stop listening (the tab is reused for the next page)."""
+        self.page.remove_listener("request", self._on_request)
+        self.page.remove_listener("response", self._on_response)
+        self.page.remove_listener("requestfinished", self._on_finished)
+        self.page.remove_listener("requestfailed", self._on_failed)
+
+    def _touch(self) -> None:
+        self.last_activity = asyncio.get_running_loop().time()
+
+    def _on_request(self, request: Request) -> None:
+        self._touch()
+        if request.url.startswith(("http:", "https:")):
+            self.inflight.add(request)
+            self._started[request] = datetime.now(UTC)
+            self.requested.append(request.url)
+
+    def _on_response(self, response: Response) -> None:
+        self._responses[response.request] = response
+
+    def _on_finished(self, request: Request) -> None:
+        self._touch()
+        response = self._responses.pop(request, None)
+        if request not in self.inflight or response is None:
+            self.inflight.discard(request)
+            return
+        task = asyncio.ensure_future(self._record(request, response))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _on_failed(self, request: Request) -> None:
+        self._touch()
+        self.inflight.discard(request)
+        self._responses.pop(request, None)
+        self.failed[request.url] = request.failure or "failed"
+
+    # -- records ------------------------------------------------------------------
+    async def _record(self, request: Request, response: Response) -> None:
+        try:
+            if response.from_service_worker or self.seen.check(response):
+                self.cached += 1
+                return
+            redirect = 300 <= response.status < 400
+            body_call = _no_body() if redirect else response.body()
+            body, resp_headers, req_headers = await asyncio.gather(
+                body_call, response.headers_array(), request.headers_array()
+            )
+            headers, decoded = stored_headers(_pairs(resp_headers))
+            exchange = Exchange(
+                url=request.url,
+                method=request.method,
+                request_headers=_pairs(req_headers),
+                status=response.status,
+                reason=response.status_text or None,
+                response_headers=headers,
+                body=body,
+                fetched_at=self._started.pop(request, None) or datetime.now(UTC),
+                request_body=request.post_data_buffer or b"",
+                warc_headers=decoded,
+            )
+            if self.sink is not None:
+                self.tickets[request] = self.sink(exchange)
+            else:
+                self.tickets[request] = exchange
+        except Exception as exc:  # a tab closed or navigated away mid-read
+            self.failed[request.url] = f"body unavailable: {exc}"
+            logger.debug("no body for %s: %s", request.url, exc)
+        finally:
+            self.inflight.discard(request)
+            self._touch()
+
+    async def settle(self, idle: float, max_wait: float) -> bool:
+        """Wait until no request has been open for ``idle`` seconds; False if ``max_wait`` passed."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max_wait
+        while True:
+            now = loop.time()
+            if not self.inflight and not self._tasks and now - self.last_activity >= idle:
+                return True
+            if now >= deadline:
+                return False
+            await asyncio.sleep(min(0.025, max(idle, 0.005)))
+
+    def abort(self) -> None:
+        """Give up on the bodies still being read; stop listening."""
+        for task in list(self._tasks):
+            task.cancel()
+        self.detach()
+
+    async def finish(self) -> None:
+        """Wait for the bodies being read, then stop listening."""
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        self.detach()
+
+
+async def _no_body() -> bytes:
+    return b""
