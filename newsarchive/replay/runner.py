@@ -1,0 +1,79 @@
+"""Running a replay: prepare the work folder, start the server process, stop it cleanly.
+
+The CLI process stays in charge: it prepares (where user mistakes become
+one-line errors), starts :mod:`newsarchive.replay.serve` as a child, relays its
+"listening" line, and on Ctrl-C or SIGTERM stops the child and deletes the
+work folder.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from newsarchive.exceptions import NewsarchiveError
+from newsarchive.index.collection import Collection
+from newsarchive.replay.setup import ReplayOptions, prepare
+
+logger = logging.getLogger(__name__)
+
+
+def serve(
+    coll: Collection,
+    options: ReplayOptions,
+    on_ready: Callable[[dict[str, Any]], None],
+    work_dir: Path | None = None,
+) -> int:
+    """Serve ``coll`` until interrupted; ``on_ready`` gets the URLs once listening."""
+    with tempfile.TemporaryDirectory(prefix="newsarchive-replay-", dir=work_dir) as tmp:
+        work = Path(tmp)
+        setup = prepare(coll, work, options)
+        run_file = work / "run.json"
+        run_file.write_text(json.dumps(setup.as_dict()), encoding="utf-8")
+        child = subprocess.Popen(
+            [sys.executable, "-m", "newsarchive.replay.serve", str(run_file)],
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        )
+        stopping = False
+
+        def stop(signum: int, _frame: Any) -> None:
+            nonlocal stopping
+            stopping = True
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+        previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            assert child.stdout is not None
+            line = child.stdout.readline()
+            if not line:
+                code = child.wait()
+                if stopping:
+                    return 0
+                raise NewsarchiveError(
+                    f"the replay server stopped at start (exit {code}); see the messages above "
+                    "(is the port in use? try --port)"
+                )
+            on_ready(json.loads(line))
+            code = child.wait()
+            return 0 if stopping else code
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            if child.poll() is None:
+                child.terminate()
+                try:
+                    child.wait(5)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait()
