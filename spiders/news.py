@@ -32,7 +32,13 @@ from scrapy.http import Response
 from newsarchive.capture.middleware import SKIP_META, TICKET_META
 from newsarchive.discover.canonical import canonical_url, clean_url, declared_canonical
 from newsarchive.discover.feeds import parse_feed
-from newsarchive.discover.incremental import KIND_META, LASTMOD_META, PUBLISHED_META
+from newsarchive.discover.incremental import (
+    KEY_META,
+    KIND_META,
+    LASTMOD_META,
+    NEW_META,
+    PUBLISHED_META,
+)
 from newsarchive.discover.links import extract_links
 from newsarchive.discover.sitemaps import parse_sitemap, sitemaps_in_robots
 from newsarchive.fetch.items import PageItem
@@ -209,6 +215,7 @@ class NewsSpider(scrapy.Spider):
         )
         links = extract_links(response.body, response.url)
         self.record_canonical(response.url, links.canonical, links.og_url)
+        self.note_article(response, links.article_markup)
         for url in links.feeds:
             yield self.feed_request(url)
         if self.fetch_embeds:
@@ -223,6 +230,29 @@ class NewsSpider(scrapy.Spider):
                 if self.article_re is None or article or hops + 1 < self.depth:
                     kind = "article" if article else "page"
                     yield self.page_request(url, hops=hops + 1, kind=kind)
+
+    def note_article(self, response: Response, markup: bool) -> None:
+        """Count a new article; make a page found by a link an article if it says it is one.
+
+        With article patterns, the patterns decide. Without, a page listed in a
+        sitemap or feed is an article, and so is one marked up as an article
+        (``og:type``, JSON-LD), so the next run revisits it as one.
+        """
+        kind = response.meta.get(KIND_META)
+        if kind not in ("article", "page") or response.status != 200:
+            return
+        if self.article_re is not None:
+            article = self.is_article(response.url)
+        else:
+            article = kind == "article" or markup
+        if not article:
+            return
+        state = getattr(self.crawler, "crawl_state", None)
+        key = response.meta.get(KEY_META)
+        if kind != "article" and state is not None and key:
+            state.set_kind(key, "article")
+        if response.meta.get(NEW_META):
+            self.crawler.stats.inc_value("state/new_articles")
 
     def record_canonical(self, url: str, link: str | None, og_url: str | None) -> None:
         """Make the page's declared canonical URL the identity of ``url`` in the crawl state."""

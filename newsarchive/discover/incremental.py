@@ -9,7 +9,8 @@
 * :class:`IncrementalRecordMiddleware` (priority 945, between the WARC capture
   at 950 and decompression at 590) records each response as it arrives, with
   the digest of the body exactly as the WARC record stores it. Stats:
-  ``state/new``, ``state/new_articles``, ``state/changed``, ``state/unchanged``.
+  ``state/new``, ``state/changed``, ``state/unchanged``; it sets
+  ``meta["na_new"]`` for the spider, which counts ``state/new_articles``.
 
 Both share one :class:`~newsarchive.discover.state.CrawlState`, kept on
 ``crawler.crawl_state`` so the spider can record ``rel=canonical`` aliases.
@@ -44,6 +45,7 @@ KIND_META = "na_kind"
 LASTMOD_META = "na_lastmod"
 PUBLISHED_META = "na_published"
 KEY_META = "na_state_key"
+NEW_META = "na_new"  # set on responses: True if the collection did not hold the URL
 DEDUP_KINDS = frozenset({"article", "page", "embed"})
 
 
@@ -150,10 +152,11 @@ class IncrementalRecordMiddleware:
             lastmod=request.meta.get(LASTMOD_META),
             published=request.meta.get(PUBLISHED_META),
         )
+        # The spider counts new *articles* (state/new_articles): only it knows,
+        # from the page itself, whether a page found by a link is one.
+        request.meta[NEW_META] = result.new
         if result.new:
             self.stats.inc_value("state/new")
-            if kind == "article" and response.status == 200:
-                self.stats.inc_value("state/new_articles")
         elif result.changed:
             self.stats.inc_value("state/changed")
         else:

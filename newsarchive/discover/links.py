@@ -7,6 +7,7 @@ it looked; ``<link rel=alternate>`` feeds are fed back to discovery.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from urllib.parse import urldefrag, urljoin
 
@@ -14,6 +15,9 @@ from lxml import html as lxml_html
 
 from newsarchive.discover.feeds import FEED_TYPES
 
+# schema.org types of a news story in JSON-LD: NewsArticle, ReportageNewsArticle,
+# Article, BlogPosting, LiveBlogPosting...
+LD_ARTICLE = re.compile(r'"@type"\s*:\s*(?:\[[^\]]*)?"\w*(?:Article|Posting)"')
 SKIP_SCHEMES = ("mailto:", "javascript:", "tel:", "data:", "#")
 
 
@@ -26,6 +30,7 @@ class PageLinks:
     feeds: list[str] = field(default_factory=list)
     canonical: str | None = None  # <link rel=canonical href>, as written
     og_url: str | None = None  # <meta property=og:url content>, as written
+    article_markup: bool = False  # og:type=article or a JSON-LD *Article: the page says it is one
 
 
 def _add(target: list[str], seen: set[str], base: str, href: str | None) -> None:
@@ -62,8 +67,15 @@ def extract_links(body: bytes | str, base_url: str) -> PageLinks:
     ):
         tag = el.tag
         if tag == "meta":
-            if out.og_url is None and (el.get("property") or "").lower() == "og:url":
+            prop = (el.get("property") or "").lower()
+            if out.og_url is None and prop == "og:url":
                 out.og_url = el.get("content")
+            elif prop == "og:type" and (el.get("content") or "").strip().lower() == "article":
+                out.article_markup = True
+            continue
+        if tag == "script" and (el.get("type") or "").lower() == "application/ld+json":
+            if el.text and LD_ARTICLE.search(el.text):
+                out.article_markup = True
             continue
         if tag in ("a", "area"):
             _add(out.links, seen_links, base, el.get("href"))

@@ -140,6 +140,11 @@ class CrawlState:
         self._touch()
         return FetchResult(new=old is None, changed=changed)
 
+    def set_kind(self, url: str, kind: str) -> None:
+        """Correct the kind of canonical ``url`` (a page found by a link turned out an article)."""
+        self.db.execute("UPDATE urls SET kind = ? WHERE url = ?", (kind, url))
+        self._touch()
+
     def add_alias(self, alias: str, url: str) -> None:
         """Record that the page fetched as ``alias`` declares itself ``url``.
 

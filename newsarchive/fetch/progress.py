@@ -26,7 +26,11 @@ def crawl_counts(stats: dict[str, Any]) -> dict[str, Any]:
     return {
         "pages": int(stats.get("response_received_count", 0)),
         "bytes": int(stats.get("downloader/response_bytes", 0)),
-        "errors": int(stats.get("downloader/exception_count", 0)) + int(status_5xx),
+        # IgnoreRequest is how robots.txt and the crawl state drop a request on
+        # purpose; Scrapy's DownloaderStats counts it as an exception all the same.
+        "errors": int(stats.get("downloader/exception_count", 0))
+        - int(stats.get("downloader/exception_type_count/scrapy.exceptions.IgnoreRequest", 0))
+        + int(status_5xx),
         "records": int(stats.get("warc/queued", 0)),
         "sidecars": int(stats.get("sidecar/written", 0)),
     }
