@@ -41,34 +41,30 @@ def load_bench(bench: Path) -> tuple[dict, dict[str, bytes], object]:
     return truth, pages, score
 
 
-def run(name: str, fn: Callable[[bytes, str], str], truth: dict, pages: dict, score) -> dict:
-    """Score one extractor; the clock covers extraction only."""
-    preds = {}
-    start = time.perf_counter()
-    for key, body in pages.items():
-        preds[key] = {"articleBody": fn(body, truth[key].get("url", ""))}
-    elapsed = time.perf_counter() - start
-    result = score.score(truth, preds)
-    result["seconds"] = elapsed
-    result["name"] = name
-    return result
+def measure(tools: list, truth: dict, pages: dict, score, rounds: int) -> list[dict]:
+    """Score every tool, timing each page with each tool in turn.
 
-
-def best_of(rounds: int, tools: list, truth: dict, pages: dict, score) -> list[dict]:
-    """Each tool's result, timed as its fastest of ``rounds`` interleaved runs.
-
-    Interleaving and taking the minimum keeps a busy machine (other processes on a
-    shared host) from favouring whichever tool happened to run in a quiet moment.
+    Pages are interleaved (page 1 with every tool, then page 2...) and each tool's
+    time is its fastest of ``rounds`` passes, so load from other processes on a
+    shared machine falls on all tools alike instead of on whichever ran then.
     """
-    best: dict[str, dict] = {}
-    for _ in range(rounds):
-        for name, fn in tools:
-            r = run(name, fn, truth, pages, score)
-            if name not in best or r["seconds"] < best[name]["seconds"]:
-                best[name] = r
-    for r in best.values():
-        r["pages_per_s"] = len(pages) / r["seconds"]
-    return [best[name] for name, _ in tools]
+    times = {name: [0.0] * rounds for name, _ in tools}
+    preds: dict[str, dict] = {name: {} for name, _ in tools}
+    for r in range(rounds):
+        for key, body in pages.items():
+            url = truth[key].get("url", "")
+            for name, fn in tools:
+                start = time.perf_counter()
+                text = fn(body, url)
+                times[name][r] += time.perf_counter() - start
+                preds[name][key] = {"articleBody": text}
+    results = []
+    for name, _ in tools:
+        result = score.score(truth, preds[name])
+        result["name"] = name
+        result["pages_per_s"] = len(pages) / min(times[name])
+        results.append(result)
+    return results
 
 
 def newsarchive_text(body: bytes, url: str) -> str:
@@ -84,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--worst", type=int, default=0, help="list the N worst pages of newsarchive")
     ap.add_argument("--json", action="store_true", help="machine-readable output")
     ap.add_argument("--rounds", type=int, default=3,
-                    help="interleaved timing rounds; the fastest counts (default 3)")
+                    help="timing passes over the pages; the fastest counts (default 3)")
     args = ap.parse_args(argv)
     if not (args.bench_dir / "ground-truth.json").exists():
         print(f"benchmark: no ground-truth.json in {args.bench_dir}; pass --bench-dir",
@@ -109,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.all:
         tools.append(("trafilatura-precision",
                       lambda b, u: trafilatura.extract(b, url=u, favor_precision=True) or ""))
-    results = best_of(args.rounds, tools, truth, pages, score)
+    results = measure(tools, truth, pages, score, args.rounds)
     if args.json:
         print(json.dumps([{k: v for k, v in r.items() if k != "per_page_f1"} for r in results]))
         return 0

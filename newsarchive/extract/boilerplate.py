@@ -61,8 +61,8 @@ INLINE_TEASER = re.compile(
     r"recommended|watch|listen|leia também|veja também|lesen sie auch|lire aussi)\s*[:|»>-]",
     re.IGNORECASE,
 )
-_RAIL_STEMS = ("rel", "recom", "pop", "trend", "more", "latest", "read", "outbrain",
-               "taboola", "like", "top", "further", "you")
+_RAIL_STEMS = re.compile("rel|recom|pop|trend|more|latest|read|outbrain|taboola|like|top"
+                         "|further|you")
 _NOT_RAILS = {"html", "body", "article", "main", "a"}
 _TEASER_TAGS = {"p", "li", "h3", "h4", "div"}
 _HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
@@ -129,7 +129,7 @@ def _ad_at(el: Element, attrs: str, base_url: str, taken: set[Element]) -> tuple
         AD_LABELS.match(own.strip()))
     if not (label or _AD_ATTR.search(attrs)):
         return None
-    if _taken(el, taken) or _hidden_context(el):
+    if _hidden_context(el):
         return None
     text = _text(el)
     if len(text) > MAX_AD_TEXT:
@@ -162,19 +162,45 @@ def scan(root: Element, base_url: str) -> tuple[list[tuple[Element, dict]],
     related: list[tuple[Element, list[dict]]] = []
     ad_taken: set[Element] = set()
     rail_taken: set[Element] = set()
+    # Nodes are visited in page order, so the inside of a found block is a run of
+    # nodes ending at its last descendant: skipping to it spares an ancestor walk.
+    ad_end: Element | None = None
+    rail_end: Element | None = None
     for el in _in_body(root):
         if el.tag in _SKIP:
             continue
         attrs = _attrs(el)
-        ad = _ad_at(el, attrs, base_url, ad_taken)
-        if ad is not None:
-            ads.append(ad)
-            continue
-        block = _rail_at(el, attrs, base_url, page, rail_taken)
-        if block is not None:
-            related.append(block)
+        if ad_end is None:
+            ad = _ad_at(el, attrs, base_url, ad_taken)
+            if ad is not None:
+                ads.append(ad)
+                ad_end = _last(ad[0])
+                rail_end = rail_end if rail_end is not None else ad_end
+                if el is ad_end:
+                    ad_end = None
+                if el is rail_end:
+                    rail_end = None
+                continue
+        if rail_end is None:
+            block = _rail_at(el, attrs, base_url, page, rail_taken)
+            if block is not None:
+                related.append(block)
+                rail_end = _last(block[0])
+        if el is ad_end:
+            ad_end = None
+        if el is rail_end:
+            rail_end = None
     related.sort(key=lambda b: _order(b[0]))
     return ads, related
+
+
+def _last(block: Element) -> Element:
+    """The last element inside ``block`` in page order (``block`` when it is empty)."""
+    last = block
+    for d in block.iter():
+        if isinstance(d.tag, str):
+            last = d
+    return last
 
 
 def find_ads(root: Element, base_url: str) -> list[tuple[Element, dict]]:
@@ -255,8 +281,6 @@ def _rail_at(
         kind = "inline"
     else:
         return None
-    if taken and _taken(el, taken):
-        return None
     if kind == "heading":
         block = _rail_under_heading(el, base_url, page)
     elif kind == "rail":
@@ -276,7 +300,7 @@ def _rail_at(
 
 def _rail_attr(attrs: str) -> bool:
     # Substring pre-check first: the regex alone costs more than the rest of the scan.
-    return any(stem in attrs for stem in _RAIL_STEMS) and bool(_RAIL_WORDS.search(attrs))
+    return _RAIL_STEMS.search(attrs) is not None and _RAIL_WORDS.search(attrs) is not None
 
 
 def _order(el: Element) -> int:
@@ -315,6 +339,26 @@ def _inline_teaser(el: Element, base_url: str) -> tuple[Element, list[dict]] | N
         return None
     section = m.group(1).strip().capitalize()
     return el, [{"title": title, "url": url, "summary": None, "section": section}]
+
+
+_POPUP = re.compile(r"tooltip|popover|popup|rollover|hover-?card")
+MAX_POPUP_TEXT = 600  # a card holds a name and a few headlines, never the story
+
+
+def find_popups(root: Element) -> list[Element]:
+    """Hover cards and pop-ups inside the text ("Jane Doe" + photo + her latest stories).
+
+    They sit inside story paragraphs, so the story extractor would glue their text
+    into the sentence; they are neither ads nor related rails, just cut.
+    """
+    out = []
+    for el in _in_body(root, "span", "div", "aside", "section"):
+        attrs = _attrs(el)
+        if attrs and _POPUP.search(attrs) and (
+            el.find(".//img") is not None or len(el.findall(".//a")) >= 2
+        ) and len(_text(el)) <= MAX_POPUP_TEXT:
+            out.append(el)
+    return [el for el in out if not any(a in out for a in el.iterancestors())]
 
 
 def strip(nodes: Iterable[Element]) -> None:

@@ -172,6 +172,7 @@ def extract_sidecar(
     heads = _next_texts(ads)
     boilerplate.strip([node for node, _ in ads])
     boilerplate.strip([node for node, _ in related])
+    boilerplate.strip(boilerplate.find_popups(tree))
     teasers = _headline_links(tree)
     page_title = " ".join((tree.findtext(".//title") or "").split())
     # Nodes trafilatura would discard anyway (script, nav, form, aside...) are cut here

@@ -50,7 +50,11 @@ STORY_END = re.compile(
     r"|tell us what you think.*|discussion|tags?|filed under|topics?|"
     r"related (posts|articles|stories|content)|you (may|might) also like|"
     r"more (stories|from|on)\b.*|recommended( for you)?|share (this|on)( article| story| post)?|"
-    r"about the author|sobre o autor|comentários?|deixe (seu|um) comentário)\W*$",
+    r"about the author|sobre o autor|comentários?|deixe (seu|um) comentário|"
+    r"você (também )?pode gostar.*|posts? relacionad[oa]s|artigos relacionados|veja também|"
+    r"leia também|das könnte sie auch interessieren|weitere artikel|vous aimerez aussi|"
+    r"à lire aussi|ti potrebbe interessare|articoli correlati|te puede interesar|"
+    r"noticias relacionadas|you (may|might) (also )?(like|enjoy))\W*$",
     re.IGNORECASE,
 )
 _TEASER_TAG = re.compile(r"\[[A-Z ]{3,}\]\s*\|?\s*$")  # "Headline [VIDEO]" teaser rows
@@ -90,8 +94,21 @@ def _text(el: Element) -> str:
     return _clean("".join(el.itertext()))
 
 
-def blocks_from_body(body: Element) -> list[Block]:
-    """trafilatura's output tree as a flat list of blocks."""
+def _link_chars(el: Element, text: str, anchors: frozenset[str]) -> int:
+    """Characters of ``text`` that are link text: from <ref> children, or the page's anchors."""
+    refs = sum(len(_clean("".join(r.itertext()))) for r in el.iter("ref"))
+    if refs:
+        return refs
+    return len(text) if _norm(text) in anchors else 0
+
+
+def blocks_from_body(body: Element, anchors: frozenset[str] = frozenset()) -> list[Block]:
+    """trafilatura's output tree as a flat list of blocks.
+
+    ``anchors`` are the normalised texts of the page's links: a block equal to one
+    is a link row. Matching them costs far less than trafilatura's own link output
+    (``include_links``), which resolves every URL.
+    """
     out: list[Block] = []
     for el in body:
         tag = el.tag
@@ -99,8 +116,7 @@ def blocks_from_body(body: Element) -> list[Block]:
             for item in el.iter("item"):
                 text = _text(item)
                 if text:
-                    links = sum(len(_clean("".join(r.itertext()))) for r in item.iter("ref"))
-                    out.append(Block(text, "item", links))
+                    out.append(Block(text, "item", _link_chars(item, text, anchors)))
             continue
         if tag == "table":
             for row in el.iter("row"):
@@ -112,9 +128,8 @@ def blocks_from_body(body: Element) -> list[Block]:
         text = _text(el)
         if not text:
             continue
-        links = sum(len(_clean("".join(r.itertext()))) for r in el.iter("ref"))
         kind = {"head": "head", "quote": "quote"}.get(tag, "p")
-        out.append(Block(text, kind, links, el.get("rend", "")))
+        out.append(Block(text, kind, _link_chars(el, text, anchors), el.get("rend", "")))
     return out
 
 
@@ -134,7 +149,9 @@ def filter_paragraphs(blocks: list[Block], title: str | None) -> list[str]:
         if not n:
             continue
         # The end of the story: comments, tags and rails follow such a line.
-        if words <= 8 and seen_body > 0.5 * total and STORY_END.match(b.text):
+        # A heading ends it sooner than a plain line, which could be a sentence.
+        share = 0.2 if b.kind == "head" else 0.5
+        if words <= 8 and seen_body > share * total and STORY_END.match(b.text):
             break
         # The headline (and headings) above the first paragraph repeat the page title.
         if not seen_body and b.kind == "head" and (n == ntitle or b.rend == "h1" or not kept):
@@ -156,17 +173,31 @@ def filter_paragraphs(blocks: list[Block], title: str | None) -> list[str]:
     return [b.text for b in kept]
 
 
-_PRESTRIP = ("script", "style", "noscript", "template", "iframe", "svg", "nav", "footer",
-             "aside", "form", "button", "input", "select", "textarea", "menu", "object",
-             "embed", "canvas", "audio", "video", "map", "dialog", "fieldset", "label")
-
-
 def prestrip(tree: Element) -> None:
-    """Remove, with lxml's C code, the elements trafilatura's clean-up drops itself."""
-    etree.strip_elements(tree, *_PRESTRIP, with_tail=False)
+    """Remove, with lxml's C code, the elements trafilatura's clean-up drops itself.
+
+    Same lists as trafilatura's ``tree_cleaning`` (its MANUALLY_CLEANED and
+    MANUALLY_STRIPPED), so the outcome is the same; its own XPath pruning then
+    walks a smaller tree.
+    """
+    from trafilatura.settings import MANUALLY_CLEANED, MANUALLY_STRIPPED
+
+    etree.strip_elements(tree, *MANUALLY_CLEANED, "template", with_tail=False)
+    etree.strip_tags(tree, *(t for t in MANUALLY_STRIPPED if t != "img"))
 
 
-def _trafilatura(tree: Element, url: str, precision: bool) -> list[Block]:
+def anchor_texts(tree: Element) -> frozenset[str]:
+    """Normalised texts of the page's links (of three words or more)."""
+    out = set()
+    for a in tree.iter("a"):
+        text = _norm("".join(a.itertext()))
+        if text.count(" ") >= 2:
+            out.add(text)
+    return frozenset(out)
+
+
+def _trafilatura(tree: Element, url: str, precision: bool,
+                 anchors: frozenset[str]) -> list[Block]:
     from trafilatura import bare_extraction
 
     try:
@@ -175,8 +206,8 @@ def _trafilatura(tree: Element, url: str, precision: bool) -> list[Block]:
             url=url,
             favor_precision=precision,
             include_comments=False,
-            include_links=True,
-            include_formatting=True,
+            include_links=False,
+            include_formatting=False,
             include_tables=True,
             with_metadata=False,
         )
@@ -184,13 +215,14 @@ def _trafilatura(tree: Element, url: str, precision: bool) -> list[Block]:
         return []
     if doc is None or doc.body is None:
         return []
-    return blocks_from_body(doc.body)
+    return blocks_from_body(doc.body, anchors)
 
 
 def extract_story(tree: Element, url: str, title: str | None, article_body: str | None) -> Story:
     """The story of a page, by the fallback order of the module docstring."""
+    anchors = anchor_texts(tree)
     for method, precision in (("trafilatura-precision", True), ("trafilatura", False)):
-        paragraphs = filter_paragraphs(_trafilatura(tree, url, precision), title)
+        paragraphs = filter_paragraphs(_trafilatura(tree, url, precision, anchors), title)
         if sum(len(p) for p in paragraphs) >= MIN_STORY_CHARS:
             return Story(paragraphs, method)
     if article_body and len(article_body) >= MIN_STORY_CHARS:
