@@ -18,7 +18,6 @@ import datetime as dt
 import functools
 import random
 import re
-import string
 import threading
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -251,11 +250,6 @@ _NUMBERS: dict[str, Callable[[random.Random], object]] = {
 }
 
 
-@functools.cache
-def _fields(shape: str) -> tuple[str, ...]:
-    return tuple(name for _, name, _, _ in string.Formatter().parse(shape) if name)
-
-
 class _StorySlots:
     """The fixed cast of one story (place, people, subject) plus fresh numbers per use."""
 
@@ -295,14 +289,15 @@ class _StorySlots:
 
     def fill(self, shape: str) -> str:
         """``shape`` with this story's cast and fresh numbers (drawn only for its slots)."""
-        values = dict(self.fixed)
-        for name in _fields(shape):
-            if name not in values:
-                values[name] = _NUMBERS[name](self.rng)
-        text = shape.format(**values)
+        text = shape.format_map(self)
         # A person with a lower-case role reads "Anna Kask, chief economist, said";
         # drop the comma that would precede sentence-final punctuation.
         return text.replace(",,", ",").replace(",.", ".")
+
+    def __getitem__(self, name: str) -> object:
+        """A slot's value, for ``str.format_map``: the cast, or a fresh number."""
+        value = self.fixed.get(name)
+        return _NUMBERS[name](self.rng) if value is None else value
 
     def quote(self) -> str:
         """A quoted remark with curly quotes, as newspapers print them."""

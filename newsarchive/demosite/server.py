@@ -15,6 +15,7 @@ import http.server
 import logging
 import threading
 import urllib.parse
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -107,12 +108,19 @@ class DemoSite:
 
     Use as ``with DemoSite() as site: ...`` or ``site.start()`` / ``site.stop()``.
     ``articles`` is the number of day-1 articles; :meth:`set_day` moves to a
-    later day with new articles. ``url`` (``http://127.0.0.1:PORT/``) and
+    later day with new articles; ``templates`` picks the article templates in
+    rotation by name (default: every registered one, see
+    :mod:`newsarchive.demosite.templates`). ``url`` (``http://127.0.0.1:PORT/``) and
     ``port`` are known once started.
     """
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, articles: int = 60, day: int = 1
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        articles: int = 60,
+        day: int = 1,
+        templates: Sequence[str] = (),
     ) -> None:
         if articles < 1:
             raise ValueError("the demo site needs at least one article")
@@ -120,6 +128,7 @@ class DemoSite:
         self._port = port
         self.article_count = articles
         self.day = day
+        self.templates = tuple(templates)  # names in rotation; () = the registry's rotation
         self.requests: list[SeenRequest] = []
         self.sent: dict[str, bytes] = {}
         self._lock = threading.Lock()
@@ -134,7 +143,7 @@ class DemoSite:
         if self._server is None:
             self._server = _Server((self.host, self._port), self)
             self._port = self._server.server_address[1]
-            self._model = SiteModel(self.base_url, self.article_count, self.day)
+            self._model = SiteModel(self.base_url, self.article_count, self.day, self.templates)
         return self
 
     def start(self) -> DemoSite:
@@ -215,7 +224,7 @@ class DemoSite:
 
     def set_day(self, day: int) -> None:
         """Move to ``day``: its new articles appear, rotating ads change; served at once."""
-        self._model = SiteModel(self.base_url, self.article_count, day)
+        self._model = SiteModel(self.base_url, self.article_count, day, self.templates)
         self.day = day
 
     @property

@@ -152,7 +152,11 @@ def _load_builtins() -> None:
 def get_template(name: str) -> ArticleTemplate:
     """The registered template called ``name``."""
     _load_builtins()
-    return _REGISTRY[name]
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY))
+        raise ValueError(f"unknown demo-site template {name!r}; registered: {known}") from None
 
 
 def rotation() -> tuple[str, ...]:
