@@ -105,8 +105,7 @@ def run(args: argparse.Namespace) -> int:
                       **options.store_options())
     progress = _ProgressLine()
     with Uploader(collection, store, options, on_progress=progress) as uploader:
-        uploader.scan()
-        report = uploader.run()
+        report = uploader.run(scan=True)
     progress(report, force=True)
     if sys.stderr.isatty():
         sys.stderr.write("\n")

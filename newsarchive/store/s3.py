@@ -16,6 +16,7 @@ and are never put in messages; endpoints are shown without user info.
 
 from __future__ import annotations
 
+import base64
 import io
 import logging
 import time
@@ -242,6 +243,9 @@ class S3Store:
         events = self.client.meta.events
         events.register("before-parameter-build.s3.PutObject", _if_none_match)
         events.register("before-parameter-build.s3.CompleteMultipartUpload", _if_none_match)
+        # Checksums of the bytes as recorded before the upload, not as re-read.
+        self._inflight: dict[str, FileDigest] = {}
+        events.register("before-parameter-build.s3.UploadPart", self._recorded_checksum)
         self._probe = None
 
     # --- addressing -----------------------------------------------------------
@@ -387,11 +391,13 @@ class S3Store:
         digest: FileDigest | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> PutOutcome:
-        """Upload ``path`` to ``key`` with a verified multipart transfer; idempotent."""
-        from boto3.exceptions import S3UploadFailedError
-        from boto3.s3.transfer import TransferConfig
-        from botocore.exceptions import BotoCoreError, ClientError
+        """Upload ``path`` to ``key``, verified against ``digest``; idempotent.
 
+        Files of at least one part size go up as a managed multipart transfer,
+        smaller ones as one PUT with ``Content-MD5`` (which every S3 server
+        checks). Either way the checksums sent are the ones recorded before
+        the upload, and the stored object is verified afterwards.
+        """
         if digest is None or not digest.fits(self.part_size):
             digest = hash_file(path, self.part_size)
         existing = self.head(key)
@@ -400,50 +406,126 @@ class S3Store:
                 return "exists"
             self._refuse_or_clear(existing, digest)
         self.abort_stale_uploads(key)
+        md5: str | None = None
+        try:
+            if digest.part_size:
+                self._multipart(path, key, digest, progress)
+            else:
+                md5 = self._single(path, key, digest, progress)
+        except _Conflict:
+            # The key was written meanwhile (maybe by our own retried request).
+            existing = self.head(key)
+            if existing is not None and self.same_bytes(existing, digest):
+                return "exists"
+            if existing is not None:
+                self._refuse_or_clear(existing, digest)
+            raise TransientStorageError(
+                f"{self.uri_for(key)} was written by someone else during the upload; retrying"
+            ) from None
+        stored = self.head(key)
+        plain_etag = (stored.etag or "").strip('"') if stored else ""
+        if (
+            stored is None
+            or not self.same_bytes(stored, digest)
+            or (md5 and len(plain_etag) == 32 and "-" not in plain_etag and plain_etag != md5)
+        ):
+            if stored is not None:
+                self._delete(key)
+            raise TransientStorageError(
+                f"{self.uri_for(key)} did not match {path} after the upload "
+                "(size or checksum differ); it was removed and will be uploaded again"
+            )
+        return "uploaded"
+
+    def _extra(self, key: str, digest: FileDigest) -> dict[str, Any]:
+        return {
+            "ChecksumAlgorithm": "SHA256",
+            "Metadata": {SHA256_META: digest.sha256},
+            "ContentType": _content_type(key),
+        }
+
+    def _multipart(self, path: Path, key: str, digest: FileDigest,
+                   progress: Callable[[int], None] | None) -> None:
+        from boto3.exceptions import S3UploadFailedError
+        from boto3.s3.transfer import TransferConfig
+        from botocore.exceptions import BotoCoreError, ClientError
+
         config = TransferConfig(
             multipart_threshold=self.part_size,
             multipart_chunksize=self.part_size,
             max_concurrency=self.concurrency,
             use_threads=True,
         )
-        extra = {
-            "ChecksumAlgorithm": "SHA256",
-            "Metadata": {SHA256_META: digest.sha256},
-            "ContentType": _content_type(key),
-        }
+        self._inflight[self._full(key)] = digest
         try:
             self.client.upload_file(
                 str(path), self.bucket, self._full(key),
-                ExtraArgs=extra, Config=config, Callback=progress,
+                ExtraArgs=self._extra(key, digest), Config=config, Callback=progress,
             )
         except (S3UploadFailedError, ClientError, BotoCoreError) as exc:
             cause = (exc.__cause__ or exc.__context__) if isinstance(
                 exc, S3UploadFailedError) else exc
-            if isinstance(cause, ClientError) and cause.response.get("Error", {}).get(
-                "Code"
-            ) in {"PreconditionFailed", "412"}:
-                # Someone (or our own retried request) completed the key meanwhile.
-                existing = self.head(key)
-                if existing is not None and self.same_bytes(existing, digest):
-                    return "exists"
-                if existing is not None:
-                    self._refuse_or_clear(existing, digest)
-            self._abort_quietly(key)
+            self._abort_quietly(key)  # s3transfer aborts too; this covers a failed abort
+            if _is_conflict(cause):
+                raise _Conflict from None
             raise self._error(cause or exc, key) from None
         except OSError as exc:
-            from newsarchive.store.local import disk_error
-
             self._abort_quietly(key)
-            raise disk_error(exc, path) from None
-        stored = self.head(key)
-        if stored is None or not self.same_bytes(stored, digest):
-            if stored is not None:
-                self._delete(key)
-            raise TransientStorageError(
-                f"{self.uri_for(key)} did not match {path} after the upload "
-                "(size or SHA-256 differ); it was removed and will be uploaded again"
+            raise self._local_error(exc, path) from None
+        finally:
+            self._inflight.pop(self._full(key), None)
+
+    def _single(self, path: Path, key: str, digest: FileDigest,
+                progress: Callable[[int], None] | None) -> str:
+        """One PUT of a file smaller than a part (bounded by the part size); its MD5 hex."""
+        import hashlib
+
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise self._local_error(exc, path) from None
+        if hashlib.sha256(data).hexdigest() != digest.sha256:
+            raise StorageError(
+                f"{path} changed after its SHA-256 was recorded; closed files must not change: "
+                "find out what rewrote it (it was not uploaded)"
             )
-        return "uploaded"
+        md5 = hashlib.md5(data, usedforsecurity=False)
+        extra = self._extra(key, digest)
+        extra.pop("ChecksumAlgorithm")
+        try:
+            self.client.put_object(
+                Bucket=self.bucket, Key=self._full(key), Body=data,
+                ChecksumSHA256=digest.sha256_b64,
+                ContentMD5=base64.b64encode(md5.digest()).decode(), **extra,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            if _is_conflict(exc):
+                raise _Conflict from None
+            raise self._error(exc, key) from None
+        if progress is not None:
+            progress(len(data))
+        return md5.hexdigest()
+
+    @staticmethod
+    def _local_error(exc: OSError, path: Path) -> StorageError:
+        from newsarchive.store.local import disk_error
+
+        return disk_error(exc, path)
+
+    def _recorded_checksum(self, params: dict[str, Any], **_kwargs: Any) -> None:
+        """Send each part's SHA-256 as recorded in the spool, not as re-read now.
+
+        S3 then rejects a part whose bytes changed on disk or on the wire since
+        they were recorded -- and botocore skips a second SHA-256 pass.
+        """
+        digest = self._inflight.get(params.get("Key", ""))
+        if digest is None or "PartNumber" not in params:
+            return
+        number = int(params["PartNumber"])
+        if digest.part_size and 0 < number <= len(digest.parts):
+            params["ChecksumSHA256"] = base64.b64encode(digest.parts[number - 1]).decode()
 
     def _refuse_or_clear(self, existing: ObjectInfo, digest: FileDigest) -> None:
         """A different object holds the key: ours-but-damaged is removed, else refuse."""
@@ -500,6 +582,17 @@ class S3Store:
             self.abort_stale_uploads(key)
         except StorageError as exc:
             logger.warning("could not abort the unfinished upload of %s: %s", key, exc)
+
+
+class _Conflict(Exception):
+    """The conditional write failed: something appeared under the key meanwhile."""
+
+
+def _is_conflict(exc: BaseException | None) -> bool:
+    from botocore.exceptions import ClientError
+
+    return isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") in {
+        "PreconditionFailed", "412", "ConditionalRequestConflict"}
 
 
 def _if_none_match(params: dict[str, Any], **_kwargs: Any) -> None:

@@ -18,7 +18,9 @@ everything not yet stored stays in the spool for the next run.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -182,21 +184,46 @@ class Uploader:
         return len(new)
 
     # --- uploading --------------------------------------------------------------
-    def run(self, stop: threading.Event | None = None) -> UploadReport:
+    def run(self, stop: threading.Event | None = None, scan: bool = False) -> UploadReport:
         """Upload every pending file, then delete local copies; return the report.
 
         Checks the store first, so a bad bucket, endpoint or credentials fails
-        at once with a one-line StorageError (the spool is untouched).
+        at once with a one-line StorageError (the spool is untouched). With
+        ``scan``, closed files new to the journal are hashed and recorded by a
+        helper thread while earlier ones upload (each file's SHA-256 is still
+        recorded before its own upload starts): hashing costs no extra time.
         """
         self.store.check()
         pending = self.spool.entries("pending")
-        self.report.files_total += len(pending)
+        new = self.scan_new() if scan else []
+        self.report.files_total += len(pending) + len(new)
         self.report.bytes_total += sum(e.digest.size for e in pending)
-        for entry in pending:
-            if stop is not None and stop.is_set():
-                break
-            if not self.upload(entry):
-                break
+        self.report.bytes_total += sum(p.stat().st_size for p, _ in new)
+        hashed: queue.Queue[Entry | BaseException | None] = queue.Queue()
+        halt = threading.Event()
+
+        def hash_new() -> None:
+            try:
+                for path, kind in new:
+                    if halt.is_set():
+                        break
+                    hashed.put(self.enqueue(path, kind))
+            except BaseException as exc:  # noqa: BLE001 - handed to the uploading thread
+                hashed.put(exc)
+            finally:
+                hashed.put(None)
+
+        hasher = threading.Thread(target=hash_new, name="newsarchive-hash", daemon=True)
+        hasher.start()
+        try:
+            for entry in itertools.chain(pending, iter(hashed.get, None)):
+                if isinstance(entry, BaseException):
+                    raise entry
+                if (stop is not None and stop.is_set()) or not self.upload(entry):
+                    break
+        finally:
+            halt.set()
+            hasher.join()
         self.remove_stored()
         self.finish()
         return self.report
