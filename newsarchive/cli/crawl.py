@@ -38,6 +38,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--render", choices=("never", "always", "auto"), default=None,
         help="render pages in Chromium: never, always, or auto (only pages whose HTML has no story; default)",
     )
+    p.add_argument(
+        "--recrawl", action="store_true",
+        help="fetch pages the collection already holds too (default: only new ones and "
+        "those due by the revisit policy)",
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=run)
@@ -55,7 +60,16 @@ def build_job(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]
         spider_kwargs.update(site.spider_kwargs())
         overrides.update(site.settings())
     else:
+        from newsarchive.fetch.politeness import politeness_settings
+
         spider_kwargs["start_urls"] = [check_url(target)]
+        overrides.update(politeness_settings(spider_kwargs["start_urls"]))
+    if args.recrawl:
+        # Everything known is due: fetched again, unchanged bodies become revisits.
+        overrides.update({
+            "STATE_REVISIT_ARTICLE_MAX_AGE": -1, "STATE_REVISIT_ARTICLE_EVERY": 0,
+            "STATE_REVISIT_PAGE_EVERY": 0, "STATE_REVISIT_EMBED_EVERY": 0,
+        })
     if args.depth is not None:
         if args.depth < 0:
             raise ConfigError("--depth must be 0 or more")
