@@ -31,12 +31,12 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 from scrapy.exceptions import DownloadFailedError, DownloadTimeoutError
 from scrapy.http import HtmlResponse
 
 from newsarchive.capture.exchange import Exchange
 from newsarchive.capture.middleware import SKIP_META, TICKET_META
+from newsarchive.capture.wire import WireHeadersDownloadHandler
 from newsarchive.fetch.render.config import RenderConfig
 
 if TYPE_CHECKING:
@@ -50,9 +50,10 @@ logger = logging.getLogger(__name__)
 
 RENDER_META = "na_render"  # request.meta: True renders in the browser, False never does
 DOM_CONTENT_TYPE = "text/html; charset=utf-8"
+BLOCKED_FAILURES = ("inspector", "net::ERR_BLOCKED_BY_CLIENT")
 
 
-class RenderDownloadHandler(HTTP11DownloadHandler):
+class RenderDownloadHandler(WireHeadersDownloadHandler):
     """HTTP(S) download handler that renders ``na_render`` requests in Chromium."""
 
     def __init__(self, crawler: Crawler) -> None:
@@ -110,8 +111,9 @@ class RenderDownloadHandler(HTTP11DownloadHandler):
                 self.crawler.stats.inc_value("render/failed")
                 raise DownloadFailedError(f"rendering {request.url} failed: {exc}") from exc
         self.crawler.stats.inc_value("render/pages")
+        # Chromium reports a request refused by Network.setBlockedURLs as failed by "inspector".
         self.crawler.stats.inc_value("render/blocked", sum(
-            1 for why in page.failed.values() if "BLOCKED_BY_CLIENT" in why
+            1 for why in page.failed.values() if why in BLOCKED_FAILURES
         ))
         self._archive_dom(request, page)
         return self._response(request, page)
