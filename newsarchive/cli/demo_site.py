@@ -1,7 +1,8 @@
 """``newsarchive demo-site``: serve the bundled demo news site in the foreground.
 
 For trying crawls by hand and for benchmarks that want the server in its own
-process. Prints the URL on start and serves until Ctrl-C (exit code 130).
+process. Renders every page first (so a benchmark's first round is not
+slower than the next), prints the URL and serves until Ctrl-C (exit code 130).
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                         help="number of day-1 articles (default 60; thousands for benchmarks)")
     parser.add_argument("--day", type=int, default=1,
                         help="which day to serve: each day after the first adds 10 articles")
+    parser.add_argument("--no-warm", dest="warm", action="store_false",
+                        help="render pages on first request instead of before serving "
+                        "(starts faster; the first crawl is then slower than the next)")
     parser.set_defaults(func=run)
 
 
@@ -41,13 +45,16 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--day must be at least 1, not {args.day}")
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port must be between 0 and 65535, not {args.port}")
-    site = DemoSite(host=args.host, port=args.port, articles=args.articles, day=args.day)
+    site = DemoSite(host=args.host, port=args.port, articles=args.articles, day=args.day,
+                    record=False)  # nobody reads the log of a foreground server
     try:
         site.bind()
     except OSError as exc:
         raise UserError(
             f"cannot listen on {args.host}:{args.port}: {exc.strerror}; pick another --port"
         ) from None
+    if args.warm:
+        site.warm()
     print(f"demo site: {site.url} ({len(site.articles)} articles, day {args.day}); "
           "Ctrl-C to stop", flush=True)
     try:

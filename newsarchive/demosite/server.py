@@ -121,6 +121,7 @@ class DemoSite:
         articles: int = 60,
         day: int = 1,
         templates: Sequence[str] = (),
+        record: bool = True,
     ) -> None:
         if articles < 1:
             raise ValueError("the demo site needs at least one article")
@@ -129,6 +130,7 @@ class DemoSite:
         self.article_count = articles
         self.day = day
         self.templates = tuple(templates)  # names in rotation; () = the registry's rotation
+        self.record = record  # keep requests and sent bodies (off for a long-running server)
         self.requests: list[SeenRequest] = []
         self.sent: dict[str, bytes] = {}
         self._lock = threading.Lock()
@@ -244,6 +246,10 @@ class DemoSite:
         """Truth for the article at ``url`` in the shape of ``yahoo.expected.json``."""
         return self.model.expected_sidecar(url)
 
+    def warm(self) -> None:
+        """Render every page now (they are otherwise rendered on first request)."""
+        self.model.warm()
+
     def reset_log(self) -> None:
         """Forget the requests and bodies recorded so far."""
         with self._lock:
@@ -251,6 +257,14 @@ class DemoSite:
             self.sent.clear()
 
     # -- serving -------------------------------------------------------------
+
+    def _log(self, handler: _Handler, status: int, body: bytes, head: bool) -> None:
+        seen = SeenRequest(handler.command, handler.path, dict(handler.headers.items()), status,
+                           handler.request_version)
+        with self._lock:
+            self.requests.append(seen)
+            if not head:
+                self.sent[handler.path] = body
 
     def _respond(self, handler: _Handler, head: bool) -> None:
         model = self.model
@@ -284,13 +298,8 @@ class DemoSite:
                 status, body = 304, b""
         chunked = route.transfer == "chunked" and status != 304
         chunked = chunked and handler.request_version == "HTTP/1.1"
-        with self._lock:
-            self.requests.append(SeenRequest(
-                handler.command, handler.path, dict(handler.headers.items()), status,
-                handler.request_version,
-            ))
-            if not head:
-                self.sent[handler.path] = body
+        if self.record:
+            self._log(handler, status, body, head)
         handler.send_response(status)
         for name, value in headers:
             handler.send_header(name, value)
