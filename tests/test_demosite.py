@@ -455,7 +455,14 @@ def test_a_new_template_can_be_registered(make_demo_site) -> None:
     assert len(bare) == 3
     resp, body = get(site, f"/api/{bare[0].number}.json")
     assert resp.status == 200 and json.loads(body) == {"title": bare[0].title}
-    assert "test-bare" not in {a.template for a in make_demo_site(articles=6).articles}
+    default = make_demo_site(articles=6)
+    assert "test-bare" not in {a.template for a in default.articles}
+    try:  # a site keeps the rotation it was built with, on later days too
+        register_template(Bare(), weight=1)
+        default.set_day(2)
+        assert "test-bare" not in {a.template for a in default.articles}
+    finally:
+        register_template(Bare(), weight=0)
 
 
 # -- CLI -------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from typing import Any
 
 from newsarchive.demosite.content import Article
 from newsarchive.demosite.site import PageInfo, Route, SiteModel
+from newsarchive.demosite.templates import rotation
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +130,9 @@ class DemoSite:
         self._port = port
         self.article_count = articles
         self.day = day
-        self.templates = tuple(templates)  # names in rotation; () = the registry's rotation
+        # Template names in rotation, fixed now so a later day keeps them even if
+        # the registry changes in between; default: the registry's rotation.
+        self.templates = tuple(templates) or rotation()
         self.record = record  # keep requests and sent bodies (off for a long-running server)
         self.requests: list[SeenRequest] = []
         self.sent: dict[str, bytes] = {}

@@ -239,7 +239,7 @@ class SiteModel:
                         location=self.ctx.url(article.path), listed=listed_old))
         for res in template.resources(article, self.ctx):
             self._add(Route(res.path, res.kind, content_type=res.content_type,
-                            transfer=res.transfer, render=res.render))
+                            transfer=res.transfer, render=res.render, listed=res.listed))
 
     def _add_static(self) -> None:
         def const(data: bytes) -> Callable[[], bytes]:

@@ -81,6 +81,7 @@ class Resource:
     render: Callable[[], bytes]
     transfer: str = "length"
     kind: str = "resource"
+    listed: bool = True  # False: only a browser finds it (XHR), so a static crawl cannot
 
 
 class ArticleTemplate:
