@@ -149,3 +149,33 @@ def test_limits_and_contact_reach_the_crawl(tmp_path: Path) -> None:
     assert len(agents) == 1
     agent = agents.pop() or ""
     assert agent.startswith("newsarchive/") and "archivist@example.org" in agent
+
+
+def test_infra_examples_hold_valid_site_files_and_commands(tmp_path: Path) -> None:
+    """The Kubernetes example's site file loads, and every example runs real verbs."""
+    import yaml
+
+    infra = Path(__file__).resolve().parents[1] / "infra"
+    docs = list(yaml.safe_load_all((infra / "kubernetes" / "newsarchive-cronjob.yaml").read_text()))
+    config = next(d for d in docs if d["kind"] == "ConfigMap")
+    for name, text in config["data"].items():
+        assert load_site(write(tmp_path, text, name)).name == name.removesuffix(".yaml")
+    cron = next(d for d in docs if d["kind"] == "CronJob")
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+    args = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args[:1] == ["schedule"] and "--once" in args
+    units = {p.name: p.read_text() for p in (infra / "systemd").iterdir()}
+    assert "schedule /etc/newsarchive/sites" in units["newsarchive-scheduler.service"]
+    assert "--once --site %i" in units["newsarchive-crawl@.service"]
+    assert "OnCalendar=" in units["newsarchive-crawl@.timer"]
+    # The flags the examples use exist.
+    for verb, flags in (("schedule", ["--collections", "--once", "--site"]), ("runs", ["--collections"])):
+        help_text = subprocess.run([NEWSARCHIVE, verb, "--help"], capture_output=True, text=True).stdout
+        assert all(f in help_text for f in flags)
+
+
+def test_store_key_sets_store_uri(tmp_path: Path) -> None:
+    site = load_site(write(tmp_path, "start_urls: [http://a.example/]\nstore: s3://bucket/news/a/\n"))
+    assert site.settings()["STORE_URI"] == "s3://bucket/news/a"
+    with pytest.raises(ConfigError, match="is not an S3 URI"):
+        load_site(write(tmp_path, "start_urls: [http://a.example/]\nstore: /tmp/x\n", "b.yaml"))

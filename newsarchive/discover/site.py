@@ -86,6 +86,7 @@ class Site:
     render: str = "never"
     schedule: str | None = None
     collection: Path | None = None
+    store: str | None = None
     contact: str | None = None
     user_agent: str | None = None
     limits: Limits = field(default_factory=Limits)
@@ -124,6 +125,8 @@ class Site:
             out["USER_AGENT"] = self.user_agent
         out["ROBOTSTXT_OBEY"] = p.robots
         out["RENDER_MODE"] = self.render
+        if self.store:
+            out["STORE_URI"] = self.store
         if self.limits.pages:
             out["CLOSESPIDER_PAGECOUNT"] = self.limits.pages
         if self.limits.time:
@@ -312,6 +315,7 @@ TOP_KEYS = (
     "render",
     "schedule",
     "collection",
+    "store",
     "contact",
     "user_agent",
     "limits",
@@ -459,6 +463,12 @@ def parse_site(doc: _Located, path: Path) -> Site:
             f"contact: {contact!r} is neither an e-mail address nor an http(s) URL",
         )
     collection = doc.get("collection", _text)
+    store = doc.get("store", _text)
+    if store is not None and not re.fullmatch(r"s3://[a-z0-9][a-z0-9.-]{1,62}(/\S*)?", store):
+        doc.fail(
+            doc.lines["store"],
+            f"store: {store!r} is not an S3 URI; write s3://BUCKET/PREFIX",
+        )
     return Site(
         path=path,
         name=name,
@@ -473,6 +483,7 @@ def parse_site(doc: _Located, path: Path) -> Site:
         render=render,
         schedule=doc.get("schedule", parse_cron),
         collection=(path.parent / collection) if collection else None,
+        store=store.rstrip("/") if store else None,
         contact=contact,
         user_agent=doc.get("user_agent", _text),
         limits=_limits(doc),
