@@ -53,6 +53,22 @@ COLUMNS = (
 )
 
 
+def open_db(path: Path, schema: str, what: str) -> sqlite3.Connection:
+    """A SQLite database in WAL mode with ``schema`` applied; a :class:`StorageError` if not.
+
+    WAL lets ``newsarchive runs`` (or a curious ``sqlite3``) read while a crawl writes.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(str(path), timeout=30)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.executescript(schema)
+    except (OSError, sqlite3.Error) as exc:
+        raise StorageError(f"cannot open the {what} {path}: {exc}") from exc
+    return db
+
+
 @dataclass(frozen=True)
 class FetchResult:
     """How recording a fetch changed the state: new URL, changed content, or neither."""
@@ -68,14 +84,7 @@ class CrawlState:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(str(self.path), timeout=30)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.executescript(SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
-            raise StorageError(f"cannot open the crawl state {self.path}: {exc}") from exc
+        self.db = open_db(self.path, SCHEMA, "crawl state")
         self._pending = 0
 
     # -- reading -------------------------------------------------------------------

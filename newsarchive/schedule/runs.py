@@ -10,13 +10,12 @@ whose scheduler died is still visible (and is settled on the next start).
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from newsarchive.exceptions import StorageError
+from newsarchive.discover.state import open_db
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -81,13 +80,7 @@ class RunsDB:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(str(self.path), timeout=30)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.executescript(SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
-            raise StorageError(f"cannot open the runs database {self.path}: {exc}") from exc
+        self.db = open_db(self.path, SCHEMA, "runs database")
 
     def start(
         self,
