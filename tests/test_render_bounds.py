@@ -1,0 +1,97 @@
+"""Long rendered crawls stay bounded: 300 pages with tab, context and browser
+recycling, blocked hosts, decoded bodies labelled; no Chromium left after the
+crawl or after Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from tests.plugins.render import ROOT, crawl_command, leftover, run_tagged, tagged_env
+
+LONG = {
+    "RENDER_MODE": "always",
+    "RENDER_MAX_PAGES": 2,
+    "RENDER_IDLE_MS": 50,
+    "RENDER_TAB_PAGES": 25,
+    "RENDER_CONTEXT_PAGES": 100,
+    "RENDER_BROWSER_PAGES": 200,
+    "RENDER_BLOCK_HOSTS": ["localhost"],
+    "STATE_ENABLED": False,
+    "SIDECAR_ENABLED": False,  # the extraction of 300 tiny pages is not under test here
+    "PROGRESS_ENABLED": False,
+}
+
+
+def stat(out: Path, name: str) -> int:
+    found = re.findall(rf"'{re.escape(name)}': (\d+)", (out / "logs" / "scrapy.log").read_text())
+    return int(found[-1]) if found else 0
+
+
+def wait_gone(tag: str, seconds: float = 10) -> list[str]:
+    deadline = time.monotonic() + seconds
+    while (left := leftover(tag)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return left
+
+
+@pytest.mark.slow
+def test_300_rendered_pages_recycle_and_leave_no_chromium(make_spa_site: Any, tmp_path: Path) -> None:
+    site = make_spa_site(300)
+    result, tag = run_tagged(crawl_command(site.url, tmp_path, LONG), timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert wait_gone(tag) == []
+    assert stat(tmp_path, "render/pages") == 301  # the pages and the index
+    assert stat(tmp_path, "render/browser_launches") == 2  # relaunched after 200
+    assert stat(tmp_path, "render/context_restarts") >= 1
+    assert stat(tmp_path, "render/tabs") >= 300 // 25
+    # blocked: the ad host never heard from the browser, and nothing of it is archived
+    assert not [p for host, p, _ in site.log if host.startswith("localhost")]
+    assert stat(tmp_path, "render/blocked") >= 300
+    records = []
+    for path in (tmp_path / "warc").glob("*.warc.gz"):
+        with open(path, "rb") as f:
+            records += [(r.rec_type, r.rec_headers.get_header("WARC-Target-URI"),
+                         r.rec_headers.get_header("WARC-Newsarchive-Content-Decoded"),
+                         r.http_headers, r.content_stream().read())
+                        for r in ArchiveIterator(f) if r.rec_type in ("response", "revisit")]
+    archived = {url for _, url, *_ in records}
+    asked = {site.url.rstrip("/") + p for _, p, ua in site.log if "HeadlessChrome" in ua}
+    assert len(asked) >= 600 and asked - archived == set()
+    assert not any("localhost" in url for url in archived)
+    # app.js came gzipped: stored decoded, never labelled gzip, and said so
+    app = [r for r in records if r[1].endswith("/app.js") and r[0] == "response"][0]
+    assert app[2] == "gzip"
+    assert app[3].get_header("Content-Encoding") is None
+    assert app[4].startswith(b"fetch(")
+
+
+@pytest.mark.slow
+def test_ctrl_c_mid_crawl_leaves_no_chromium(make_spa_site: Any, tmp_path: Path) -> None:
+    site = make_spa_site(300)
+    env, tag = tagged_env()
+    proc = subprocess.Popen(crawl_command(site.url, tmp_path, LONG), env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while sum("HeadlessChrome" in ua for *_, ua in site.log) < 60:
+            assert proc.poll() is None and time.monotonic() < deadline, "the crawl never rendered"
+            time.sleep(0.1)
+        assert leftover(tag), "Chromium should be running mid-crawl"
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in a terminal: the whole process group
+        proc.wait(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert wait_gone(tag) == []
+    assert 0 < stat(tmp_path, "render/pages") < 301  # it stopped part-way, cleanly
+    assert json.loads(proc.stdout.read().decode())["finish_reason"] == "shutdown"
