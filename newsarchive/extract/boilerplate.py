@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from urllib.parse import urldefrag, urljoin
 
 from lxml.etree import _Element as Element
@@ -151,11 +152,19 @@ def _ad_at(el: Element, attrs: str, base_url: str, taken: set[Element]) -> tuple
     return slot, {"text": text, "position": None, "href": href}
 
 
-def scan(root: Element, base_url: str) -> tuple[list[tuple[Element, dict]],
-                                                list[tuple[Element, list[dict]]]]:
-    """Ad slots and related rails of a page in one pass over its body.
+@dataclass
+class Found:
+    """What :func:`scan` found: labelled ads and rails, and hover cards to cut."""
 
-    One pass instead of two: the scan runs inside the crawl for every page.
+    ads: list[tuple[Element, dict]]
+    related: list[tuple[Element, list[dict]]]
+    popups: list[Element]
+
+
+def scan(root: Element, base_url: str) -> Found:
+    """Ad slots, related rails and hover cards of a page in one pass over its body.
+
+    One pass instead of three: the scan runs inside the crawl for every page.
     """
     page = urldefrag(base_url)[0]
     ads: list[tuple[Element, dict]] = []
@@ -166,10 +175,21 @@ def scan(root: Element, base_url: str) -> tuple[list[tuple[Element, dict]],
     # nodes ending at its last descendant: skipping to it spares an ancestor walk.
     ad_end: Element | None = None
     rail_end: Element | None = None
+    popups: list[Element] = []
     for el in _in_body(root):
         if el.tag in _SKIP:
             continue
         attrs = _attrs(el)
+        # Fast path for most nodes: no class or id, not a heading, teaser or leaf label.
+        if (not attrs and el.tag not in _HEADING_TAGS and el.tag not in _TEASER_TAGS
+                and (len(el) or el.text is None)):
+            if el is ad_end:
+                ad_end = None
+            if el is rail_end:
+                rail_end = None
+            continue
+        if attrs and _is_popup(el, attrs) and not any(a in popups for a in el.iterancestors()):
+            popups.append(el)
         if ad_end is None:
             ad = _ad_at(el, attrs, base_url, ad_taken)
             if ad is not None:
@@ -191,7 +211,7 @@ def scan(root: Element, base_url: str) -> tuple[list[tuple[Element, dict]],
         if el is rail_end:
             rail_end = None
     related.sort(key=lambda b: _order(b[0]))
-    return ads, related
+    return Found(ads, related, popups)
 
 
 def _last(block: Element) -> Element:
@@ -205,12 +225,12 @@ def _last(block: Element) -> Element:
 
 def find_ads(root: Element, base_url: str) -> list[tuple[Element, dict]]:
     """Ad slots in page order, outermost node each, with their schema dict."""
-    return scan(root, base_url)[0]
+    return scan(root, base_url).ads
 
 
 def find_related(root: Element, base_url: str) -> list[tuple[Element, list[dict]]]:
     """Related-story rails and inline teasers in page order, with their items."""
-    return scan(root, base_url)[1]
+    return scan(root, base_url).related
 
 
 def _absolute(base_url: str, href: str | None) -> str | None:
@@ -345,20 +365,17 @@ _POPUP = re.compile(r"tooltip|popover|popup|rollover|hover-?card")
 MAX_POPUP_TEXT = 600  # a card holds a name and a few headlines, never the story
 
 
-def find_popups(root: Element) -> list[Element]:
-    """Hover cards and pop-ups inside the text ("Jane Doe" + photo + her latest stories).
+def _is_popup(el: Element, attrs: str) -> bool:
+    """A hover card or pop-up inside the text ("Jane Doe" + photo + her latest stories).
 
     They sit inside story paragraphs, so the story extractor would glue their text
     into the sentence; they are neither ads nor related rails, just cut.
     """
-    out = []
-    for el in _in_body(root, "span", "div", "aside", "section"):
-        attrs = _attrs(el)
-        if attrs and _POPUP.search(attrs) and (
-            el.find(".//img") is not None or len(el.findall(".//a")) >= 2
-        ) and len(_text(el)) <= MAX_POPUP_TEXT:
-            out.append(el)
-    return [el for el in out if not any(a in out for a in el.iterancestors())]
+    return (
+        _POPUP.search(attrs) is not None
+        and (el.find(".//img") is not None or len(el.findall(".//a")) >= 2)
+        and len(_text(el)) <= MAX_POPUP_TEXT
+    )
 
 
 def strip(nodes: Iterable[Element]) -> None:

@@ -163,22 +163,26 @@ def extract_sidecar(
     """
     if content_type and not re.search(r"html|xml|text/plain", content_type, re.IGNORECASE):
         raise ExtractionError(f"content type {content_type!r} is not HTML: nothing to extract")
-    tree = decode.parse_html(decode.decode_body(body, content_type))
+    html = decode.decode_body(body, content_type)
+    tree = decode.parse_html(html)
     upper = _fetched_at(capture, fetched_at)
     md = metadata.extract_metadata(tree, url, upper)
     base = md.canonical_url or url
 
-    ads, related = boilerplate.scan(tree, base)
+    found = boilerplate.scan(tree, base)
+    ads, related = found.ads, found.related
     heads = _next_texts(ads)
     boilerplate.strip([node for node, _ in ads])
     boilerplate.strip([node for node, _ in related])
-    boilerplate.strip(boilerplate.find_popups(tree))
+    boilerplate.strip(found.popups)
     teasers = _headline_links(tree)
     page_title = " ".join((tree.findtext(".//title") or "").split())
     # Nodes trafilatura would discard anyway (script, nav, form, aside...) are cut here
     # in one C call: its own XPath clean-up then walks a smaller tree.
     story.prestrip(tree)
-    st = story.extract_story(tree, url, md.title, md.article_body)
+    # The rare balanced-mode retry gets a new parse: cheaper than copying every tree.
+    st = story.extract_story(tree, url, md.title, md.article_body,
+                             fresh=lambda: decode.parse_html(html))
     paragraphs = _drop_credit_line(st.paragraphs, md)
     st = story.Story(paragraphs, st.method)
 
