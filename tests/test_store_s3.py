@@ -42,6 +42,19 @@ def test_multipart_put_is_verified_and_idempotent(
     assert list(store.list("warc/")) == ["warc/2026/03/15/a.warc.gz"]
 
 
+def test_small_file_is_one_put_with_the_recorded_checksum(
+    tmp_path: Path, s3_bucket: str, fault_proxy: Any
+) -> None:
+    path = _file(tmp_path, "s.sidecars.jsonl.gz", 300_000)
+    store = store_for(f"s3://{s3_bucket}/c", endpoint_url=fault_proxy.url, part_size=5 * MiB)
+    assert store.put(path, "sidecars/s.sidecars.jsonl.gz") == "uploaded"
+    info = store.head("sidecars/s.sidecars.jsonl.gz")
+    assert info is not None and info.checksum == hash_file(path).sha256_b64
+    methods = [r[0] for r in fault_proxy.requests]
+    after = methods[methods.index("PUT"):]
+    assert methods.count("PUT") == 1 and "GET" not in after  # verified without a read-back
+
+
 def test_put_never_overwrites_a_different_object(
     tmp_path: Path, s3_server: str, s3_bucket: str, s3_client: Any
 ) -> None:

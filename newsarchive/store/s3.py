@@ -493,7 +493,6 @@ class S3Store:
             )
         md5 = hashlib.md5(data, usedforsecurity=False)
         extra = self._extra(key, digest)
-        extra.pop("ChecksumAlgorithm")
         try:
             self.client.put_object(
                 Bucket=self.bucket, Key=self._full(key), Body=data,
