@@ -105,7 +105,8 @@ def clean_author(name: str) -> str | None:
     name = BY.sub("", _clean(name))
     name = re.sub(r"\s*[|,]\s*(staff|reporter|correspondent|contributor|editor)\b.*$", "",
                   name, flags=re.IGNORECASE)
-    if not name or "http" in name or "@" in name or len(name) > 60 or len(name.split()) > 5:
+    if (not name or "http" in name or "@" in name or len(name) > 60
+            or len(name.split()) > 5 or any(c.isdigit() for c in name)):
         return None
     if name.isupper() or name.islower():
         name = " ".join(w.capitalize() for w in name.split())
@@ -113,8 +114,11 @@ def clean_author(name: str) -> str | None:
 
 
 def split_authors(text: str) -> list[str]:
-    """Names of a byline such as "By Jane Doe and John Roe"."""
-    parts = _AUTHOR_SPLIT.split(BY.sub("", _clean(text)))
+    """Names of a byline such as "By Jane Doe and John Roe | Jan 8, 2026"."""
+    # A byline often goes on with the date or the role after a bar or a dot.
+    text = re.split(r"\s[|·•]\s|\s[—–]\s|\bupdated\b|\bpublished\b", _clean(text),
+                    flags=re.IGNORECASE)[0]
+    parts = _AUTHOR_SPLIT.split(BY.sub("", text))
     return [a for a in (clean_author(p) for p in parts) if a]
 
 
@@ -182,8 +186,11 @@ def extract_metadata(root: Element, url: str, upper: datetime | None) -> Metadat
     md.title = _title(root, article, meta)
 
     authors = [a for n in _names(article.get("author")) for a in split_authors(n)]
-    if not authors and meta.get("author"):
-        authors = split_authors(meta["author"])
+    for key in ("author", "article:author", "parsely-author", "sailthru.author", "dc.creator"):
+        if authors:
+            break
+        if meta.get(key) and "://" not in meta[key]:
+            authors = split_authors(meta[key])
     if not authors:
         authors = _byline_authors(root)
     md.authors = list(dict.fromkeys(authors))
