@@ -108,10 +108,14 @@ def check_stream(name: str, open_stream: Callable[[], BinaryIO]) -> FileReport:
     return report
 
 
-def check_path(path: str) -> FileReport:
+def check_path(
+    path: str, *, endpoint_url: str | None = None, region: str | None = None
+) -> FileReport:
     """Check a local file or an ``s3://`` object."""
     if "://" in path:
         from newsarchive.store import open_input  # lazy: boto3 is heavy
 
-        return check_stream(path, lambda: open_input(path))
+        return check_stream(
+            path, lambda: open_input(path, endpoint_url=endpoint_url, region=region)
+        )
     return check_stream(path, lambda: open(path, "rb"))

@@ -25,3 +25,34 @@ def check_url(url: str) -> str:
             "(or a site file ending in .yaml)"
         )
     return url
+
+
+def add_store_options(parser: Any) -> None:
+    """``--store`` and its companions, shared by ``crawl`` and ``demo``."""
+    parser.add_argument(
+        "--store",
+        metavar="s3://BUCKET/PREFIX/COLLECTION",
+        help="also upload closed WARC, sidecar and index files to this S3 (or S3-compatible) "
+        "location; the --out folder is the local spool",
+    )
+    parser.add_argument("--endpoint-url", metavar="URL", help="S3-compatible endpoint (MinIO, Ceph, R2)")
+    parser.add_argument("--region", help="S3 region (default: boto3's configuration)")
+    parser.add_argument(
+        "--keep-local", action="store_true", help="keep local copies after a verified upload"
+    )
+
+
+def store_overrides(args: Any) -> dict[str, Any]:
+    """Settings for the upload extension from ``--store`` and friends."""
+    if not getattr(args, "store", None):
+        return {}
+    if not str(args.store).startswith("s3://"):
+        raise ConfigError(f"--store {args.store!r}: give an s3://BUCKET/PREFIX/COLLECTION URI")
+    out: dict[str, Any] = {"STORE_URI": args.store}
+    if args.endpoint_url:
+        out["STORE_ENDPOINT_URL"] = args.endpoint_url
+    if args.region:
+        out["STORE_REGION"] = args.region
+    if args.keep_local:
+        out["STORE_KEEP_LOCAL"] = True
+    return out

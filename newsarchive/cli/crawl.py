@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from newsarchive.cli.common import check_url, print_json
+from newsarchive.cli.common import add_store_options, check_url, print_json, store_overrides
 from newsarchive.exceptions import ConfigError
 
 
@@ -43,6 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="fetch pages the collection already holds too (default: only new ones and "
         "those due by the revisit policy)",
     )
+    add_store_options(p)
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=run)
@@ -92,6 +93,7 @@ def build_job(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]
         overrides["WARC_OPERATOR"] = args.operator
     if args.render:
         overrides["RENDER_MODE"] = args.render
+    overrides.update(store_overrides(args))
     overrides["PROGRESS_ENABLED"] = not (args.quiet or args.json)
     return spider_kwargs, overrides
 

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from newsarchive.cli.common import print_json
+from newsarchive.cli.common import add_store_options, print_json, store_overrides
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -23,6 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("--out", type=Path, default=Path("demo-archive"), help="collection folder (default ./demo-archive)")
     p.add_argument("--articles", type=int, default=60, help="articles on the demo site (default 60)")
+    add_store_options(p)
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=run)
@@ -39,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         summary = run_crawl(
             args.out,
             {"start_urls": [site.url], "depth": 3},
-            {"PROGRESS_ENABLED": not (args.quiet or args.json)},
+            {"PROGRESS_ENABLED": not (args.quiet or args.json), **store_overrides(args)},
         )
     if args.json:
         print_json(summary.as_dict())

@@ -21,12 +21,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "Prints a table; exits 1 if any file has a fault.",
     )
     c.add_argument("paths", nargs="+", metavar="PATH", help="WARC file, folder, or s3:// URI")
+    c.add_argument("--endpoint-url", metavar="URL", help="S3-compatible endpoint for s3:// paths")
+    c.add_argument("--region", help="S3 region for s3:// paths (default: boto3's configuration)")
     c.add_argument("--json", action="store_true", help="print the reports as JSON")
     c.set_defaults(func=run_check)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
-def expand(paths: list[str]) -> list[str]:
+def expand(
+    paths: list[str], endpoint_url: str | None = None, region: str | None = None
+) -> list[str]:
     """Files to check: folders (and s3:// prefixes) expand to their WARC files."""
     from newsarchive.exceptions import ConfigError
 
@@ -35,7 +39,7 @@ def expand(paths: list[str]) -> list[str]:
         if "://" in path:
             from newsarchive.store import list_inputs
 
-            files.extend(list_inputs(path))
+            files.extend(list_inputs(path, endpoint_url=endpoint_url, region=region))
         elif os.path.isdir(path):
             found = []
             for root, _dirs, names in os.walk(path):
@@ -57,8 +61,8 @@ def run_check(args: argparse.Namespace) -> int:
     from newsarchive.capture.check import check_path
 
     reports = []
-    for path in expand(args.paths):
-        reports.append(check_path(path))
+    for path in expand(args.paths, args.endpoint_url, args.region):
+        reports.append(check_path(path, endpoint_url=args.endpoint_url, region=args.region))
     if args.json:
         print_json([r.as_dict() for r in reports])
     else:

@@ -43,6 +43,8 @@ class CrawlSummary:
     elapsed: float = 0.0
     peak_rss_mb: float = 0.0
     finish_reason: str = ""
+    stored: int = 0
+    store: str | None = None
     error: str | None = None
 
     @property
@@ -75,6 +77,8 @@ class CrawlSummary:
             lines.append(f"  robots.txt      {self.robots_forbidden} URLs not fetched (disallowed)")
         if self.recovered_files:
             lines.append(f"  recovered       {self.recovered_files} files left by an interrupted run")
+        if self.store:
+            lines.append(f"  uploaded        {self.stored} files to {self.store}")
         if self.error:
             lines.append(f"  ERROR           {self.error}")
         lines.append(f"  crawl log       {Path(self.out) / 'logs' / 'crawl.log'}")
@@ -135,6 +139,8 @@ def run_crawl(
         elapsed=time.monotonic() - started,
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         finish_reason=str(stats.get("finish_reason", "")),
-        error=stats.get("warc/error"),
+        stored=int(stats.get("store/uploaded", 0)) + int(stats.get("store/already_stored", 0)),
+        store=settings.get("STORE_URI") or None,
+        error=stats.get("warc/error") or stats.get("store/error"),
     )
     return summary
