@@ -64,6 +64,9 @@ INLINE_TEASER = re.compile(
 )
 _RAIL_STEMS = re.compile("rel|recom|pop|trend|more|latest|read|outbrain|taboola|like|top"
                          "|further|you")
+# Every class/id word the ad, rail and pop-up checks look for contains one of these.
+_ANY_STEM = re.compile(r"ad|dfp|gpt|sponsor|doubleclick|banner|rel|recom|pop|trend|more|latest"
+                       r"|read|outbrain|taboola|like|top|further|you|title|tip|rollover|hover")
 _NOT_RAILS = {"html", "body", "article", "main", "a"}
 _TEASER_TAGS = {"p", "li", "h3", "h4", "div"}
 _HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
@@ -181,8 +184,8 @@ def scan(root: Element, base_url: str) -> Found:
             continue
         attrs = _attrs(el)
         # Fast path for most nodes: no class or id, not a heading, teaser or leaf label.
-        if (not attrs and el.tag not in _HEADING_TAGS and el.tag not in _TEASER_TAGS
-                and (len(el) or el.text is None)):
+        if ((not attrs or _ANY_STEM.search(attrs) is None) and el.tag not in _HEADING_TAGS
+                and el.tag not in _TEASER_TAGS and (len(el) or el.text is None)):
             if el is ad_end:
                 ad_end = None
             if el is rail_end:

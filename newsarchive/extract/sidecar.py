@@ -73,7 +73,10 @@ def _fetched_at(capture: dict | None, fetched_at: datetime | None) -> datetime |
 
 def _headline_links(tree: Element) -> int:
     """Links that are headlines (``<h3><a>`` or ``<a><h3>``): the stuff of section fronts."""
-    return len(tree.xpath("//*[self::h2 or self::h3 or self::h4][.//a] | //a[.//h2 or .//h3]"))
+    return sum(
+        1 for h in tree.iter("h2", "h3", "h4")
+        if h.find(".//a") is not None or next(h.iterancestors("a"), None) is not None
+    )
 
 
 def _is_article(md: metadata.Metadata, st: story.Story, title: str, teasers: int) -> bool:
