@@ -37,7 +37,9 @@ class CloseSpiderBytes:
         """Enabled when ``CLOSESPIDER_BYTES`` is above 0."""
         limit = crawler.settings.getint("CLOSESPIDER_BYTES")
         if limit <= 0:
-            raise NotConfigured("CLOSESPIDER_BYTES is 0")
+            # Off by default (CLOSESPIDER_BYTES = 0): no message, or Scrapy would
+            # warn "Disabled ..." on every ordinary crawl.
+            raise NotConfigured
         return cls(crawler, limit)
 
     def response_received(self, response: Any, request: Any = None, spider: Any = None) -> None:

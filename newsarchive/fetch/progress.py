@@ -62,7 +62,9 @@ class ProgressExtension:
     def from_crawler(cls, crawler: Crawler) -> ProgressExtension:
         """Enabled by ``PROGRESS_ENABLED``."""
         if not crawler.settings.getbool("PROGRESS_ENABLED"):
-            raise NotConfigured("PROGRESS_ENABLED is off")
+            # Off by default (the CLI turns it on unless --quiet/--json): no
+            # message, or Scrapy would warn "Disabled ..." on those crawls.
+            raise NotConfigured
         ext = cls(crawler.stats, crawler.settings.getfloat("PROGRESS_INTERVAL"))
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)

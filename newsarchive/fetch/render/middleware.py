@@ -62,7 +62,9 @@ class RenderModeMiddleware:
         """Off when ``RENDER_MODE`` is ``never``."""
         config = RenderConfig.from_settings(crawler.settings)
         if config.mode == "never":
-            raise NotConfigured("RENDER_MODE is never")
+            # Switched off by its own setting (`crawl --render never`), as the user
+            # asked: no message, or Scrapy would warn "Disabled ..." on every such crawl.
+            raise NotConfigured
         return cls(crawler, config)
 
     def process_request(self, request: Request, spider: Any = None) -> None:
