@@ -2,7 +2,8 @@
 
 The spider plays the capture code: it writes closed files into the collection
 folder and sends ``file_closed``, including one in its own ``spider_closed``
-handler, which runs after the extension's (as the WARC writer's does).
+handler, which runs after the extension's (as the WARC writer's does). A WARC's
+set is its WARC, sidecars, index and catalog part (which closes last).
 """
 
 from __future__ import annotations
@@ -59,12 +60,23 @@ SCRIPT = textwrap.dedent('''
             self.emit(f"sidecars/{a}.sidecars.jsonl.gz", "sidecars", 1000)
             self.emit(f"indexes/{a}.cdxj", "index", 500)
             self.emit(f"warc/{b}.warc.gz", "warc", 2000)  # its index comes later
+            set_a = (f"warc/{a}.warc.gz", f"sidecars/{a}.sidecars.jsonl.gz", f"indexes/{a}.cdxj")
             for _ in range(200):
-                if state(f"warc/{a}.warc.gz") == "removed" and state(f"warc/{b}.warc.gz"):
+                if all(state(rel) is not None and state(rel) != "pending" for rel in set_a):
                     break
                 await asyncio.sleep(0.05)
             await asyncio.sleep(0.3)
-            self.seen["complete set removed during the crawl"] = not (coll / "warc" / f"{a}.warc.gz").exists()
+            self.seen["stored set kept until its catalog part closes"] = all(
+                (coll / rel).exists() and state(rel) == "stored" for rel in set_a)
+            self.emit(f"catalog/collection=coll/date=2026-03-15/part-{a}.parquet", "catalog", 700)
+            for _ in range(200):
+                if state(f"warc/{a}.warc.gz") == "removed":
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.3)
+            self.seen["complete set removed during the crawl"] = not any(
+                (coll / rel).exists() for rel in (f"warc/{a}.warc.gz", f"indexes/{a}.cdxj",
+                f"catalog/collection=coll/date=2026-03-15/part-{a}.parquet"))
             self.seen["incomplete set kept during the crawl"] = (coll / "warc" / f"{b}.warc.gz").exists()
             self.emit(f"indexes/{b}.cdxj", "index", 400)
             return
@@ -79,6 +91,7 @@ SCRIPT = textwrap.dedent('''
         "LOG_LEVEL": "INFO",
         "WARC_DIR": str(coll),
         "INDEX_ENABLED": True,
+        "INDEX_CATALOG": True,
         "SIDECAR_ENABLED": True,
         **{k: getattr(defaults, k) for k in dir(defaults) if k.startswith("STORE_")},
         "STORE_URI": store,
@@ -109,11 +122,14 @@ def test_crawl_uploads_closed_files_and_reports(
 ) -> None:
     out, log = _crawl(tmp_path, f"s3://{s3_bucket}/arch/news", s3_server)
     assert out["seen"] == {
+        "stored set kept until its catalog part closes": True,
         "complete set removed during the crawl": True,
         "incomplete set kept during the crawl": True,
     }
     keys = sorted(bucket_objects(s3_client, s3_bucket))
     assert keys == [
+        # catalog parts keep their partition folders (hive layout for query engines)
+        "arch/news/catalog/collection=coll/date=2026-03-15/part-news-20260315101112000-00000-host.parquet",
         "arch/news/indexes/2026/03/15/news-20260315101112000-00000-host.cdxj",
         "arch/news/indexes/2026/03/15/news-20260315101112000-00001-host.cdxj",
         "arch/news/sidecars/2026/03/15/news-20260315101112000-00000-host.sidecars.jsonl.gz",
@@ -122,8 +138,8 @@ def test_crawl_uploads_closed_files_and_reports(
         "arch/news/warc/2026/03/15/news-20260315101112000-00002-host.warc.gz",
     ]
     stats = out["stats"]
-    assert (stats["store/uploaded"], stats["store/failed"], stats["store/pending"]) == (6, 0, 0)
-    assert stats["store/local_removed"] == 6
+    assert (stats["store/uploaded"], stats["store/failed"], stats["store/pending"]) == (7, 0, 0)
+    assert stats["store/local_removed"] == 7
     assert not list((tmp_path / "coll").rglob("*.warc.gz"))
 
 

@@ -10,7 +10,9 @@ when they are read, and the uploader learns of the index right after.
   send ``file_closed`` with kind ``"index"`` so the uploader ships it.
 - kind ``"sidecars"``: (re)build the WARC's catalog parts under ``DIR/catalog``.
   The writer closes a WARC just before its sidecar file; a WARC with no
-  sidecar file still open beside it gets its catalog part at once.
+  sidecar file still open beside it gets its catalog part at once. Each
+  finished part is announced with ``file_closed`` kind ``"catalog"``, so the
+  uploader ships it too (and knows the WARC's set is complete).
 
 Settings: ``INDEX_ENABLED``, ``INDEX_CATALOG``.
 """
@@ -95,3 +97,5 @@ class IndexExtension:
             warc_name,
         )
         self.crawler.stats.inc_value("index/catalog_parts", len(parts))
+        for part in parts:
+            self.crawler.signals.send_catch_log(na_signals.file_closed, path=part, kind="catalog")

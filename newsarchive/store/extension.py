@@ -8,9 +8,10 @@ the spool journal and uploads it, and on ``spider_closed`` waits until the
 queue is drained, then reports under the ``store/`` stats.
 
 Local copies are removed only once stored *and* once every file of their set
-(the WARC, its sidecars and its index, as far as ``SIDECAR_ENABLED`` and
-``INDEX_ENABLED`` produce them) has closed: the indexer reads the WARC, and its
-catalog reads the index and sidecars, in their own ``file_closed`` handlers.
+(the WARC, its sidecars, its index and its catalog parts, as far as
+``SIDECAR_ENABLED``, ``INDEX_ENABLED`` and ``INDEX_CATALOG`` produce them) has
+closed: the indexer reads the WARC, and the catalog builder reads the index and
+sidecars, in their own ``file_closed`` handlers; the catalog part closes last.
 Sets that never complete (a WARC without articles has no sidecars) are removed
 at the end of the crawl. ``STORE_KEEP_LOCAL = True`` keeps the local collection.
 Files left over from an earlier, interrupted crawl are picked up at start.
@@ -43,10 +44,24 @@ _STOP = object()
 
 
 def _base_name(name: str) -> str:
-    """``X.warc.gz``, ``X.cdxj``, ``X.sidecars.jsonl.gz`` all belong to the WARC ``X``."""
+    """``X.warc.gz``, ``X.cdxj``, ``X.sidecars.jsonl.gz``, ``part-X.parquet``: the WARC ``X``."""
+    if name.startswith("part-") and name.endswith(".parquet"):
+        return name.removeprefix("part-").removesuffix(".parquet")
     for suffix in (".cdxj", ".sidecars.jsonl.gz", ".warc.gz", ".warc"):
         name = name.removesuffix(suffix)
     return name
+
+
+def set_kinds(settings: Any) -> set[str]:
+    """The kinds of file a WARC's set has in this crawl (``file_closed`` kinds)."""
+    kinds = {"warc"}
+    if settings.getbool("SIDECAR_ENABLED"):
+        kinds.add("sidecars")
+    if settings.getbool("INDEX_ENABLED"):
+        kinds.add("index")
+        if settings.getbool("INDEX_CATALOG"):
+            kinds.add("catalog")
+    return kinds
 
 
 class UploadExtension:
@@ -63,10 +78,7 @@ class UploadExtension:
         self._region = settings.get("STORE_REGION") or None
         self._queue: queue.Queue[Any] = queue.Queue()
         self._closed: dict[str, set[str]] = {}  # WARC base name -> kinds closed so far
-        self._set_kinds = {"warc"} | {
-            kind for kind, setting in (("index", "INDEX_ENABLED"), ("sidecars", "SIDECAR_ENABLED"))
-            if settings.getbool(setting)
-        }
+        self._set_kinds = set_kinds(settings)
         self._thread: threading.Thread | None = None
         self._uploader: Uploader | None = None
         self._fatal: UserError | None = None
@@ -78,7 +90,9 @@ class UploadExtension:
         settings = crawler.settings
         uri = settings.get("STORE_URI") or ""
         if not uri or not is_remote(uri):
-            raise NotConfigured("STORE_URI is not an s3:// URI; closed files stay in WARC_DIR")
+            # Off by default (STORE_URI is ""): closed files stay in WARC_DIR. No
+            # message, or Scrapy warns "Disabled ..." on every ordinary crawl.
+            raise NotConfigured
         collection = Path(settings.get("WARC_DIR"))
         ext = cls(crawler, collection_uri(uri, collection), collection,
                   UploadOptions.from_settings(settings))
@@ -209,12 +223,18 @@ class UploadExtension:
             return
         self._fatal = exc
         logger.error("store: %s", exc)
-        spider = self._spider
-        engine = getattr(self.crawler, "engine", None)
-        if spider is not None and engine is not None:
+        if self._spider is not None and getattr(self.crawler, "engine", None) is not None:
             from twisted.internet import reactor
 
-            reactor.callFromThread(engine.close_spider, spider, "store_error")  # type: ignore[attr-defined]
+            reactor.callFromThread(self._close_spider, "store_error")  # type: ignore[attr-defined]
+
+    def _close_spider(self, reason: str) -> None:
+        """Close the spider (reactor thread: the coroutine must start on the event loop)."""
+        from scrapy.utils.defer import deferred_from_coro
+
+        engine = self.crawler.engine
+        if engine is not None:
+            deferred_from_coro(engine.close_spider_async(reason=reason))
 
     def _report(self) -> None:
         stats = self.crawler.stats

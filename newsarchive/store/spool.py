@@ -43,7 +43,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS uploads (
     store TEXT NOT NULL,          -- the store URI the file goes to
     path TEXT NOT NULL,           -- relative to the collection folder
-    kind TEXT NOT NULL,           -- warc | sidecars | index
+    kind TEXT NOT NULL,           -- warc | sidecars | index | catalog
     key TEXT NOT NULL,            -- relative to the store's root
     size INTEGER NOT NULL,
     sha256 TEXT NOT NULL,         -- hex, recorded before the upload
