@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from newsarchive.cli.common import print_json
+from newsarchive.cli.common import add_s3_options, apply_s3_options, print_json
 
 FORMATS = ("jsonl", "csv", "parquet", "wacz")
 
@@ -38,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--dedupe-stories", action="store_true",
                    help="one row per story fingerprint; also_at lists the other URLs")
     p.add_argument("--title", help="wacz: the package title (default: the collection name)")
+    add_s3_options(p)
     p.add_argument("--json", action="store_true", help="print the report as JSON on stderr")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=run)
@@ -50,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from newsarchive.export.rows import Progress
     from newsarchive.index.collection import Collection
 
+    apply_s3_options(args)
     flt = ExportFilter.build(
         since=args.since, until=args.until, date_field=args.date_field,
         domains=args.domain, languages=args.lang, query=args.query,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from newsarchive.cli.common import print_json
+from newsarchive.cli.common import add_s3_options, apply_s3_options, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -21,6 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("collection", metavar="COLLECTION", help="collection folder or s3:// store")
     p.add_argument("--no-catalog", action="store_true", help="only the CDXJ indexes")
+    add_s3_options(p)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=run)
 
@@ -30,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from newsarchive.index.build import _stderr_progress, index_collection
     from newsarchive.index.collection import Collection
 
+    apply_s3_options(args)
     coll = Collection.open(args.collection)
     report = index_collection(
         coll, catalog=not args.no_catalog, progress=None if args.json else _stderr_progress

@@ -8,6 +8,8 @@ import json
 import sys
 from typing import Any
 
+from newsarchive.cli.common import add_s3_options, apply_s3_options
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the ``query`` verb."""
@@ -25,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("sql", metavar="SQL", help="the statement; the table is `catalog`")
     p.add_argument("collections", nargs="*", metavar="COLLECTION", default=["."],
                    help="collection folders or s3:// stores (default: .)")
+    add_s3_options(p)
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="rows as a JSON array of objects")
     fmt.add_argument("--csv", action="store_true", help="rows as CSV with a header")
@@ -44,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from newsarchive.index.collection import Collection
     from newsarchive.index.query import run_query
 
+    apply_s3_options(args)
     colls = [Collection.open(c, must_have_warcs=False) for c in args.collections]
     columns, result = run_query(colls, args.sql)
     if args.json:

@@ -7,6 +7,8 @@ import json
 import sys
 from typing import Any
 
+from newsarchive.cli.common import add_s3_options, apply_s3_options
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the ``replay`` verb."""
@@ -25,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--admin-port", type=int, default=None,
                    help="sidecar pages port (default: --port + 1; 0: any free port)")
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    add_s3_options(p)
     p.add_argument("--json", action="store_true", help="print the URLs as one JSON line")
     p.set_defaults(func=run)
 
@@ -35,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from newsarchive.replay.runner import serve
     from newsarchive.replay.setup import ReplayOptions
 
+    apply_s3_options(args)
     options = ReplayOptions(host=args.host, port=args.port, admin_port=args.admin_port)
     coll = Collection.open(args.collection)
 

@@ -1,7 +1,7 @@
 """``newsarchive upload DIR --store s3://BUCKET/PREFIX``: send a collection to S3.
 
 Uploads every closed file of the collection folder (WARCs, sidecars,
-indexes) that the store does not hold yet, verifies each one (size and
+indexes, Parquet catalog parts) that the store does not hold yet, verifies each one (size and
 SHA-256), then deletes the local copy unless ``--keep-local``. Safe to
 interrupt and run again: it resumes where it stopped.
 
@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from newsarchive import settings as defaults
-from newsarchive.cli.common import print_json
+from newsarchive.cli.common import add_s3_options, print_json
 from newsarchive.exceptions import ConfigError, TransientStorageError
 from newsarchive.store.keys import FOLDERS
 
@@ -29,10 +29,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
         "upload",
         help="upload a collection folder's closed files to S3, verified; resumes",
-        description="Upload every closed WARC, sidecar and index file of a collection folder "
-        "to s3://BUCKET/PREFIX (keys PREFIX/warc/YYYY/MM/DD/FILE, .../sidecars/..., "
-        ".../indexes/...), verify size and SHA-256, then delete the local copies unless "
-        "--keep-local. Interrupted runs resume. Credentials and region come from boto3's "
+        description="Upload every closed WARC, sidecar, index and catalog file of a collection "
+        "folder to s3://BUCKET/PREFIX (keys PREFIX/warc/YYYY/MM/DD/FILE, .../sidecars/..., "
+        ".../indexes/..., and PREFIX/catalog/collection=NAME/date=YYYY-MM-DD/part-FILE.parquet "
+        "as in the folder, so query engines see the partitions), verify size and SHA-256, "
+        "then delete the local copies unless --keep-local. Interrupted runs resume. Credentials and region come from boto3's "
         "standard chain (AWS_PROFILE, AWS_ACCESS_KEY_ID, ~/.aws). Exit codes: 0 all stored, "
         "3 a storage problem (files stay in the folder), 2 a usage mistake.",
     )
@@ -42,9 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="s3://BUCKET/PREFIX/COLLECTION (s3://BUCKET alone appends the folder's name), "
         "or a local folder",
     )
-    p.add_argument("--endpoint-url", metavar="URL",
-                   help="S3-compatible endpoint (MinIO, Ceph, R2); default: AWS")
-    p.add_argument("--region", help="S3 region; default: boto3's configuration")
+    add_s3_options(p)
     p.add_argument("--part-size", type=int, metavar="MIB",
                    default=defaults.STORE_PART_SIZE // MiB,
                    help="multipart part size in MiB, at least 5 (default: %(default)s)")
@@ -89,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"{collection}: no such folder; give a collection folder")
     if not any((collection / folder).is_dir() for folder in FOLDERS.values()):
         raise ConfigError(
-            f"{collection} is not a collection folder (no warc/, sidecars/ or indexes/ in it)"
+            f"{collection} is not a collection folder (no warc/, sidecars/, indexes/ or catalog/ in it)"
         )
     options = UploadOptions(
         part_size=args.part_size * MiB,

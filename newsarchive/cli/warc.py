@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from newsarchive.cli.common import print_json
+from newsarchive.cli.common import add_s3_options, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -21,8 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "Prints a table; exits 1 if any file has a fault.",
     )
     c.add_argument("paths", nargs="+", metavar="PATH", help="WARC file, folder, or s3:// URI")
-    c.add_argument("--endpoint-url", metavar="URL", help="S3-compatible endpoint for s3:// paths")
-    c.add_argument("--region", help="S3 region for s3:// paths (default: boto3's configuration)")
+    add_s3_options(c)
     c.add_argument("--json", action="store_true", help="print the reports as JSON")
     c.set_defaults(func=run_check)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])

@@ -39,10 +39,12 @@ logger = logging.getLogger(__name__)
 class IndexExtension:
     """CDXJ index per closed WARC; catalog part per closed sidecar file."""
 
-    def __init__(self, crawler: Crawler, directory: Path, catalog: bool) -> None:
+    def __init__(self, crawler: Crawler, directory: Path, catalog: bool, name: str | None = None
+                 ) -> None:
         self.crawler = crawler
         self.directory = directory
         self.catalog = catalog
+        self._name = name
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> IndexExtension:
@@ -52,14 +54,16 @@ class IndexExtension:
             raise NotConfigured("INDEX_ENABLED is off")
         if not s.getbool("WARC_ENABLED"):
             raise NotConfigured("indexes need WARC capture (WARC_ENABLED)")
-        ext = cls(crawler, Path(s.get("WARC_DIR")), s.getbool("INDEX_CATALOG"))
+        directory = Path(s.get("WARC_DIR"))
+        ext = cls(crawler, directory, s.getbool("INDEX_CATALOG"),
+                  _store_name(s.get("STORE_URI") or "", directory))
         crawler.signals.connect(ext.file_closed, signal=na_signals.file_closed)
         return ext
 
     @property
     def name(self) -> str:
-        """The collection's name: its folder's."""
-        return self.directory.resolve().name
+        """The collection's name (its catalog partition): the store's, else the folder's."""
+        return self._name or self.directory.resolve().name
 
     def file_closed(self, path: Path, kind: str, **_: Any) -> None:
         """Index a closed WARC; catalog a closed sidecar file (writer thread)."""
@@ -99,3 +103,19 @@ class IndexExtension:
         self.crawler.stats.inc_value("index/catalog_parts", len(parts))
         for part in parts:
             self.crawler.signals.send_catch_log(na_signals.file_closed, path=part, kind="catalog")
+
+
+def _store_name(store_uri: str, directory: Path) -> str | None:
+    """The name an ``s3://`` store gives the collection (None without one).
+
+    With ``--store`` the folder is only a spool and the store is the
+    collection: replay, export and query of the store name it after the
+    store's last part, so its catalog partition must say the same.
+    """
+    from newsarchive.store import is_remote
+
+    if not store_uri or not is_remote(store_uri):
+        return None
+    from newsarchive.store.uploader import collection_uri
+
+    return collection_uri(store_uri, directory).rsplit("/", 1)[-1]
