@@ -56,7 +56,7 @@ def test_warc_input_has_its_own_entry_point(tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     warc = tmp_path / "a.warc.gz"
     warc.write_bytes(b"")
-    # An empty WARC is refused by the WARC path (today: not supported yet), never
+    # An empty WARC is refused by the WARC path (no --out, or no records), never
     # mistaken for an HTML page.
     assert main(["extract", str(warc)]) in (1, 2)
     assert "no .html files" not in capsys.readouterr().err

@@ -1,76 +1,123 @@
-"""``newsarchive extract``: clean-text sidecars from saved HTML pages.
+"""``newsarchive extract``: clean-text sidecars from saved HTML pages or WARC files.
 
-``newsarchive extract PAGE.html [--url URL]`` prints the sidecar JSON on
-stdout; several files, or a folder, with ``--out DIR`` write ``NAME.json``
-(the sidecar) and ``NAME.txt`` (the story as plain text) per input page.
-``--jobs N`` spreads the pages over N processes.
+HTML pages: ``newsarchive extract PAGE.html [--url URL]`` prints the sidecar
+JSON on stdout; several files, or a folder, with ``--out DIR`` write
+``NAME.json`` (the sidecar) and ``NAME.txt`` (the story as plain text) per page.
 
-Exit codes: 0 every page gave a sidecar; 1 some page could not be read or
-extracted (each named in a one-line message); 2 a usage mistake.
+WARC files: a WARC, several, a collection folder (its ``warc/`` files) or an
+``s3://`` collection or prefix. Every HTML page with status 200 (the browser's
+DOM for a rendered one) gives a sidecar pointing at its record; non-articles are
+left out unless ``--all``. Per input ``NAME.warc.gz``, ``--out DIR`` gets
+``NAME.sidecars.jsonl.gz`` and ``NAME.sidecars.warc.gz`` (one ``metadata``
+record per sidecar, ``WARC-Refers-To`` the response); ``--out -`` prints the
+sidecars as JSON Lines instead. ``--jobs N`` spreads the files (or pages) over
+N processes. Progress and a summary go to stderr; ``--json`` prints the summary
+as JSON on stdout.
+
+Exit codes: 0 every input was read; 1 some page or WARC file could not be read
+or extracted (each named in a one-line message; the sidecars of a damaged
+WARC's records before the damage are still written); 2 a usage mistake;
+3 the output could not be written.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import logging
+import multiprocessing
+import shutil
 import sys
-from collections.abc import Iterator
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from newsarchive.cli.common import check_url
+from newsarchive.cli.common import add_s3_options, apply_s3_options, check_url, print_json
 from newsarchive.exceptions import ConfigError, ExtractionError, UserError
 
 logger = logging.getLogger(__name__)
 
 HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".shtml")
 WARC_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")
+#: our own outputs, never inputs (they hold metadata records only)
+OUTPUT_SUFFIXES = (".sidecars.warc.gz",)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the ``extract`` verb."""
     p = sub.add_parser(
         "extract",
-        help="write clean-text sidecars of saved HTML pages",
-        description="Extract the story, metadata, ads and related links of saved HTML pages "
-        "as sidecar JSON (schema newsarchive.sidecar/1). One file without --out: the "
-        "sidecar on stdout. Several files or a folder: NAME.json and NAME.txt per page "
-        "in --out DIR. Exit 1 when some page could not be extracted.",
+        help="write clean-text sidecars of saved HTML pages or of WARC files",
+        description="Extract the story, metadata, ads and related links of pages as sidecar "
+        "JSON (schema newsarchive.sidecar/1). HTML: one file without --out prints the "
+        "sidecar; several files or a folder write NAME.json and NAME.txt per page in --out "
+        "DIR. WARC files, collection folders or s3:// collections: NAME.sidecars.jsonl.gz "
+        "and NAME.sidecars.warc.gz per WARC in --out DIR (or JSON Lines on stdout with "
+        "--out -). Exit 1 when some page or WARC could not be read.",
     )
-    p.add_argument("inputs", nargs="+", type=Path, metavar="PATH",
-                   help="HTML file(s) or folder(s) of .html files")
+    p.add_argument("inputs", nargs="+", metavar="PATH",
+                   help="HTML file(s) or folder(s) of .html files; or WARC file(s), collection "
+                   "folder(s) or s3://BUCKET/PREFIX")
     p.add_argument("--url", default=None,
-                   help="address the page was fetched from (one file only; default file://)")
-    p.add_argument("--out", type=Path, default=None, metavar="DIR",
-                   help="write NAME.json and NAME.txt here instead of printing")
+                   help="address the page was fetched from (one HTML file only; default file://)")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="write the outputs here instead of printing (WARC input: required; "
+                   "'-' for JSON Lines on stdout)")
     p.add_argument("--render", action="store_true",
-                   help="run the page's scripts in Chromium first (as if served from --url) "
-                   "and extract the rendered DOM")
+                   help="HTML only: run the page's scripts in Chromium first (as if served from "
+                   "--url) and extract the rendered DOM")
+    p.add_argument("--all", action="store_true",
+                   help="WARC input: also write the sidecars of pages that are not articles "
+                   "(section fronts, error pages)")
     p.add_argument("--jobs", type=int, default=1, metavar="N",
-                   help="pages extracted in parallel processes (default 1)")
+                   help="files extracted in parallel processes (default 1)")
+    p.add_argument("--json", action="store_true",
+                   help="WARC input: print the summary as JSON on stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_s3_options(p)
     p.set_defaults(func=run)
 
 
+def _has_warcs(folder: Path) -> bool:
+    """A collection (``warc/`` inside), or a folder of WARC files and no HTML pages."""
+    if (folder / "warc").is_dir():
+        return True
+    if next(_html_files([folder]), None) is not None:
+        return False
+    return any(p.is_file() and p.name.endswith(WARC_SUFFIXES) for p in folder.rglob("*"))
+
+
+def _is_warc_input(text: str) -> bool:
+    if "://" in text:
+        return True
+    path = Path(text)
+    if path.is_dir():
+        return _has_warcs(path)
+    return path.name.lower().endswith(WARC_SUFFIXES)
+
+
 def run(args: argparse.Namespace) -> int:
-    """Dispatch on the input type: WARC files go to :func:`extract_warc_inputs`."""
+    """Dispatch on the input type: WARCs to :func:`extract_warc_inputs`, else HTML."""
     if args.jobs < 1:
         raise ConfigError("--jobs must be 1 or more")
-    for path in args.inputs:
-        if not path.exists():
-            raise ConfigError(f"{path}: no such file or folder")
-    warcs = [p for p in args.inputs if p.is_file() and p.name.lower().endswith(WARC_SUFFIXES)]
-    if warcs:
+    for text in args.inputs:
+        if text.startswith("s3://"):
+            continue
+        if "://" in text:
+            raise ConfigError(f"{text}: give a local path or an s3:// URI")
+        if not Path(text).exists():
+            raise ConfigError(f"{text}: no such file or folder")
+    kinds = {_is_warc_input(t) for t in args.inputs}
+    if kinds == {True, False}:
+        raise ConfigError("give either HTML pages or WARC files/collections, not both at once")
+    if kinds == {True}:
         return extract_warc_inputs(args.inputs, args)
-    return extract_html_inputs(args.inputs, args)
-
-
-def extract_warc_inputs(paths: list[Path], args: argparse.Namespace) -> int:
-    """Sidecars of WARC files or collections (owned by WARC capture; not built yet)."""
-    raise UserError(
-        f"{paths[0]}: WARC input not supported yet; extract saved .html files instead"
-    )
+    return extract_html_inputs([Path(t) for t in args.inputs], args)
 
 
 def _html_files(paths: list[Path]) -> Iterator[Path]:
@@ -135,6 +182,8 @@ def extract_html_inputs(paths: list[Path], args: argparse.Namespace) -> int:
         if len(files) > 1:
             raise ConfigError("--url names the address of one page; give one file with it")
     single = len(files) == 1 and not any(p.is_dir() for p in paths)
+    if args.out == "-":
+        raise ConfigError("--out - (JSON Lines on stdout) is for WARC input; give a folder")
     if args.out is None:
         if not single:
             raise ConfigError("several pages: give --out DIR for their NAME.json files")
@@ -142,15 +191,12 @@ def extract_html_inputs(paths: list[Path], args: argparse.Namespace) -> int:
         json.dump(sidecar, sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
         return 0
-    try:
-        args.out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"{args.out}: cannot create the output folder ({exc.strerror})") from None
+    out = _out_folder(args.out)
     stems = [f.stem for f in files]
     if len(set(stems)) != len(stems):
         dup = next(s for s in stems if stems.count(s) > 1)
         raise ConfigError(f"two inputs are named {dup}.*; their NAME.json would collide in --out")
-    items = [(f, args.out, args.url, args.render) for f in files]
+    items = [(f, out, args.url, args.render) for f in files]
     failed = 0
     if args.jobs > 1 and len(items) > 1:
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
@@ -161,6 +207,226 @@ def extract_html_inputs(paths: list[Path], args: argparse.Namespace) -> int:
         if error:
             failed += 1
             print(f"newsarchive: error: {error}", file=sys.stderr)
-    print(f"extract: {len(files) - failed} sidecars written to {args.out}, {failed} failed",
+    print(f"extract: {len(files) - failed} sidecars written to {out}, {failed} failed",
           file=sys.stderr)
     return 1 if failed else 0
+
+
+def _out_folder(text: str) -> Path:
+    out = Path(text)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{out}: cannot create the output folder ({exc.strerror})") from None
+    return out
+
+
+# -- WARC input ----------------------------------------------------------------
+
+
+def warc_sources(inputs: Iterable[str], endpoint_url: str | None = None,
+                 region: str | None = None) -> list[str]:
+    """WARC files of the inputs: files as given, a collection's ``warc/`` files, a
+    folder's or ``s3://`` prefix's WARC files (our ``*.sidecars.warc.gz`` outputs left out)."""
+    from newsarchive.store import list_inputs
+
+    def listed(where: str) -> list[str]:
+        return list_inputs(where, (".warc.gz", ".warc"), endpoint_url=endpoint_url,
+                           region=region)
+
+    found: list[str] = []
+    for text in inputs:
+        if text.startswith("s3://"):
+            try:  # a collection: only its warc/ folder (indexes and sidecars sit beside it)
+                files = listed(text.rstrip("/") + "/warc/")
+            except UserError:
+                files = listed(text)
+        elif Path(text).is_dir() and (Path(text) / "warc").is_dir():
+            files = listed(str(Path(text) / "warc"))
+        else:
+            files = listed(text)
+        found.extend(f for f in files if not f.endswith(OUTPUT_SUFFIXES) or f == text)
+    if not found:
+        raise ConfigError(f"no WARC files in {', '.join(inputs)}")
+    return list(dict.fromkeys(found))
+
+
+class _Progress:
+    """Totals of the running extraction, shown on stderr at most once a second."""
+
+    def __init__(self, files: int, quiet: bool) -> None:
+        self.files, self.quiet = files, quiet
+        self.done = self.records = self.sidecars = 0
+        self.start = self._last = time.monotonic()
+        self._lock = threading.Lock()
+        self._tty = sys.stderr.isatty()
+
+    def add(self, records: int, sidecars: int) -> None:
+        with self._lock:
+            self.records += records
+            self.sidecars += sidecars
+            if time.monotonic() - self._last >= 1.0:
+                self.show()
+
+    def file_done(self) -> None:
+        with self._lock:
+            self.done += 1
+            self.show()
+
+    def rate(self) -> float:
+        return self.records / max(1e-9, time.monotonic() - self.start)
+
+    def show(self) -> None:
+        self._last = time.monotonic()
+        if self.quiet:
+            return
+        line = (f"extract: {self.done}/{self.files} files, {self.records} records, "
+                f"{self.sidecars} sidecars, {self.rate():.0f} records/s")
+        if self._tty:
+            print("\r" + line, end="", file=sys.stderr, flush=True)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+    def finish(self) -> None:
+        if self._tty and not self.quiet:
+            print(file=sys.stderr)
+
+
+_QUEUE: Any = None  # a worker process's progress queue (set by _init_worker)
+
+
+def _init_worker(queue: Any) -> None:
+    global _QUEUE
+    _QUEUE = queue
+
+
+def _report(records: int, sidecars: int) -> None:
+    _QUEUE.put((records, sidecars))
+
+
+def _warc_job(source: str, out: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Worker: one WARC file; returns its :class:`WarcResult` as a dict."""
+    from newsarchive.extract.batch import extract_warc
+
+    progress = _report if _QUEUE is not None else options.pop("progress", None)
+    return extract_warc(source, Path(out), progress=progress, **options).as_dict()
+
+
+def _run_jobs(sources: list[str], out: Path, options: dict[str, Any], jobs: int,
+              progress: _Progress) -> Iterator[dict[str, Any]]:
+    """Results in input order, from this process or from ``jobs`` worker processes."""
+    if jobs <= 1 or len(sources) <= 1:
+        for source in sources:
+            yield _warc_job(source, str(out), {**options, "progress": progress.add})
+            progress.file_done()
+        return
+    # forkserver: clean workers (no inherited boto3 connections or threads).
+    ctx = multiprocessing.get_context("forkserver")
+    queue = ctx.Queue()
+    stop = threading.Event()
+
+    def drain() -> None:
+        while not stop.is_set() or not queue.empty():
+            try:
+                progress.add(*queue.get(timeout=0.2))
+            except Exception:  # queue.Empty; also a queue closed at the end
+                continue
+
+    reader = threading.Thread(target=drain, name="extract-progress", daemon=True)
+    reader.start()
+    try:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(sources)), mp_context=ctx,
+                                 initializer=_init_worker, initargs=(queue,)) as pool:
+            futures = [pool.submit(_warc_job, s, str(out), options) for s in sources]
+            for future in futures:  # one WARC per task; collected in input order
+                yield future.result()
+                progress.file_done()
+    finally:
+        stop.set()
+        reader.join(timeout=5)
+
+
+def _copy_jsonl(path: Path, dest: Any) -> None:
+    with gzip.open(path, "rb") as fh:
+        shutil.copyfileobj(fh, dest)
+    dest.flush()
+
+
+def extract_warc_inputs(inputs: list[str], args: argparse.Namespace) -> int:
+    """Sidecars of WARC files, collections or ``s3://`` prefixes (see the module docstring)."""
+    from newsarchive.extract.batch import output_stem
+
+    if args.url is not None:
+        raise ConfigError("--url is for one saved HTML page; a WARC record has its own URL")
+    if args.render:
+        raise ConfigError("--render is for saved HTML pages; pages rendered during the crawl "
+                          "are extracted from their archived DOM")
+    if args.out is None:
+        raise ConfigError("WARC input: give --out DIR for the sidecar files (or --out - for "
+                          "JSON Lines on stdout)")
+    to_stdout = args.out == "-"
+    if to_stdout and args.json:
+        raise ConfigError("--json prints the summary on stdout, where --out - puts the "
+                          "sidecars; use one of them")
+    apply_s3_options(args)
+    sources = warc_sources(inputs, args.endpoint_url, args.region)
+    stems = [output_stem(s) for s in sources]
+    if len(set(stems)) != len(stems):
+        dup = next(s for s in stems if stems.count(s) > 1)
+        raise ConfigError(f"two WARC inputs are named {dup}; their sidecar files would collide "
+                          "in --out")
+    temp = tempfile.TemporaryDirectory(prefix="newsarchive-extract-") if to_stdout else None
+    out = Path(temp.name) if temp is not None else _out_folder(args.out)
+    options = {"include_all": args.all, "write_warc": not to_stdout,
+               "endpoint_url": args.endpoint_url, "region": args.region}
+    progress = _Progress(len(sources), args.quiet)
+    results: list[dict[str, Any]] = []
+    try:
+        for result in _run_jobs(sources, out, options, args.jobs, progress):
+            results.append(result)
+            if result["error"]:
+                progress.finish()
+                print(f"newsarchive: error: {result['error']}", file=sys.stderr)
+            if to_stdout and result["outputs"]:
+                _copy_jsonl(Path(result["outputs"][0]), sys.stdout.buffer)
+                Path(result["outputs"][0]).unlink()
+    finally:
+        if temp is not None:
+            temp.cleanup()
+    progress.finish()
+    summary = _summary(results, time.monotonic() - progress.start, None if to_stdout else out)
+    _print_summary(summary, args.json)
+    return 1 if summary["errors"] else 0
+
+
+def _summary(results: list[dict[str, Any]], seconds: float, out: Path | None) -> dict[str, Any]:
+    def total(key: str) -> int:
+        return sum(int(r[key]) for r in results)
+
+    return {
+        "files": len(results),
+        "records": total("records"),
+        "pages": total("pages"),
+        "rendered": total("rendered"),
+        "sidecars": total("sidecars"),
+        "not_articles": total("not_articles"),
+        "failed_pages": total("failed"),
+        "errors": [r["error"] for r in results if r["error"]],
+        "seconds": round(seconds, 3),
+        "records_per_second": round(total("records") / max(seconds, 1e-9), 1),
+        "out": str(out) if out is not None else "-",
+        "outputs": [p for r in results for p in r["outputs"]],
+    }
+
+
+def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print_json(summary)
+        return
+    s = summary
+    where = f" to {s['out']}" if s["out"] != "-" else ""
+    print(f"extract: {s['files']} WARC files, {s['records']} records, {s['pages']} HTML pages "
+          f"({s['rendered']} rendered): {s['sidecars']} sidecars written{where}, "
+          f"{s['not_articles']} not articles, {s['failed_pages']} failed, "
+          f"{len(s['errors'])} damaged files in {s['seconds']:.1f} s "
+          f"({s['records_per_second']:.0f} records/s)", file=sys.stderr)

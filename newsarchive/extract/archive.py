@@ -1,0 +1,257 @@
+"""HTML pages of a WARC file, each with its place in the archive.
+
+:class:`PageReader` streams one WARC (local file or S3 object) with warcio and
+yields an :class:`ArchivedPage` for every ``response`` record of an HTML page
+with status 200: its URL, the body with its Content-Encoding undone (warcio's
+``content_stream()`` decodes chunked framing and gzip/br/deflate; records keep
+the bytes as sent), and the sidecar schema's ``capture`` object -- file name,
+offset and length of the record's gzip member, record id, payload digest and
+WARC-Date.
+
+A page rendered in a browser during the crawl also has its DOM in the archive
+as a ``resource`` record ``urn:dom:URL`` with ``WARC-Concurrent-To`` the page's
+response (see :mod:`newsarchive.fetch.render.handler`). That DOM is what the
+crawl extracted, so it is preferred here too: the capture still points at the
+response (as the crawl's own sidecar does), flagged ``"rendered": true``. The
+DOM record comes after the response, with the browser's other responses in
+between, so each page waits in a bounded window of records before it is
+yielded; a DOM without its response in the window is yielded on its own.
+
+Damage is reported, never swallowed: warcio silently stops at a cut-off gzip
+member, so the reader counts the bytes it consumed and checks that every
+record was read whole. On damage the pages read so far are yielded first, then
+:class:`~newsarchive.exceptions.WarcError` names the file and the offset.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+from newsarchive.exceptions import WarcError
+
+logger = logging.getLogger(__name__)
+
+DOM_PREFIX = "urn:dom:"
+#: records a page waits for its DOM resource record (the browser's sub-responses
+#: of one page come in between)
+WINDOW_RECORDS = 400
+#: body bytes held by waiting pages at most; beyond it the oldest is yielded
+WINDOW_BYTES = 64 << 20
+#: bigger bodies are skipped (the extractor refuses them anyway)
+MAX_BODY = 20_000_000
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+@dataclass
+class ArchivedPage:
+    """One HTML page of a WARC: what the extractor needs, and where it lies."""
+
+    url: str
+    body: bytes
+    content_type: str | None
+    capture: dict[str, Any]
+    refers_to: str  # record id the sidecar refers to (the page's response)
+    seen_at: int = 0  # record number, for the waiting window
+
+
+@dataclass
+class ReadStats:
+    """What the reader met, for progress lines and the summary."""
+
+    records: int = 0
+    pages: int = 0
+    rendered: int = 0
+    skipped: int = 0  # HTML 200 responses not readable (body too big, bad encoding)
+    problems: list[str] = field(default_factory=list)
+
+
+class _Counting:
+    """A read-only file wrapper that counts the bytes read through it."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.count = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size)
+        self.count += len(data)
+        return data
+
+    def readline(self, size: int = -1) -> bytes:
+        data = self.raw.readline(size)
+        self.count += len(data)
+        return data
+
+
+def _is_html(content_type: str | None, body: bytes) -> bool:
+    if content_type:
+        return content_type.split(";", 1)[0].strip().lower() in _HTML_TYPES
+    head = body[:512].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html"))
+
+
+class PageReader:
+    """Iterate the HTML pages of one WARC stream (see the module docstring).
+
+    ``name`` is the file name put in ``capture["warc_filename"]`` and in error
+    messages. Iterate once; :attr:`stats` counts as it goes.
+    """
+
+    def __init__(self, stream: BinaryIO, name: str, *, window_records: int = WINDOW_RECORDS,
+                 window_bytes: int = WINDOW_BYTES) -> None:
+        self.stream = _Counting(stream)
+        self.name = name
+        self.window_records = window_records
+        self.window_bytes = window_bytes
+        self.stats = ReadStats()
+        self._waiting: OrderedDict[str, ArchivedPage] = OrderedDict()
+        self._waiting_bytes = 0
+        self._done: set[str] = set()  # response ids already yielded
+
+    def __iter__(self) -> Iterator[ArchivedPage]:
+        from warcio.archiveiterator import ArchiveIterator
+        from warcio.exceptions import ArchiveLoadFailed
+
+        end = 0  # where the last whole record ended
+        gzipped = False
+        error: str | None = None
+        try:
+            iterator = ArchiveIterator(self.stream)
+            for record in iterator:
+                self.stats.records += 1
+                gzipped = gzipped or iterator.reader.decompressor is not None
+                if record.format != "warc":
+                    error = f"offset {end}: not a WARC record"
+                    break
+                page = self._page(record, iterator)
+                whole = self._whole(record, iterator)
+                offset, length = iterator.get_record_offset(), iterator.get_record_length()
+                if not whole:
+                    error = f"offset {offset}: record cut off before its end"
+                    break
+                end = offset + length
+                if page is not None:
+                    page.capture["offset"], page.capture["length"] = offset, length
+                    yield from self._add(page)
+            else:
+                # Uncompressed files end in blank lines outside any record.
+                if gzipped and self.stream.count > end:
+                    error = f"offset {end}: gzip member cut off before its end"
+        except ArchiveLoadFailed as exc:
+            error = f"offset {end}: not a valid WARC ({str(exc).split(', first line:')[0]})"
+        except (OSError, EOFError, ValueError, zlib.error) as exc:
+            error = f"offset {end}: unreadable ({exc})"
+        yield from self._flush(0)
+        if error is None and self.stats.records == 0:
+            error = "no WARC records in it"
+        if error is not None:
+            done = f"; the {self.stats.pages} pages before it were read" if self.stats.pages else ""
+            raise WarcError(f"{self.name}: {error}{done}")
+
+    @staticmethod
+    def _whole(record: Any, iterator: Any) -> bool:
+        """Whether the record was read to its declared end (warcio does not say)."""
+        iterator.read_to_end()
+        if getattr(record.raw_stream, "limit", 0) > 0:
+            return False
+        decompressor = iterator.reader.decompressor if iterator.reader else None
+        return decompressor is None or bool(getattr(decompressor, "eof", True))
+
+    def _page(self, record: Any, iterator: Any) -> ArchivedPage | None:
+        """The page a record holds, or None; a DOM record may replace a waiting page."""
+        headers = record.rec_headers
+        kind = record.rec_type
+        uri = headers.get_header("WARC-Target-URI") or ""
+        if kind == "response":
+            http = record.http_headers
+            if http is None or http.get_statuscode() != "200":
+                return None
+            content_type = http.get_header("Content-Type")
+            if content_type and not _is_html(content_type, b""):
+                return None
+            refers_to = headers.get_header("WARC-Record-ID")
+            digest = headers.get_header("WARC-Payload-Digest")
+        elif kind == "resource" and uri.startswith(DOM_PREFIX):
+            content_type = headers.get_header("Content-Type")
+            refers_to = headers.get_header("WARC-Concurrent-To") or headers.get_header(
+                "WARC-Record-ID")
+            digest = headers.get_header("WARC-Payload-Digest") or headers.get_header(
+                "WARC-Block-Digest")
+            uri = uri[len(DOM_PREFIX):]
+        else:
+            return None
+        body = self._body(record, uri)
+        if body is None or not _is_html(content_type, body):
+            return None
+        capture: dict[str, Any] = {
+            "warc_filename": self.name,
+            "offset": 0,
+            "length": 1,
+            "record_id": headers.get_header("WARC-Record-ID"),
+            "payload_digest": digest or "",
+            "fetched_at": headers.get_header("WARC-Date") or "",
+        }
+        if kind == "resource":
+            capture["rendered"] = True
+            waiting = self._waiting.get(refers_to)
+            if waiting is not None:  # the DOM of a waiting response: extract the DOM
+                self._waiting_bytes += len(body) - len(waiting.body)
+                waiting.body, waiting.content_type = body, content_type
+                waiting.capture["rendered"] = True
+                self.stats.rendered += 1
+                return None
+            if refers_to in self._done:
+                logger.info("%s: DOM of %s came after its response was extracted; "
+                            "WINDOW_RECORDS too small", self.name, uri)
+                return None
+            self.stats.rendered += 1
+        return ArchivedPage(uri, body, content_type, capture, refers_to or "",
+                            self.stats.records)
+
+    def _body(self, record: Any, uri: str) -> bytes | None:
+        try:
+            body: bytes = record.content_stream().read(MAX_BODY + 1)
+        except (OSError, EOFError, ValueError, zlib.error) as exc:
+            self._skip(f"{uri}: body cannot be decoded ({exc})")
+            return None
+        except Exception as exc:  # brotli raises its own error class
+            self._skip(f"{uri}: body cannot be decoded ({type(exc).__name__}: {exc})")
+            return None
+        if len(body) > MAX_BODY:
+            self._skip(f"{uri}: body larger than {MAX_BODY} bytes")
+            return None
+        return body
+
+    def _skip(self, why: str) -> None:
+        self.stats.skipped += 1
+        self.stats.problems.append(why)
+        logger.warning("%s: %s", self.name, why)
+
+    def _add(self, page: ArchivedPage) -> Iterator[ArchivedPage]:
+        if page.capture.get("rendered"):
+            yield self._yielded(page)  # a DOM on its own: no response to wait for
+        else:
+            self._waiting[page.refers_to] = page
+            self._waiting_bytes += len(page.body)
+        yield from self._flush(self.window_records)
+
+    def _flush(self, keep_records: int) -> Iterator[ArchivedPage]:
+        """Yield waiting pages older than ``keep_records`` (or over the byte bound)."""
+        while self._waiting:
+            oldest = next(iter(self._waiting.values()))
+            if (keep_records and self.stats.records - oldest.seen_at < keep_records
+                    and self._waiting_bytes <= self.window_bytes):
+                return
+            del self._waiting[oldest.refers_to]
+            self._waiting_bytes -= len(oldest.body)
+            yield self._yielded(oldest)
+
+    def _yielded(self, page: ArchivedPage) -> ArchivedPage:
+        self._done.add(page.refers_to)
+        self.stats.pages += 1
+        return page
