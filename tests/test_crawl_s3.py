@@ -32,6 +32,9 @@ def crawl(url: str, out: Path, *extra: str) -> dict[str, Any]:
         capture_output=True, text=True, timeout=600, env=os.environ.copy(),
     )
     assert done.returncode == 0, done.stderr
+    # Components left off (no --store, no byte limit, --render never) stay silent:
+    # an ordinary crawl prints no "Disabled ..." warnings.
+    assert "WARNING" not in done.stderr, done.stderr
     return json.loads(done.stdout)
 
 
@@ -124,7 +127,7 @@ def test_store_alone_serves_query_export_and_replay_after_the_spool_is_gone(
         capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stderr
-    assert "WARNING" not in done.stderr  # no "Disabled ..." noise for components left off
+    assert "WARNING" not in done.stderr, done.stderr
     objects = bucket_objects(s3_client, s3_bucket)
     parts = [k for k in objects if k.endswith(".parquet")]
     # Hive partitions straight under the collection, as DuckDB/Athena/Spark expect.
