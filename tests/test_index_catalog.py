@@ -68,6 +68,18 @@ def test_index_verb_rebuilds_the_same_indexes_and_catalog(demo_collection: Path,
     assert not list(coll_dir.rglob("*.tmp"))
 
 
+def test_rebuild_replaces_parts_written_under_the_store_name(demo_collection: Path, tmp_path: Path) -> None:
+    # A crawl with --store names its partition after the store; rebuilding the
+    # spool folder (named differently) must not leave each capture counted twice.
+    coll_dir = copy_collection(demo_collection, tmp_path / "spool")
+    (coll_dir / "catalog" / "collection=demo").rename(coll_dir / "catalog" / "collection=archive")
+    rows_before = ds.dataset(coll_dir / "catalog", partitioning="hive").count_rows()
+    result = run("index", str(coll_dir), "--json")
+    assert result.returncode == 0, result.stderr
+    assert not list((coll_dir / "catalog" / "collection=archive").rglob("*.parquet"))
+    assert ds.dataset(coll_dir / "catalog", partitioning="hive").count_rows() == rows_before
+
+
 def test_catalog_joins_every_sidecar_to_its_capture(demo_collection: Path) -> None:
     coll = Collection.open(demo_collection)
     sidecars = {

@@ -217,11 +217,15 @@ def write_parts(
     return written
 
 
-def remove_parts(catalog_root: Path, collection: str, warc_name: str) -> None:
-    """Delete a WARC's existing parts (before rebuilding them)."""
-    base = catalog_root / f"collection={collection}"
-    if base.is_dir():
-        for old in base.glob(f"date=*/{part_name(warc_name)}"):
+def remove_parts(catalog_root: Path, warc_name: str) -> None:
+    """Delete a WARC's existing parts (before rebuilding them).
+
+    Under any ``collection=`` folder of this catalog, not just the one about to
+    be written: a crawl with ``--store`` names its partition after the store, a
+    rebuild of the spool folder after the folder, and no capture may count twice.
+    """
+    if catalog_root.is_dir():
+        for old in catalog_root.glob(f"collection=*/date=*/{part_name(warc_name)}"):
             old.unlink()
 
 
@@ -233,7 +237,7 @@ def build_part(
     warc_name: str,
 ) -> list[Path]:
     """(Re)build the catalog parts of one WARC from its index and sidecar file."""
-    remove_parts(catalog_root, collection, warc_name)
+    remove_parts(catalog_root, warc_name)
     written = write_parts(iter_rows(index_uri, sidecar_uri), catalog_root, collection, warc_name)
     logger.info("catalog: %s -> %d part(s)", warc_name, len(written))
     return written
