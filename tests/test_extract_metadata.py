@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from newsarchive.extract.decode import parse_html
 from newsarchive.extract.metadata import (
     extract_metadata,
@@ -16,6 +18,20 @@ from newsarchive.extract.metadata import (
 def test_byline_names_lose_by_and_all_caps() -> None:
     assert split_authors("By JANE DOE and John Roe") == ["Jane Doe", "John Roe"]
     assert split_authors("Von Jürgen Müller") == ["Jürgen Müller"]
+
+
+@pytest.mark.parametrize(("byline", "names"), [
+    ("By Björn Virtanen and Esther Moreau January 9, 2026, 9:27 PM UTC",
+     ["Björn Virtanen", "Esther Moreau"]),
+    ("Jane Doe 9 janvier 2026", ["Jane Doe"]),
+    ("By Ann Lee, 2026-01-09 10:00", ["Ann Lee"]),
+    ("Jane Doe Updated 3 hours ago", ["Jane Doe"]),
+    ("By JOHN ROE | Reuters", ["John Roe"]),
+])
+def test_byline_sharing_an_element_with_the_date_gives_names_only(
+    byline: str, names: list[str]
+) -> None:
+    assert split_authors(byline) == names
 
 
 def test_wire_dateline_gives_place_and_wire_service() -> None:

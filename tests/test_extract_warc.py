@@ -112,6 +112,8 @@ def test_all_pages_as_json_lines_on_stdout(
     lines = [json.loads(line) for line in captured.out.decode("utf-8").splitlines()]
     by_path = {sc["url"].split("/", 3)[3]: sc for sc in lines}
     assert by_path["about.html"]["is_article"] is False
+    assert by_path[""]["is_article"] is False  # the home page is a front, not a story
+    assert by_path["world/"]["is_article"] is False
     assert sum(sc["is_article"] for sc in lines) >= 10
     assert b"sidecars written" not in captured.out  # the summary goes to stderr
     assert b"HTML pages" in captured.err

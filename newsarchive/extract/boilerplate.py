@@ -394,3 +394,61 @@ def strip(nodes: Iterable[Element]) -> None:
             else:
                 parent.text = (parent.text or "") + node.tail
         parent.remove(node)
+
+
+_INLINE = {"span", "strong", "em", "b", "i", "font"}
+_TEASER_ITEMS = {"li", "article", "div", "section", "td"}
+MAX_TEASER_ITEM = 500  # characters: a headline and a short summary, never a story
+
+
+@dataclass
+class Teasers:
+    """Story teasers left on a page: headline links, each maybe with a summary."""
+
+    count: int
+    summaries: frozenset[str]  # normalised summary texts (see :func:`norm`)
+
+
+def norm(text: str) -> str:
+    """Lower-case words of ``text`` joined by single spaces (for comparing texts)."""
+    return " ".join(_WORDS.findall(text.lower()))
+
+
+_WORDS = re.compile(r"\w+")
+
+
+def find_teasers(root: Element, base_url: str) -> Teasers:
+    """Headline links to other pages that open their block, and their summaries.
+
+    The shape of a section front or home page: a list of items, each a headline
+    link (four words or more, first in its item or in a heading) and perhaps a
+    short summary. Links inside prose are not teasers: text comes before them.
+    """
+    page = urldefrag(base_url)[0]
+    count = 0
+    summaries: set[str] = set()
+    for a in _in_body(root, "a"):
+        title = _text(a)
+        if len(title) < 20 or title.count(" ") < 3:
+            continue
+        block = a.getparent()
+        while block is not None and block.tag in _INLINE:
+            block = block.getparent()
+        if block is None:
+            continue
+        if block.tag in _HEADING_TAGS:
+            item = block.getparent()
+        elif block.tag in _TEASER_ITEMS and not (block.text or "").strip():
+            item = block
+        else:
+            continue
+        url = _absolute(base_url, a.get("href"))
+        if item is None or not url or url == page:
+            continue
+        count += 1
+        whole = _text(item)
+        if len(whole) <= MAX_TEASER_ITEM:
+            summary = norm(whole.replace(title, " ", 1))
+            if summary:
+                summaries.add(summary)
+    return Teasers(count, frozenset(summaries))

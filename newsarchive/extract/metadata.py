@@ -40,6 +40,19 @@ DATELINE = re.compile(
 BY = re.compile(r"^\s*(by|von|por|par|di|door|av|af)\s+", re.IGNORECASE)
 _AUTHOR_SPLIT = re.compile(r"\s*(?:,|;|\band\b|&|\bund\b|\be\b|\by\b|\bet\b)\s*")
 _BYLINE_ATTR = re.compile(r"byline|author", re.IGNORECASE)
+_MONTHS = (r"jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|januar|februar|märz|mai|juni|juli"
+           r"|oktober|dezember|janvier|février|mars|avril|juin|juillet|août|septembre|octobre"
+           r"|novembre|décembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre"
+           r"|octubre|noviembre|diciembre")
+# Where a byline goes on with its date or time: "Jane Doe January 9, 2026, 9:27 PM UTC".
+_BYLINE_DATE = re.compile(
+    r"(?:\b(?:" + _MONTHS + r")[a-zé]*\.?\s+\d{1,2}\b|\b\d{1,2}\.?\s+(?:" + _MONTHS + r")[a-zé]*\b"
+    r"|\b\d{4}-\d{1,2}-\d{1,2}|\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b|\b\d{1,2}:\d{2}\b"
+    r"|\b\d+\s+(?:minutes?|mins?|hours?|hrs?|days?)\s+ago\b|\b(?:updated|published|posted)\b)",
+    re.IGNORECASE,
+)
+#: meta names whose every occurrence is an author (pages repeat article:author)
+AUTHOR_META = ("author", "article:author", "parsely-author", "sailthru.author", "dc.creator")
 _URL_DATE = re.compile(r"/(20\d\d|19\d\d)[/-](\d{1,2})[/-](\d{1,2})(?:/|-|$)")
 _TITLE_SUFFIX = re.compile(r"\s+[|–—-]\s+[^|–—-]{2,40}$")
 
@@ -115,9 +128,12 @@ def clean_author(name: str) -> str | None:
 
 def split_authors(text: str) -> list[str]:
     """Names of a byline such as "By Jane Doe and John Roe | Jan 8, 2026"."""
-    # A byline often goes on with the date or the role after a bar or a dot.
-    text = re.split(r"\s[|·•]\s|\s[—–]\s|\bupdated\b|\bpublished\b", _clean(text),
-                    flags=re.IGNORECASE)[0]
+    # A byline often goes on with the date or the role after a bar or a dot,
+    # or straight on with the date and time when both share one element.
+    text = re.split(r"\s[|·•]\s|\s[—–]\s", _clean(text))[0]
+    dated = _BYLINE_DATE.search(text)
+    if dated:
+        text = text[: dated.start()].rstrip(" ,;-–—")
     parts = _AUTHOR_SPLIT.split(BY.sub("", text))
     return [a for a in (clean_author(p) for p in parts) if a]
 
@@ -150,14 +166,21 @@ def parse_date(value: object, upper: datetime | None) -> str | None:
     return found.isoformat()
 
 
-def _meta(root: Element) -> dict[str, str]:
+def _meta(root: Element) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """First value of every meta name, and every value of the author names."""
     out: dict[str, str] = {}
+    authors: dict[str, list[str]] = {}
     head = root.find("head")
     for m in (head if head is not None else root).iter("meta"):
         key = (m.get("property") or m.get("name") or m.get("itemprop") or "").lower()
-        if key and key not in out and m.get("content"):
-            out[key] = m.get("content", "").strip()
-    return out
+        content = m.get("content")
+        if not key or not content:
+            continue
+        if key not in out:
+            out[key] = content.strip()
+        if key in AUTHOR_META:
+            authors.setdefault(key, []).append(content.strip())
+    return out, authors
 
 
 def find_dateline(first_paragraph: str) -> tuple[str | None, str | None]:
@@ -175,7 +198,7 @@ def find_dateline(first_paragraph: str) -> tuple[str | None, str | None]:
 def extract_metadata(root: Element, url: str, upper: datetime | None) -> Metadata:
     """Metadata of a parsed page; ``upper`` bounds publication dates (capture time)."""
     md = Metadata()
-    meta = _meta(root)
+    meta, meta_authors = _meta(root)
     article: dict = {}
     for obj in _jsonld_objects(root):
         if _types(obj) & ARTICLE_TYPES:
@@ -186,11 +209,11 @@ def extract_metadata(root: Element, url: str, upper: datetime | None) -> Metadat
     md.title = _title(root, article, meta)
 
     authors = [a for n in _names(article.get("author")) for a in split_authors(n)]
-    for key in ("author", "article:author", "parsely-author", "sailthru.author", "dc.creator"):
+    for key in AUTHOR_META:
         if authors:
             break
-        if meta.get(key) and "://" not in meta[key]:
-            authors = split_authors(meta[key])
+        authors = [a for v in meta_authors.get(key, ()) if "://" not in v
+                   for a in split_authors(v)]
     if not authors:
         authors = _byline_authors(root)
     md.authors = list(dict.fromkeys(authors))

@@ -39,6 +39,9 @@ _ERROR_TITLE = re.compile(
     r"não encontrada)\b",
     re.IGNORECASE,
 )
+# A page with this many teasers whose summaries make this share of the text is a front.
+FRONT_TEASERS = 5
+FRONT_SHARE = 0.5
 _SECTION_KINDS = {"website", "collectionpage", "webpage", "itemlist", "searchresultspage"}
 
 
@@ -79,15 +82,21 @@ def _headline_links(tree: Element) -> int:
     )
 
 
-def _is_article(md: metadata.Metadata, st: story.Story, title: str, teasers: int) -> bool:
+def _is_article(md: metadata.Metadata, st: story.Story, title: str, teasers: int,
+                found: boilerplate.Teasers) -> bool:
     """Whether the page is one story (not a section front, an error or a search page).
 
     ``teasers`` counts the headline links left once the related rails are cut: an
-    article keeps few, a section front is made of them.
+    article keeps few, a section front is made of them. ``found`` are the teaser
+    items: when most of the "story" is their summaries, the page is a front.
     """
     chars = len(st.text)
     if not chars:
         return False
+    if found.count >= FRONT_TEASERS and found.summaries:
+        summed = sum(len(p) for p in st.paragraphs if boilerplate.norm(p) in found.summaries)
+        if summed >= FRONT_SHARE * chars:
+            return False
     if _ERROR_TITLE.search(title) and chars < 2 * MIN_ARTICLE_CHARS:
         return False
     if md.kind in _SECTION_KINDS and chars < 2 * MIN_ARTICLE_CHARS:
@@ -173,6 +182,8 @@ def extract_sidecar(
     base = md.canonical_url or url
 
     found = boilerplate.scan(tree, base)
+    # Before the rails are cut: a story taken from a fresh parse may hold their summaries.
+    front = boilerplate.find_teasers(tree, base)
     ads, related = found.ads, found.related
     heads = _next_texts(ads)
     boilerplate.strip([node for node, _ in ads])
@@ -195,7 +206,7 @@ def extract_sidecar(
         if wire:
             md.publisher = wire  # syndicated copy: the wire service is the originator
     _ad_positions(ads, heads, paragraphs)
-    is_article = _is_article(md, st, page_title, teasers)
+    is_article = _is_article(md, st, page_title, teasers, front)
     text = st.text if is_article else ""
     out: dict[str, Any] = {
         "schema": SCHEMA_ID,
