@@ -77,7 +77,7 @@ class WarcCaptureMiddleware:
         """Build the writer service from ``WARC_*`` settings."""
         s = crawler.settings
         if not s.getbool("WARC_ENABLED"):
-            raise NotConfigured("WARC_ENABLED is off")
+            raise NotConfigured  # WARC_ENABLED is off (switched off on purpose: no console warning)
 
         def on_close(path: Path, kind: str) -> None:
             # Sent from the writer thread; handlers must be thread-safe.

@@ -77,11 +77,11 @@ def crawl_state(crawler: Crawler) -> CrawlState:
 
 def _enabled(crawler: Crawler) -> None:
     if not crawler.settings.getbool("STATE_ENABLED"):
-        raise NotConfigured("STATE_ENABLED is off")
+        raise NotConfigured  # STATE_ENABLED is off (switched off on purpose: no console warning)
     if not crawler.settings.getbool("WARC_ENABLED"):
         # Remembering fetches that were not archived would make the next
         # archiving crawl skip them.
-        raise NotConfigured("nothing is archived (WARC_ENABLED is off), so nothing is remembered")
+        raise NotConfigured  # nothing is archived (WARC_ENABLED is off), so nothing is remembered (switched off on purpose: no console warning)
 
 
 class IncrementalFilterMiddleware:

@@ -65,9 +65,9 @@ class SidecarPipeline:
         """Enabled by ``SIDECAR_ENABLED`` when WARC capture is on."""
         s = crawler.settings
         if not s.getbool("SIDECAR_ENABLED"):
-            raise NotConfigured("SIDECAR_ENABLED is off")
+            raise NotConfigured  # SIDECAR_ENABLED is off (switched off on purpose: no console warning)
         if not s.getbool("WARC_ENABLED"):
-            raise NotConfigured("sidecars need WARC capture (WARC_ENABLED)")
+            raise NotConfigured  # sidecars need WARC capture (WARC_ENABLED) (switched off on purpose: no console warning)
         workers = s.getint("SIDECAR_WORKERS", -1)
         return cls(crawler, default_workers() if workers < 0 else workers)
 

@@ -51,9 +51,9 @@ class IndexExtension:
         """Enabled by ``INDEX_ENABLED`` when WARC capture is on."""
         s = crawler.settings
         if not s.getbool("INDEX_ENABLED"):
-            raise NotConfigured("INDEX_ENABLED is off")
+            raise NotConfigured  # INDEX_ENABLED is off (switched off on purpose: no console warning)
         if not s.getbool("WARC_ENABLED"):
-            raise NotConfigured("indexes need WARC capture (WARC_ENABLED)")
+            raise NotConfigured  # indexes need WARC capture (WARC_ENABLED) (switched off on purpose: no console warning)
         directory = Path(s.get("WARC_DIR"))
         ext = cls(crawler, directory, s.getbool("INDEX_CATALOG"),
                   _store_name(s.get("STORE_URI") or "", directory))
