@@ -7,10 +7,14 @@ collection folder (WARC files and sidecars), and prints the summary.
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from pathlib import Path
 
 from newsarchive.cli.common import add_store_options, print_json, store_overrides
+from newsarchive.exceptions import ConfigError
+
+DEMO_PORT = 8765
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -23,6 +27,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("--out", type=Path, default=Path("demo-archive"), help="collection folder (default ./demo-archive)")
     p.add_argument("--articles", type=int, default=60, help="articles on the demo site (default 60)")
+    p.add_argument(
+        "--port",
+        type=int,
+        default=DEMO_PORT,
+        help=f"port of the demo site (default {DEMO_PORT}, so a second run re-crawls the same "
+        "URLs incrementally; any free port if it is taken)",
+    )
     add_store_options(p)
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress line")
@@ -34,7 +45,18 @@ def run(args: argparse.Namespace) -> int:
     from newsarchive.demosite import DemoSite
     from newsarchive.fetch.crawl import run_crawl
 
-    with DemoSite(articles=args.articles) as site:
+    if args.articles < 1:
+        raise ConfigError("--articles must be 1 or more")
+    site = DemoSite(articles=args.articles, port=args.port)
+    try:
+        site.start()
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        # The URLs change with the port, so this run cannot be incremental.
+        print(f"port {args.port} is taken; serving the demo site on another one", file=sys.stderr)
+        site = DemoSite(articles=args.articles, port=0).start()
+    with site:
         if not args.json:
             print(f"demo news site serving at {site.url}", file=sys.stderr)
         summary = run_crawl(

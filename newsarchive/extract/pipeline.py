@@ -45,6 +45,11 @@ def extract_page(
         return None, str(exc)
 
 
+def warm_up() -> None:
+    """Import the extractor in a worker, so the first page does not wait for it."""
+    import newsarchive.extract  # noqa: F401
+
+
 def default_workers() -> int:
     """One extraction process beside the crawl when there is a second core."""
     return 1 if (os.cpu_count() or 1) > 1 else 0
@@ -58,6 +63,7 @@ class SidecarPipeline:
         self.stats = crawler.stats
         self.workers = workers
         self._pool: Executor | None = None
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -71,6 +77,19 @@ class SidecarPipeline:
         workers = s.getint("SIDECAR_WORKERS", -1)
         return cls(crawler, default_workers() if workers < 0 else workers)
 
+    def spider_opened(self, spider: Any = None) -> None:
+        """Start the workers now: importing the extractor takes seconds, which then
+        overlap with the first fetches instead of delaying the first sidecar."""
+        if self.workers > 0:
+            self._ensure_pool().submit(warm_up)
+
+    def _ensure_pool(self) -> Executor:
+        if self._pool is None:
+            # forkserver: never fork a process that runs a reactor and threads.
+            ctx = multiprocessing.get_context("forkserver")
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+        return self._pool
+
     def spider_closed(self, spider: Any = None) -> None:
         """Stop the worker processes."""
         if self._pool is not None:
@@ -81,11 +100,7 @@ class SidecarPipeline:
         args = (item.body, item.url, item.content_type, item.fetched_at)
         if self.workers <= 0:
             return extract_page(*args)
-        if self._pool is None:
-            # forkserver: never fork a process that runs a reactor and threads.
-            ctx = multiprocessing.get_context("forkserver")
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
-        return await asyncio.wrap_future(self._pool.submit(extract_page, *args))
+        return await asyncio.wrap_future(self._ensure_pool().submit(extract_page, *args))
 
     async def process_item(self, item: Any, spider: Any = None) -> Any:
         """Extract the page; queue its sidecar if it is an article."""
