@@ -36,7 +36,8 @@ def test_multipart_put_is_verified_and_idempotent(
     info = store.head("warc/2026/03/15/a.warc.gz")
     assert info is not None and info.size == 12 * MiB
     assert info.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
-    assert hash_file(path, 5 * MiB).matches_checksum(info.checksum or "")
+    # S3's full-object CRC32 of what it stored is the one of the local bytes.
+    assert hash_file(path).matches_checksum(info.checksum or "") is True
     # Same bytes again: nothing is sent, nothing changes.
     assert store.put(path, "warc/2026/03/15/a.warc.gz") == "exists"
     assert list(store.list("warc/")) == ["warc/2026/03/15/a.warc.gz"]

@@ -26,7 +26,8 @@ class ObjectInfo:
     size: int
     #: hex SHA-256 of the whole object when the store knows it (our metadata).
     sha256: str | None = None
-    #: the store's own checksum (S3 ``ChecksumSHA256``, whole or composite).
+    #: the store's own checksum of what it stored (S3 ``ChecksumCRC32`` if it has
+    #: one, else ``ChecksumSHA256``; a composite one ends in ``-N``).
     checksum: str | None = None
     etag: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)

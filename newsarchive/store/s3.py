@@ -1,12 +1,42 @@
 """The S3 store (AWS, MinIO, Ceph, R2...): boto3 managed transfers, verified.
 
-Uploads use s3transfer's multipart upload with ``ChecksumAlgorithm=SHA256``:
-every part carries its SHA-256, so S3 rejects a part damaged on the way, and
-the finished object has a composite ``ChecksumSHA256`` that S3 computed from
-what it stored. We compare that (and the size) with the digests taken from
-the local file before the upload; only then is the upload "done". SHA-256,
-not CRC32C: botocore needs the optional ``awscrt`` package for CRC32C, and
-SHA-256 is what the spool records anyway.
+What detects a damaged upload, end to end
+-----------------------------------------
+Before a file is uploaded the spool has recorded its size, SHA-256 and CRC32
+-- computed by the WARC writer from the bytes it wrote, or by reading the file
+once (:mod:`newsarchive.store.digest`). Then:
+
+* **Multipart** (files of at least one part): s3transfer's managed upload with
+  ``ChecksumCRC32`` = the *recorded* whole-file CRC32, which makes it a
+  ``FULL_OBJECT`` CRC32 upload. Each part carries the CRC32 botocore computes
+  of the bytes it sends (what plain boto3 / ``aws s3 cp`` do by default; a few
+  ms per part), so S3 rejects a part damaged on the wire (``BadDigest``;
+  over plain HTTP the SigV4 payload SHA-256 catches it as well). The
+  completion carries the recorded CRC32, so S3 refuses to assemble an object
+  whose bytes are not the ones recorded -- which also catches a local file
+  that changed after its digest was taken, since the part checksums only
+  describe the bytes as re-read. Afterwards HEAD (``ChecksumMode=ENABLED``)
+  returns the CRC32 S3 computed over what it stored; we compare it (and the
+  size) with the recorded one. That last check is what catches everything on
+  servers that do not validate checksums themselves (moto does not).
+* **Single PUT** (smaller files): ``ChecksumSHA256`` = the recorded SHA-256,
+  plus ``Content-MD5``: S3 checks the body against the recorded digest
+  itself, and HEAD's ``ChecksumSHA256`` is compared afterwards.
+* The recorded SHA-256 is stored as ``x-amz-meta-sha256`` for readers; it is
+  written by us, so it only tells whose object it is, never whether the bytes
+  are right.
+* When the server gives no checksum we can compare (an older composite one,
+  a server without full-object checksums), the object is read back and its
+  SHA-256 compared: slow, but never wrong.
+
+Why CRC32 and not per-part SHA-256 (as before): SHA-256 part checksums can
+only be sent without re-reading if they were recorded per part before the
+upload, which ties the record to one part size and costs a SHA-256 pass of
+its own; S3 (and moto) then hash every part again. CRC32 costs almost
+nothing on either side and a full-object CRC32 is the same whatever the part
+size. It is 32 bits: a random corruption goes unnoticed with probability
+2^-32, and every burst error of up to 32 bits is caught. CRC32C would do as
+well, but botocore needs the optional ``awscrt`` package for it.
 
 Writes are conditional (``If-None-Match: *`` on PutObject and
 CompleteMultipartUpload), so an upload never replaces an object that appeared
@@ -243,9 +273,6 @@ class S3Store:
         events = self.client.meta.events
         events.register("before-parameter-build.s3.PutObject", _if_none_match)
         events.register("before-parameter-build.s3.CompleteMultipartUpload", _if_none_match)
-        # Checksums of the bytes as recorded before the upload, not as re-read.
-        self._inflight: dict[str, FileDigest] = {}
-        events.register("before-parameter-build.s3.UploadPart", self._recorded_checksum)
         self._probe = None
 
     # --- addressing -----------------------------------------------------------
@@ -285,7 +312,7 @@ class S3Store:
 
     # --- reading ----------------------------------------------------------------
     def head(self, key: str) -> ObjectInfo | None:
-        """Size, our SHA-256 metadata and S3's SHA-256 checksum of ``key``."""
+        """Size, our SHA-256 metadata and S3's own checksum (CRC32 or SHA-256) of ``key``."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
@@ -303,7 +330,7 @@ class S3Store:
             key=key,
             size=int(resp["ContentLength"]),
             sha256=meta.get(SHA256_META),
-            checksum=resp.get("ChecksumSHA256"),
+            checksum=resp.get("ChecksumCRC32") or resp.get("ChecksumSHA256"),
             etag=resp.get("ETag"),
             metadata=meta,
         )
@@ -373,14 +400,15 @@ class S3Store:
     def same_bytes(self, info: ObjectInfo, digest: FileDigest) -> bool:
         """Whether the stored object has exactly the local file's bytes.
 
-        Size, then S3's own SHA-256 checksum (whole or composite); if S3 gives
-        none we can use (another part size, a server without checksums), read
-        the object back and hash it.
+        Size, then S3's own checksum of what it stored against the recorded
+        digest; if S3 gives none we can compare (a composite checksum, a
+        server without checksums), read the object back and hash it.
         """
         if info.size != digest.size:
             return False
-        if info.checksum and digest.matches_checksum(info.checksum):
-            return True
+        verdict = digest.matches_checksum(info.checksum) if info.checksum else None
+        if verdict is not None:
+            return verdict
         logger.info("verifying %s by reading it back", self.uri_for(info.key))
         return self.download_sha256(info.key) == digest.sha256
 
@@ -393,13 +421,13 @@ class S3Store:
     ) -> PutOutcome:
         """Upload ``path`` to ``key``, verified against ``digest``; idempotent.
 
-        Files of at least one part size go up as a managed multipart transfer,
-        smaller ones as one PUT with ``Content-MD5`` (which every S3 server
-        checks). Either way the checksums sent are the ones recorded before
-        the upload, and the stored object is verified afterwards.
+        Files of at least one part size go up as a managed multipart transfer
+        (full-object CRC32), smaller ones as one PUT (SHA-256 and
+        ``Content-MD5``). Either way the whole-object checksum sent is the one
+        recorded before the upload, and the stored object is verified
+        afterwards (see the module docstring).
         """
-        if digest is None or not digest.fits(self.part_size):
-            digest = hash_file(path, self.part_size)
+        digest = self._usable_digest(path, digest)
         existing = self.head(key)
         if existing is not None:
             if self.same_bytes(existing, digest):
@@ -408,7 +436,7 @@ class S3Store:
         self.abort_stale_uploads(key)
         md5: str | None = None
         try:
-            if digest.part_size:
+            if digest.size >= self.part_size:
                 self._multipart(path, key, digest, progress)
             else:
                 md5 = self._single(path, key, digest, progress)
@@ -437,9 +465,32 @@ class S3Store:
             )
         return "uploaded"
 
+    def _usable_digest(self, path: Path, digest: FileDigest | None) -> FileDigest:
+        """The recorded digest, completed with a CRC32 if it has none; refuse a changed file.
+
+        Journal rows of older versions have no CRC32: the file is read once
+        more, and must still have the recorded SHA-256.
+        """
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise self._local_error(exc, path) from None
+        if digest is not None and digest.crc32 is not None and size == digest.size:
+            return digest
+        try:
+            now = hash_file(path)
+        except OSError as exc:
+            raise self._local_error(exc, path) from None
+        if digest is not None and (now.size, now.sha256) != (digest.size, digest.sha256):
+            raise StorageError(
+                f"{path} changed after its SHA-256 was recorded ({digest.size} bytes then, "
+                f"{now.size} now); closed files must not change: find out what rewrote it "
+                "(it was not uploaded)"
+            )
+        return now
+
     def _extra(self, key: str, digest: FileDigest) -> dict[str, Any]:
         return {
-            "ChecksumAlgorithm": "SHA256",
             "Metadata": {SHA256_META: digest.sha256},
             "ContentType": _content_type(key),
         }
@@ -456,11 +507,13 @@ class S3Store:
             max_concurrency=self.concurrency,
             use_threads=True,
         )
-        self._inflight[self._full(key)] = digest
+        # A whole-object checksum given up front makes s3transfer upload with
+        # ChecksumType=FULL_OBJECT: CRC32 per part, the recorded CRC32 on completion.
+        extra = {**self._extra(key, digest), "ChecksumCRC32": digest.crc32_b64}
         try:
             self.client.upload_file(
                 str(path), self.bucket, self._full(key),
-                ExtraArgs=self._extra(key, digest), Config=config, Callback=progress,
+                ExtraArgs=extra, Config=config, Callback=progress,
             )
         except (S3UploadFailedError, ClientError, BotoCoreError) as exc:
             cause = (exc.__cause__ or exc.__context__) if isinstance(
@@ -472,8 +525,6 @@ class S3Store:
         except OSError as exc:
             self._abort_quietly(key)
             raise self._local_error(exc, path) from None
-        finally:
-            self._inflight.pop(self._full(key), None)
 
     def _single(self, path: Path, key: str, digest: FileDigest,
                 progress: Callable[[int], None] | None) -> str:
@@ -496,7 +547,7 @@ class S3Store:
         try:
             self.client.put_object(
                 Bucket=self.bucket, Key=self._full(key), Body=data,
-                ChecksumSHA256=digest.sha256_b64,
+                ChecksumAlgorithm="SHA256", ChecksumSHA256=digest.sha256_b64,
                 ContentMD5=base64.b64encode(md5.digest()).decode(), **extra,
             )
         except (ClientError, BotoCoreError) as exc:
@@ -512,19 +563,6 @@ class S3Store:
         from newsarchive.store.local import disk_error
 
         return disk_error(exc, path)
-
-    def _recorded_checksum(self, params: dict[str, Any], **_kwargs: Any) -> None:
-        """Send each part's SHA-256 as recorded in the spool, not as re-read now.
-
-        S3 then rejects a part whose bytes changed on disk or on the wire since
-        they were recorded -- and botocore skips a second SHA-256 pass.
-        """
-        digest = self._inflight.get(params.get("Key", ""))
-        if digest is None or "PartNumber" not in params:
-            return
-        number = int(params["PartNumber"])
-        if digest.part_size and 0 < number <= len(digest.parts):
-            params["ChecksumSHA256"] = base64.b64encode(digest.parts[number - 1]).decode()
 
     def _refuse_or_clear(self, existing: ObjectInfo, digest: FileDigest) -> None:
         """A different object holds the key: ours-but-damaged is removed, else refuse."""

@@ -2,10 +2,11 @@
 
 The collection folder itself is the spool: closed files stay where the crawl
 wrote them until the store holds a verified copy. This journal
-(``DIR/state/uploads.sqlite``) records, per store, each file's key, size and
-SHA-256 -- taken *before* the upload -- and its state:
+(``DIR/state/uploads.sqlite``) records, per store, each file's key, size,
+SHA-256 and CRC32 -- taken *before* the upload, by the writer of the file as it
+wrote it or else by reading it once here -- and its state:
 
-``pending``  hashed and queued; not yet known to be in the store.
+``pending``  digest recorded, queued; not yet known to be in the store.
 ``stored``   the store holds a byte-identical copy (verified); local copy still here.
 ``removed``  the local copy was deleted after that verification.
 
@@ -47,16 +48,20 @@ CREATE TABLE IF NOT EXISTS uploads (
     key TEXT NOT NULL,            -- relative to the store's root
     size INTEGER NOT NULL,
     sha256 TEXT NOT NULL,         -- hex, recorded before the upload
-    part_size INTEGER NOT NULL,   -- 0: single PUT
-    parts BLOB NOT NULL,          -- concatenated raw SHA-256 of each part
+    part_size INTEGER NOT NULL,   -- unused since CRC32 replaced per-part SHA-256s (0)
+    parts BLOB NOT NULL,          -- unused (empty); rows of older versions may hold some
     state TEXT NOT NULL DEFAULT 'pending',
     attempts INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
     queued_at REAL NOT NULL,
     stored_at REAL,
+    crc32 INTEGER,                -- whole file; NULL in rows of older versions
     PRIMARY KEY (store, path)
 );
 """
+
+
+_COLUMNS = "path, kind, key, size, sha256, crc32, state, attempts, last_error"
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,9 @@ class Spool:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(uploads)")}
+            if "crc32" not in columns:  # a journal of an older version
+                self._db.execute("ALTER TABLE uploads ADD COLUMN crc32 INTEGER")
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -119,22 +127,27 @@ class Spool:
         self._lock_file.close()
 
     # --- queueing ---------------------------------------------------------------
-    def enqueue(self, path: Path, kind: str, part_size: int) -> Entry:
-        """Record a closed file (hashing it now) unless it is already in the journal."""
+    def enqueue(self, path: Path, kind: str, digest: FileDigest | None = None) -> Entry:
+        """Record a closed file unless it is already in the journal.
+
+        ``digest`` is the one its writer computed while writing it; without
+        one, the file is read and hashed now.
+        """
         rel = self._rel(path)
         existing = self.get(rel)
         if existing is not None:
             return existing
-        try:
-            digest = hash_file(path, part_size)
-        except OSError as exc:
-            raise disk_error(exc, path) from exc
+        if digest is None:
+            try:
+                digest = hash_file(path)
+            except OSError as exc:
+                raise disk_error(exc, path) from exc
         with self._write() as db:
             db.execute(
-                "INSERT OR IGNORE INTO uploads (store, path, kind, key, size, sha256, part_size,"
-                " parts, queued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO uploads (store, path, kind, key, size, sha256, crc32,"
+                " part_size, parts, queued_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, x'', ?)",
                 (self.store_uri, rel, kind, key_for(path, kind), digest.size, digest.sha256,
-                 digest.part_size, b"".join(digest.parts), time.time()),
+                 digest.crc32, time.time()),
             )
         entry = self.get(rel)
         assert entry is not None
@@ -152,27 +165,22 @@ class Spool:
         rel = self._rel(rel) if Path(rel).is_absolute() else str(rel)
         with self._write() as db:
             row = db.execute(
-                "SELECT path, kind, key, size, sha256, part_size, parts, state, attempts,"
-                " last_error FROM uploads WHERE store = ? AND path = ?",
+                f"SELECT {_COLUMNS} FROM uploads WHERE store = ? AND path = ?",
                 (self.store_uri, rel),
             ).fetchone()
         return self._entry(row) if row else None
 
     def _entry(self, row: tuple) -> Entry:  # type: ignore[type-arg]
-        rel, kind, key, size, sha, part_size, parts, state, attempts, error = row
-        blob = bytes(parts)
-        digest = FileDigest(
-            size=size, sha256=sha, part_size=part_size,
-            parts=tuple(blob[i:i + 32] for i in range(0, len(blob), 32)),
-        )
+        rel, kind, key, size, sha, crc32, state, attempts, error = row
+        digest = FileDigest(size=size, sha256=sha, crc32=crc32)
         return Entry(self.collection / rel, kind, key, digest, state, attempts, error)
 
     def entries(self, state: str) -> list[Entry]:
         """Entries in ``state``, oldest first."""
         with self._write() as db:
             rows = db.execute(
-                "SELECT path, kind, key, size, sha256, part_size, parts, state, attempts,"
-                " last_error FROM uploads WHERE store = ? AND state = ? ORDER BY queued_at, path",
+                f"SELECT {_COLUMNS} FROM uploads WHERE store = ? AND state = ?"
+                " ORDER BY queued_at, path",
                 (self.store_uri, state),
             ).fetchall()
         return [self._entry(r) for r in rows]

@@ -3,11 +3,14 @@
 Order of work for each file, each step committed to the spool journal before
 the next, so a kill -9 anywhere is recovered by simply running again:
 
-1. hash the closed file and record size + SHA-256 (``pending``);
+1. record the closed file's size, SHA-256 and CRC32 (``pending``): as handed
+   over by its writer, who computed them while writing it, else by reading
+   it once (old folders, files recovered after a crash);
 2. put it in the store (idempotent: an identical object already there counts
    as done; a different one stops with an error; leftovers of a killed
    multipart upload are aborted first);
-3. verify the stored object (size + S3's SHA-256 checksum) -> ``stored``;
+3. verify the stored object (size + the checksum S3 computed, against the
+   recorded digest) -> ``stored``;
 4. unless local copies are kept, delete the local file -> ``removed``.
 
 Throttling, 5xx and dropped connections are retried per request by botocore
@@ -31,6 +34,7 @@ from typing import Any
 from newsarchive.exceptions import ConfigError, TransientStorageError
 from newsarchive.store import is_remote
 from newsarchive.store.base import Store
+from newsarchive.store.digest import FileDigest
 from newsarchive.store.keys import closed_files
 from newsarchive.store.spool import Entry, Spool
 
@@ -168,9 +172,9 @@ class Uploader:
         self.close()
 
     # --- queueing ---------------------------------------------------------------
-    def enqueue(self, path: Path, kind: str) -> Entry:
-        """Record one closed file (and its SHA-256) in the spool."""
-        return self.spool.enqueue(Path(path), kind, self.options.part_size)
+    def enqueue(self, path: Path, kind: str, digest: FileDigest | None = None) -> Entry:
+        """Record one closed file and its digest (its writer's, or read now) in the spool."""
+        return self.spool.enqueue(Path(path), kind, digest)
 
     def scan_new(self) -> list[tuple[Path, str]]:
         """Closed files of the collection that the journal does not know yet."""
@@ -289,7 +293,8 @@ class Uploader:
             info = self.store.head(entry.key)
             if info is not None and info.size == entry.digest.size and (
                 info.sha256 == entry.digest.sha256
-            ):
+            ) and (info.checksum is None or entry.digest.matches_checksum(info.checksum)
+                   is not False):
                 return "exists"
             raise StorageError(
                 f"{entry.path} disappeared before it reached {self.store.uri_for(entry.key)}; "
