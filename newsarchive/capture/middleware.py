@@ -79,9 +79,10 @@ class WarcCaptureMiddleware:
         if not s.getbool("WARC_ENABLED"):
             raise NotConfigured  # WARC_ENABLED is off (switched off on purpose: no console warning)
 
-        def on_close(path: Path, kind: str) -> None:
+        def on_close(path: Path, kind: str, **digest: Any) -> None:
             # Sent from the writer thread; handlers must be thread-safe.
-            crawler.signals.send_catch_log(na_signals.file_closed, path=path, kind=kind)
+            crawler.signals.send_catch_log(na_signals.file_closed, path=path, kind=kind,
+                                           **digest)
 
         service = WarcWriterService(
             Path(s.get("WARC_DIR")),

@@ -90,7 +90,7 @@ class WarcWriterService:
         dedup: bool = True,
         queue_size: int = 256,
         fsync: str = "close",
-        on_close: Callable[[Path, str], None] | None = None,
+        on_close: Callable[..., None] | None = None,
     ) -> None:
         self.directory = Path(directory)
         self.recovered = recover_directory(self.directory)
@@ -167,10 +167,10 @@ class WarcWriterService:
         if self.error is not None:
             raise self.error
 
-    def _closed(self, path: Path, kind: str) -> None:
+    def _closed(self, path: Path, kind: str, **digest: Any) -> None:
         self.stats.files_closed += 1
         if self._on_close is not None:
-            self._on_close(path, kind)
+            self._on_close(path, kind, **digest)
 
     def _run(self) -> None:
         try:

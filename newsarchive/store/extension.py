@@ -3,8 +3,9 @@
 Enabled by ``STORE_URI = "s3://BUCKET/PREFIX/COLLECTION"`` (plus the other
 ``STORE_*`` settings); the collection folder ``WARC_DIR`` is the local spool.
 It listens for :data:`newsarchive.signals.file_closed`, hands the file to a
-background thread (the reactor never waits for S3) that records its SHA-256 in
-the spool journal and uploads it, and on ``spider_closed`` waits until the
+background thread (the reactor never waits for S3) that records its digest in
+the spool journal (the one the WARC writer computed while writing, sent with
+the signal; files sent without one are read once) and uploads it, and on ``spider_closed`` waits until the
 queue is drained, then reports under the ``store/`` stats.
 
 Local copies are removed only once stored *and* once every file of their set
@@ -35,6 +36,7 @@ from scrapy.exceptions import NotConfigured
 from newsarchive.exceptions import UserError
 from newsarchive.signals import file_closed
 from newsarchive.store import is_remote, store_for
+from newsarchive.store.digest import FileDigest
 from newsarchive.store.spool import Entry
 from newsarchive.store.uploader import Uploader, UploadOptions, collection_uri
 
@@ -110,9 +112,13 @@ class UploadExtension:
                                         daemon=True)
         self._thread.start()
 
-    def file_closed(self, path: Path, kind: str, **_kwargs: Any) -> None:
-        """Queue a closed file for upload (returns at once)."""
-        self._queue.put((Path(path), kind))
+    def file_closed(self, path: Path, kind: str, sha256: str | None = None,
+                    crc32: int | None = None, size: int | None = None, **_kwargs: Any) -> None:
+        """Queue a closed file (and its writer's digest, if sent) for upload; returns at once."""
+        digest = None
+        if sha256 is not None and crc32 is not None and size is not None:
+            digest = FileDigest(size=size, sha256=sha256, crc32=crc32)
+        self._queue.put((Path(path), kind, digest))
 
     async def spider_closed(self, spider: Spider, reason: str) -> None:
         """Wait, off the reactor, until the files queued so far are stored; report.
@@ -191,15 +197,17 @@ class UploadExtension:
     def _final(self) -> None:
         assert self._uploader is not None
         for path, kind in self._uploader.scan_new():
-            self._take(path, kind, drain=False)
+            self._take(path, kind, None, drain=False)
         self._drain(True)
 
-    def _take(self, path: Path, kind: str, drain: bool = True) -> None:
+    def _take(self, path: Path, kind: str, digest: FileDigest | None = None,
+              drain: bool = True) -> None:
         self._closed.setdefault(_base_name(path.name), set()).add(kind)
         if self._uploader is None:
             return
         if self._uploader.spool.get(path) is None:
-            entry = self._uploader.enqueue(path, kind)  # recorded even when uploads stopped
+            # Recorded even when uploads stopped.
+            entry = self._uploader.enqueue(path, kind, digest)
             self._uploader.report.files_total += 1
             self._uploader.report.bytes_total += entry.digest.size
         if drain and self._queue.empty():  # a burst of closed files is hashed first
