@@ -97,6 +97,7 @@ class RenderDownloadHandler(WireHeadersDownloadHandler):
                         timeout=self.config.timeout,
                         screenshot=self.config.screenshot,
                         seen=lease.seen,
+                        recorder=lease.recorder,
                     ),
                     self.config.timeout,
                 )
@@ -115,10 +116,11 @@ class RenderDownloadHandler(WireHeadersDownloadHandler):
         self.crawler.stats.inc_value("render/blocked", sum(
             1 for why in page.failed.values() if why in BLOCKED_FAILURES
         ))
-        self._archive_dom(request, page)
-        return self._response(request, page)
+        dom = page.dom.encode("utf-8")
+        self._archive_dom(request, page, dom)
+        return self._response(request, page, dom)
 
-    def _archive_dom(self, request: Request, page: RenderedPage) -> None:
+    def _archive_dom(self, request: Request, page: RenderedPage, dom: bytes) -> None:
         ticket = page.document
         service = getattr(self.crawler, "warc_service", None)
         if ticket is None or service is None:
@@ -126,14 +128,14 @@ class RenderDownloadHandler(WireHeadersDownloadHandler):
             return
         request.meta[TICKET_META] = ticket
         service.submit_record(
-            f"urn:dom:{page.url}", ticket.record_id, page.dom.encode("utf-8"), DOM_CONTENT_TYPE, "resource"
+            f"urn:dom:{page.url}", ticket.record_id, dom, DOM_CONTENT_TYPE, "resource"
         )
         if page.screenshot is not None:
             service.submit_record(
                 f"urn:view:{page.url}", ticket.record_id, page.screenshot, "image/png", "resource"
             )
 
-    def _response(self, request: Request, page: RenderedPage) -> Response:
+    def _response(self, request: Request, page: RenderedPage, dom: bytes) -> Response:
         headers = [
             (k, v) for k, v in page.headers if k.lower() not in (b"content-type", b"content-length")
         ]
@@ -142,7 +144,7 @@ class RenderDownloadHandler(WireHeadersDownloadHandler):
             url=page.url,
             status=page.status,
             headers=headers,
-            body=page.dom.encode("utf-8"),
+            body=dom,
             encoding="utf-8",
             request=request,
             flags=["rendered"],

@@ -4,7 +4,9 @@
 ``RENDER_IDLE_MS``: a client-rendered story usually arrives by an XHR started
 while the page loads, after ``load`` in the worst case. Playwright's own
 ``networkidle`` waits a fixed 500 ms, which would cap a tab at two pages a
-second.
+second. The wait is woken by the tab's request events (no polling), and the
+bodies are read beside it, so the quiet window starts when the network is
+quiet, not when Python has caught up.
 """
 
 from __future__ import annotations
@@ -47,14 +49,20 @@ async def render(
     timeout: float,
     screenshot: bool = False,
     seen: SeenResponses | None = None,
+    recorder: PageRecorder | None = None,
 ) -> RenderedPage:
     """Render ``url`` in ``page``; every response goes to ``sink`` as it completes.
 
-    The caller bounds the whole call with ``timeout`` (``asyncio.wait_for``);
-    ``timeout`` here only limits the wait for quiet.
+    ``recorder`` is the tab's own, attached once for all its pages (see
+    :class:`PageRecorder`); without one, a recorder is attached for this page
+    only. The caller bounds the whole call with ``timeout``
+    (``asyncio.wait_for``); ``timeout`` here only limits the wait for quiet.
     """
-    recorder = PageRecorder(page, sink, seen)
-    recorder.attach()
+    own = recorder is None
+    if recorder is None:
+        recorder = PageRecorder(page, sink, seen)
+        recorder.attach()
+    recorder.begin(sink, seen)
     try:
         response = await page.goto(url, wait_until="load")
         settled = await recorder.settle(idle_ms / 1000, timeout * SETTLE_SHARE)
@@ -64,8 +72,12 @@ async def render(
         shot = await page.screenshot(full_page=True, type="png") if screenshot else None
     except BaseException:
         recorder.abort()  # timed out or failed: the tab is closed, not reused
+        if own:
+            recorder.detach()
         raise
     await recorder.finish()
+    if own:
+        recorder.detach()
     document = recorder.tickets.get(response.request) if response is not None else None
     doc_headers: list[tuple[bytes, bytes]] = []
     if document is not None and hasattr(document, "response_headers"):

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from newsarchive.fetch.render import procs
 from newsarchive.fetch.render.browserside import BrowserSideCapture
 from newsarchive.fetch.render.config import RenderConfig
-from newsarchive.fetch.render.recorder import SeenResponses, Sink
+from newsarchive.fetch.render.recorder import PageRecorder, SeenResponses, Sink
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, Page, Playwright
@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 @dataclass(eq=False)
 class _Tab:
     page: Page
+    recorder: PageRecorder  # attached once: listeners cost a driver round trip each
     uses: int = 0
 
 
@@ -65,6 +66,7 @@ class Lease:
 
     page: Page
     seen: SeenResponses
+    recorder: PageRecorder
     healthy: bool = True
 
 
@@ -98,7 +100,7 @@ class BrowserPool:
         await self._sem.acquire()
         try:
             slot, tab = await self._acquire()
-            lease = Lease(tab.page, slot.seen)
+            lease = Lease(tab.page, slot.seen, tab.recorder)
             try:
                 yield lease
             except BaseException:
@@ -207,8 +209,10 @@ class BrowserPool:
             session = await context.new_cdp_session(page)
             await session.send("Network.enable")
             await session.send("Network.setBlockedURLs", {"urls": block_patterns(self.config)})
+        recorder = PageRecorder(page)
+        recorder.attach()
         self._inc("tabs")
-        return _Tab(page)
+        return _Tab(page, recorder)
 
     async def _close_context(self, slot: _Slot) -> None:
         context, slot.context = slot.context, None

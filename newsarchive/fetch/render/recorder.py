@@ -89,12 +89,25 @@ class SeenResponses:
 
 
 class PageRecorder:
-    """Records one page's traffic on a tab; use :meth:`attach` then :meth:`finish`."""
+    """Records a tab's traffic, one page at a time.
 
-    def __init__(self, page: Page, sink: Sink | None, seen: SeenResponses | None = None) -> None:
+    Listeners are attached once per tab (:meth:`attach`), not per page: each
+    ``page.on``/``remove_listener`` of a network event is a round trip to
+    Playwright's driver (``updateSubscription``), eight per page, which was
+    most of the Python time of a render in ``benchmarks/render.py``. Between
+    :meth:`begin` and :meth:`finish` events count for the current page;
+    outside, they are ignored.
+    """
+
+    def __init__(self, page: Page, sink: Sink | None = None, seen: SeenResponses | None = None) -> None:
         self.page = page
         self.sink = sink
         self.seen = seen if seen is not None else SeenResponses()
+        self.active = False
+        self.attached = False
+        self._reset()
+
+    def _reset(self) -> None:
         self.inflight: set[Request] = set()
         self.tickets: dict[Request, Any] = {}
         self.requested: list[str] = []
@@ -103,27 +116,49 @@ class PageRecorder:
         self._responses: dict[Request, Response] = {}
         self._started: dict[Request, datetime] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._wake: asyncio.Future[None] | None = None
         self.last_activity = 0.0
 
     # -- events -------------------------------------------------------------------
     def attach(self) -> None:
-        """Start listening."""
+        """Start listening (once per tab)."""
+        if self.attached:
+            return
         self.page.on("request", self._on_request)
         self.page.on("response", self._on_response)
         self.page.on("requestfinished", self._on_finished)
         self.page.on("requestfailed", self._on_failed)
+        self.attached = True
 
     def detach(self) -> None:
-        """Stop listening (the tab is reused for the next page)."""
+        """Stop listening."""
+        if not self.attached:
+            return
         self.page.remove_listener("request", self._on_request)
         self.page.remove_listener("response", self._on_response)
         self.page.remove_listener("requestfinished", self._on_finished)
         self.page.remove_listener("requestfailed", self._on_failed)
+        self.attached = False
+
+    def begin(self, sink: Sink | None = None, seen: SeenResponses | None = None) -> None:
+        """Start recording a new page (listeners must be attached)."""
+        self._reset()
+        if sink is not None:
+            self.sink = sink
+        if seen is not None:
+            self.seen = seen
+        self.active = True
+        self._touch()
 
     def _touch(self) -> None:
         self.last_activity = asyncio.get_running_loop().time()
+        wake = self._wake
+        if wake is not None and not wake.done():
+            wake.set_result(None)
 
     def _on_request(self, request: Request) -> None:
+        if not self.active:
+            return
         self._touch()
         if request.url.startswith(("http:", "https:")):
             self.inflight.add(request)
@@ -131,19 +166,26 @@ class PageRecorder:
             self.requested.append(request.url)
 
     def _on_response(self, response: Response) -> None:
-        self._responses[response.request] = response
+        if self.active and response.request in self.inflight:
+            self._responses[response.request] = response
 
     def _on_finished(self, request: Request) -> None:
-        self._touch()
-        response = self._responses.pop(request, None)
-        if request not in self.inflight or response is None:
-            self.inflight.discard(request)
+        if not self.active or request not in self.inflight:
             return
+        self._touch()
+        self.inflight.discard(request)
+        response = self._responses.pop(request, None)
+        if response is None:
+            return
+        # The body is read beside the page, not in its way: the page is
+        # settled by network events alone, and finish() waits for the reads.
         task = asyncio.ensure_future(self._record(request, response))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     def _on_failed(self, request: Request) -> None:
+        if not self.active or request not in self.inflight:
+            return
         self._touch()
         self.inflight.discard(request)
         self._responses.pop(request, None)
@@ -180,33 +222,44 @@ class PageRecorder:
         except Exception as exc:  # a tab closed or navigated away mid-read
             self.failed[request.url] = f"body unavailable: {exc}"
             logger.debug("no body for %s: %s", request.url, exc)
-        finally:
-            self.inflight.discard(request)
-            self._touch()
 
     async def settle(self, idle: float, max_wait: float) -> bool:
-        """Wait until no request has been open for ``idle`` seconds; False if ``max_wait`` passed."""
+        """Wait until no request has been open for ``idle`` seconds; False if ``max_wait`` passed.
+
+        Woken by the request events themselves (no polling): a page is
+        settled exactly ``idle`` after its last request ended.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max_wait
         while True:
             now = loop.time()
-            if not self.inflight and not self._tasks and now - self.last_activity >= idle:
-                return True
             if now >= deadline:
                 return False
-            await asyncio.sleep(min(0.025, max(idle, 0.005)))
+            wait = deadline - now
+            if not self.inflight:
+                quiet_left = idle - (now - self.last_activity)
+                if quiet_left <= 0:
+                    return True
+                wait = min(wait, quiet_left)
+            self._wake = loop.create_future()
+            try:
+                await asyncio.wait_for(self._wake, wait)
+            except TimeoutError:
+                pass
+            finally:
+                self._wake = None
 
     def abort(self) -> None:
-        """Give up on the bodies still being read; stop listening."""
+        """Give up on the bodies still being read; stop recording."""
         for task in list(self._tasks):
             task.cancel()
-        self.detach()
+        self.active = False
 
     async def finish(self) -> None:
-        """Wait for the bodies being read, then stop listening."""
+        """Wait for the bodies being read, then stop recording."""
+        self.active = False  # requests after the DOM was taken are not this page's
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
-        self.detach()
 
 
 async def _no_body() -> bytes:

@@ -42,7 +42,8 @@ async def _render(body: bytes, url: str, config: RenderConfig) -> str:
         async with pool.tab() as lease:
             await lease.page.route(url, serve)
             page = await asyncio.wait_for(
-                render(lease.page, url, sink=None, idle_ms=config.idle_ms, timeout=config.timeout),
+                render(lease.page, url, sink=None, idle_ms=config.idle_ms, timeout=config.timeout,
+                       recorder=lease.recorder),
                 config.timeout,
             )
             return page.dom
