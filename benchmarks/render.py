@@ -1,25 +1,38 @@
 #!/usr/bin/env python3
-"""Rendered capture against bare Playwright: pages/s and browser memory.
+"""Rendered capture against bare Playwright: pages/s, CPU per page and browser memory.
 
-Serves N client-rendered pages (an empty app root, a script, the story JSON
-fetched by XHR -- the shape of the demo site's ``clientside`` articles) from
-a server in its own process, then, for 1, 2 and 4 concurrent pages:
+Serves N client-rendered pages (an empty app root, a stylesheet, a script, the
+story JSON fetched by XHR -- the shape of the demo site's ``clientside``
+articles) from a server in its own process (its CPU is charged to neither
+side), then, for 1, 2 and 4 concurrent pages:
 
-* ``bare``        a plain Playwright script on the same Chromium and flags: reused
-                  tabs, ``goto`` and a wait for the story element, ``content()``.
-                  Nothing archived. The ceiling.
+* ``bare``        a plain Playwright script on the same Chromium, flags and viewport:
+                  reused tabs recycled every ``RENDER_TAB_PAGES``, ``goto`` and the
+                  *same readiness rule* as newsarchive (``load``, then no request open
+                  for ``RENDER_IDLE_MS``, counted from the page's request events),
+                  ``content()``. Nothing archived. The ceiling.
 * ``newsarchive`` a full crawl (``RENDER_MODE=always``) of the same pages: Scrapy,
                   the render handler, every response archived as WARC records, the
-                  DOM as a resource record, sidecars off (extraction is measured
-                  by benchmarks/extraction.py).
+                  DOM as a resource record, sidecars off (extraction is measured by
+                  benchmarks/extraction.py).
+* ``before``      (``--before DIR``) the same crawl run from another checkout of
+                  newsarchive, e.g. ``git archive OLD newsarchive spiders | tar -x -C DIR``.
+* ``bare-sel``    (``--selector``) bare Playwright waiting for the story element
+                  instead: site-specific knowledge a generic crawler does not have,
+                  shown for reference only.
 
-Memory: the resident memory of the whole browser process tree (Playwright's
-driver, Chromium's browser, zygotes, GPU/utility and every renderer), summed
-from /proc every 0.1 s; peaks over the first and the last 100 pages.
-Targets (issue 5): newsarchive >= 90% of bare's rate; last-100 peak within
-20% of the first-100 peak.
+Rate: pages / the time between the server's first page request and its last
+story request, so start-up (Python imports, browser launch) counts for neither
+side. CPU: user+system seconds of the side's Python process (with the WARC
+writer thread), of Playwright's driver and of Chromium's processes, sampled per process from /proc (steadier than wall time on a shared
+machine). Memory: resident memory of the whole browser process tree
+(Playwright's driver, Chromium's browser, zygotes, utility and every renderer),
+summed every 0.1 s; peaks over the first and the last 100 pages.
+Targets (issue 5): newsarchive >= 90% of bare's rate; last-100 peak within 20%
+of the first-100 peak.
 
 usage: .venv/bin/python benchmarks/render.py [--pages 1000] [--concurrency 1,2,4]
+           [--before DIR] [--selector] [--profile DIR]
 """
 
 from __future__ import annotations
@@ -35,6 +48,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -46,10 +60,11 @@ APP_JS = b"""fetch('/story/' + document.body.dataset.n + '.json').then(r => r.js
   document.getElementById('root').innerHTML = '<article><h1>' + d.title + '</h1>' + d.html + '</article>';
 });"""
 CSS = b"body { font-family: serif; } article { max-width: 40em; }" * 20
+TICK = os.sysconf("SC_CLK_TCK")
 
 
-def serve(port_out: multiprocessing.Queue, counter: multiprocessing.Value) -> None:  # type: ignore[type-arg]
-    """The page server (own process, so its CPU is not charged to either side)."""
+def serve(port_out: Any, counter: Any, first: Any, last: Any) -> None:
+    """The page server (own process, so its CPU is charged to neither side)."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -59,6 +74,9 @@ def serve(port_out: multiprocessing.Queue, counter: multiprocessing.Value) -> No
 
         def do_GET(self) -> None:  # noqa: N802
             if self.path.startswith("/p/"):
+                with first.get_lock():
+                    if not first.value:
+                        first.value = time.time()
                 n = self.path[3:].split(".")[0]
                 body = (f'<!DOCTYPE html><html><head><title>Story {n}</title>'
                         '<link rel="stylesheet" href="/site.css">'
@@ -73,6 +91,7 @@ def serve(port_out: multiprocessing.Queue, counter: multiprocessing.Value) -> No
             elif self.path.startswith("/story/"):
                 with counter.get_lock():
                     counter.value += 1
+                last.value = time.time()
                 n = self.path[7:].split(".")[0]
                 paras = "".join(f"<p>Paragraph {i} of story {n}. " + "Words of the story. " * 15 + "</p>"
                                 for i in range(8))
@@ -98,110 +117,215 @@ def serve(port_out: multiprocessing.Queue, counter: multiprocessing.Value) -> No
     server.serve_forever()
 
 
+# The bare side. "quiet" is newsarchive's readiness rule written out in plain
+# Playwright (see newsarchive/fetch/render/page.py); keep the two in step, or
+# the comparison favours one side.
 BARE = r"""
-import asyncio, sys, time
+import asyncio, sys
 from playwright.async_api import async_playwright
-base, pages, conc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-args = sys.argv[4].split("\x1f")
+base, pages, conc, wait, idle = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5]) / 1000
+tab_pages, width, height = int(sys.argv[6]), int(sys.argv[7]), int(sys.argv[8])
+args = sys.argv[9].split("\x1f")
+
+class Quiet:
+    # listeners once per tab, as newsarchive's recorder does
+    def __init__(self, page):
+        self.open, self.last, self.wake = set(), 0.0, None
+        page.on("request", self.started)
+        page.on("requestfinished", self.ended)
+        page.on("requestfailed", self.ended)
+    def touch(self):
+        self.last = asyncio.get_running_loop().time()
+        if self.wake is not None and not self.wake.done():
+            self.wake.set_result(None)
+    def started(self, request):
+        self.touch()
+        if request.url.startswith(("http:", "https:")):
+            self.open.add(request)
+    def ended(self, request):
+        if request in self.open:
+            self.touch()
+            self.open.discard(request)
+    async def goto(self, page, url):
+        loop = asyncio.get_running_loop()
+        self.open.clear()
+        self.touch()
+        await page.goto(url, wait_until="load")
+        while True:
+            left = None
+            if not self.open:
+                left = idle - (loop.time() - self.last)
+                if left <= 0:
+                    return
+            self.wake = loop.create_future()
+            try:
+                await asyncio.wait_for(self.wake, left)
+            except asyncio.TimeoutError:
+                pass
+            finally:
+                self.wake = None
+
 async def main():
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=args)
-        context = await browser.new_context()
+        context = await browser.new_context(viewport={"width": width, "height": height}, service_workers="block")
         queue = list(range(pages))
         async def worker():
             page = await context.new_page()
+            quiet = Quiet(page)
             done = 0
             while queue:
-                n = queue.pop()
-                await page.goto(f"{base}/p/{n}.html", wait_until="load")
-                await page.wait_for_selector("#root article")
+                url = f"{base}/p/{queue.pop()}.html"
+                if wait == "quiet":
+                    await quiet.goto(page, url)
+                else:
+                    await page.goto(url, wait_until="load")
+                    await page.wait_for_selector("#root article")
                 await page.content()
                 done += 1
-                if done % 20 == 0:  # recycle tabs as newsarchive does (RENDER_TAB_PAGES)
+                if done % tab_pages == 0:  # recycle tabs as newsarchive does (RENDER_TAB_PAGES)
                     await page.close()
                     page = await context.new_page()
-        t = time.monotonic()
+                    quiet = Quiet(page)
         await asyncio.gather(*[worker() for _ in range(conc)])
-        print(time.monotonic() - t)
         await browser.close()
 asyncio.run(main())
 """
 
+CRAWL = r"""
+import json, sys
+from pathlib import Path
+from newsarchive.fetch.crawl import run_crawl
+urls = [f"{sys.argv[1]}/p/{n}.html" for n in range(int(sys.argv[2]))]
+s = run_crawl(Path(sys.argv[3]), {"start_urls": urls, "depth": 0}, json.loads(sys.argv[4]))
+assert s.pages >= len(urls) and not s.errors, s.as_dict()
+"""
 
-def newsarchive_command(base: str, pages: int, conc: int, out: Path, idle_ms: int) -> list[str]:
-    """A crawl of exactly the pages (depth 0), rendered, archived, timed inside."""
+
+def bare_command(base: str, pages: int, conc: int, wait: str) -> list[str]:
+    """Bare Playwright with newsarchive's defaults for idle, tab recycling, viewport and flags."""
+    config = RenderConfig()
+    width, height = config.viewport
+    return [sys.executable, "-c", BARE, base, str(pages), str(conc), wait, str(config.idle_ms),
+            str(config.tab_pages), str(width), str(height), "\x1f".join(config.launch_args())]
+
+
+def crawl_command(base: str, pages: int, conc: int, out: Path, profile: Path | None) -> list[str]:
+    """A crawl of exactly the pages (depth 0), rendered and archived with the default settings."""
     overrides = {
-        "RENDER_MODE": "always", "RENDER_MAX_PAGES": conc, "RENDER_IDLE_MS": idle_ms, "SIDECAR_ENABLED": False,
+        "RENDER_MODE": "always", "RENDER_MAX_PAGES": conc, "SIDECAR_ENABLED": False,
         "STATE_ENABLED": False, "PROGRESS_ENABLED": False, "CONCURRENT_REQUESTS": max(8, 2 * conc),
         "CONCURRENT_REQUESTS_PER_DOMAIN": max(8, 2 * conc), "LOG_LEVEL": "WARNING",
     }
-    code = (
-        "import json, sys, time; from pathlib import Path; "
-        "from newsarchive.fetch.crawl import run_crawl; "
-        "urls = [f'{sys.argv[1]}/p/{n}.html' for n in range(int(sys.argv[2]))]; "
-        "s = run_crawl(Path(sys.argv[3]), {'start_urls': urls, 'depth': 0}, json.loads(sys.argv[4])); "
-        "print(s.elapsed)"
-    )
-    return [sys.executable, "-c", code, base, str(pages), str(out), json.dumps(overrides)]
+    script = out.parent / "crawl_bench.py"
+    script.write_text(CRAWL, encoding="utf-8")
+    prof = ["-m", "cProfile", "-o", str(profile)] if profile else []
+    return [sys.executable, *prof, str(script), base, str(pages), str(out), json.dumps(overrides)]
 
 
-def measure(cmd: list[str], counter: multiprocessing.Value, pages: int) -> dict[str, float]:  # type: ignore[type-arg]
-    """Run one side; sample the browser tree's memory against pages done."""
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU of ``pid`` (all its threads), 0 when it is gone."""
+    try:
+        stat = (procs.PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rfind(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def measure(cmd: list[str], cwd: Path, shared: tuple[Any, Any, Any], pages: int) -> dict[str, float]:
+    """Run one side; sample its CPU and the browser tree's memory against pages done."""
+    counter, first, last = shared
     with counter.get_lock():
         counter.value = 0
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    first.value = last.value = 0.0
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONPATH": str(cwd)})
     samples: list[tuple[int, int]] = []
+    cpu: dict[int, float] = {}  # pid -> latest cumulative CPU seen
+    driver: set[int] = set()  # Playwright's node driver
 
     def sample() -> None:
         while proc.poll() is None:
-            rss = sum(procs.rss_bytes(p) for p in procs.browser_processes(proc.pid))
-            samples.append((counter.value, rss))
+            tree = procs.browser_processes(proc.pid)
+            samples.append((counter.value, sum(procs.rss_bytes(p) for p in tree)))
+            for pid in (proc.pid, *procs.descendants(proc.pid)):
+                if pid not in cpu and "playwright" in procs.cmdline(pid) and "chrom" not in procs.cmdline(pid):
+                    driver.add(pid)
+                cpu[pid] = max(cpu.get(pid, 0.0), cpu_seconds(pid))
             time.sleep(0.1)
 
     thread = threading.Thread(target=sample, daemon=True)
     thread.start()
-    out, err = proc.communicate()
+    _, err = proc.communicate()
     thread.join()
     if proc.returncode != 0:
-        raise SystemExit(f"{cmd[:3]} failed:\n{err.decode()[-2000:]}")
-    elapsed = float(out.decode().strip().splitlines()[-1])
+        raise SystemExit(f"{cmd[:4]} failed:\n{err.decode()[-3000:]}")
+    if counter.value < pages:
+        raise SystemExit(f"{cmd[:4]} rendered only {counter.value} of {pages} pages")
     window = min(100, pages // 3)
-    first = max((r for n, r in samples if 0 < n <= window), default=0)
-    last = max((r for n, r in samples if n > pages - window), default=0)
-    return {"rate": pages / elapsed, "peak": max((r for _, r in samples), default=0),
-            "first": first, "last": last}
+    first_peak = max((r for n, r in samples if 0 < n <= window), default=0)
+    last_peak = max((r for n, r in samples if n > pages - window), default=0)
+    own = cpu.pop(proc.pid, 0.0)
+    node = sum(cpu.pop(p, 0.0) for p in driver)
+    return {"rate": pages / (last.value - first.value), "peak": max((r for _, r in samples), default=0),
+            "first": first_peak, "last": last_peak, "cpu_py": own / pages * 1000,
+            "cpu_driver": node / pages * 1000, "cpu_browser": sum(cpu.values()) / pages * 1000}
+
+
+def total(r: dict[str, float]) -> float:
+    """CPU ms per page of one side: Python, driver and Chromium."""
+    return r["cpu_py"] + r["cpu_driver"] + r["cpu_browser"]
 
 
 def main() -> int:
     """Run the comparison; print the table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--pages", type=int, default=1000)
     parser.add_argument("--concurrency", default="1,2,4")
-    parser.add_argument("--idle-ms", type=int, default=RenderConfig.idle_ms,
-                        help="RENDER_IDLE_MS for newsarchive (default: the setting's default)")
+    parser.add_argument("--before", type=Path, help="also crawl with the newsarchive checked out in DIR")
+    parser.add_argument("--selector", action="store_true",
+                        help="also run bare Playwright waiting for the story element (reference)")
+    parser.add_argument("--profile", type=Path, help="write cProfile output of each crawl to DIR")
     args = parser.parse_args()
-    counter = multiprocessing.Value("l", 0)
-    ports: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
-    server = multiprocessing.Process(target=serve, args=(ports, counter), daemon=True)
+    shared = (multiprocessing.Value("l", 0), multiprocessing.Value("d", 0.0), multiprocessing.Value("d", 0.0))
+    ports: multiprocessing.Queue[int] = multiprocessing.Queue()
+    server = multiprocessing.Process(target=serve, args=(ports, *shared), daemon=True)
     server.start()
     base = f"http://127.0.0.1:{ports.get(timeout=10)}"
-    flags = "\x1f".join(RenderConfig().launch_args())
-    print(f"{args.pages} client-rendered pages, Debian Chromium, {os.cpu_count()} CPUs")
-    print(f"{'pages':>5} {'side':<12} {'pages/s':>8} {'peak MB':>8} {'first100':>9} "
-          f"{'last100':>8} {'growth':>7}")
+    config = RenderConfig()
+    print(f"{args.pages} client-rendered pages, Debian Chromium, {os.cpu_count()} CPUs, "
+          f"RENDER_IDLE_MS={config.idle_ms}, load average {os.getloadavg()[0]:.1f}", flush=True)
+    print(f"{'tabs':>4} {'side':<12} {'pages/s':>8} {'py ms/p':>8} {'drv ms/p':>8} {'chr ms/p':>8} {'cpu ms/p':>8} "
+          f"{'peak MB':>8} {'first100':>9} {'last100':>8} {'growth':>7}", flush=True)
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
     try:
         for conc in (int(c) for c in args.concurrency.split(",")):
-            bare = measure([sys.executable, "-c", BARE, base, str(args.pages), str(conc), flags],
-                           counter, args.pages)
+            results: dict[str, dict[str, float]] = {}
+            results["bare"] = measure(bare_command(base, args.pages, conc, "quiet"), ROOT, shared, args.pages)
             with tempfile.TemporaryDirectory() as tmp:
-                ours = measure(newsarchive_command(base, args.pages, conc, Path(tmp), args.idle_ms), counter,
-                               args.pages)
-            for name, r in (("bare", bare), ("newsarchive", ours)):
+                prof = args.profile / f"crawl-{conc}.prof" if args.profile else None
+                cmd = crawl_command(base, args.pages, conc, Path(tmp) / "out", prof)
+                results["newsarchive"] = measure(cmd, ROOT, shared, args.pages)
+            if args.before:
+                with tempfile.TemporaryDirectory() as tmp:
+                    cmd = crawl_command(base, args.pages, conc, Path(tmp) / "out", None)
+                    results["before"] = measure(cmd, args.before.resolve(), shared, args.pages)
+            if args.selector:
+                results["bare-sel"] = measure(bare_command(base, args.pages, conc, "selector"), ROOT, shared,
+                                              args.pages)
+            for name, r in results.items():
                 growth = r["last"] / r["first"] - 1 if r["first"] else float("nan")
-                print(f"{conc:>5} {name:<12} {r['rate']:>8.2f} {r['peak'] / 1e6:>8.0f} "
+                print(f"{conc:>4} {name:<12} {r['rate']:>8.2f} {r['cpu_py']:>8.1f} {r['cpu_driver']:>8.1f} "
+                      f"{r['cpu_browser']:>8.1f} {total(r):>8.1f} {r['peak'] / 1e6:>8.0f} "
                       f"{r['first'] / 1e6:>9.0f} {r['last'] / 1e6:>8.0f} {growth:>+7.0%}")
-            print(f"{conc:>5} ratio newsarchive/bare = {ours['rate'] / bare['rate']:.2f} (target >= 0.90)")
+            bare, ours = results["bare"], results["newsarchive"]
+            line = (f"{conc:>4} newsarchive/bare: rate {ours['rate'] / bare['rate']:.2f} (target >= 0.90), "
+                    f"CPU per page bare/newsarchive {total(bare) / total(ours):.2f}")
+            if "before" in results:
+                line += f"; before/bare: rate {results['before']['rate'] / bare['rate']:.2f}"
+            print(line, f"load average {os.getloadavg()[0]:.1f}", flush=True)
     finally:
         server.terminate()
     return 0
