@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from newsarchive.capture.writer import WarcFileSet
+from newsarchive.exceptions import StorageError
 from newsarchive.store import store_for
 from newsarchive.store.digest import FileDigest, RunningDigest, hash_file
 from newsarchive.store.uploader import Uploader, UploadOptions
@@ -123,3 +124,23 @@ def test_a_journal_of_the_previous_version_still_uploads(
         report = uploader.run()
     assert (report.uploaded, report.pending) == (1, 0)
     assert bucket_objects(s3_client, s3_bucket)[f"old/{expected_key(warc)}"] == files[warc]
+
+
+@pytest.mark.s3
+def test_an_object_already_there_is_verified_from_the_local_file_not_downloaded(
+    tmp_path: Path, s3_bucket: str, fault_proxy: Any
+) -> None:
+    """A run killed after the upload, before verifying: the next one checks S3's composite
+    CRC32 against the local file's parts (read at GB/s) instead of downloading the object."""
+    path = tmp_path / "a.warc.gz"
+    path.write_bytes(random.Random(5).randbytes(11 * MiB))
+    store = store_for(f"s3://{s3_bucket}/c", endpoint_url=fault_proxy.url, part_size=5 * MiB)
+    assert store.put(path, "warc/a.warc.gz", hash_file(path)) == "uploaded"
+    fault_proxy.requests.clear()
+    assert store.put(path, "warc/a.warc.gz", hash_file(path)) == "exists"
+    assert {r[0] for r in fault_proxy.requests} == {"HEAD"}
+    # Other bytes with the same size: not "exists" (and never overwritten).
+    other = tmp_path / "b.warc.gz"
+    other.write_bytes(random.Random(6).randbytes(11 * MiB))
+    with pytest.raises(StorageError, match="different object"):
+        store.put(other, "warc/a.warc.gz", hash_file(other))

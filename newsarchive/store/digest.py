@@ -9,9 +9,10 @@ with ``file_closed``), and a file that arrives without them is read once
 * **SHA-256** is the file's identity: readers compare against it, it goes
   into the object's metadata (``x-amz-meta-sha256``), and a single PUT sends
   it as ``ChecksumSHA256`` so S3 itself checks the body against it.
-* **CRC32** is the checksum S3 can verify and report for a *multipart*
-  object without extra CPU on either side: it is a ``FULL_OBJECT`` checksum
-  (not a digest of part digests), so it does not depend on the part size.
+* **CRC32** is what ties a *multipart* upload to the recorded bytes at no
+  extra cost: each part carries the CRC32 botocore computes as it sends it,
+  and CRC32s combine (:func:`crc32_combine`), so the parts' CRC32s must add up
+  to the recorded whole-file one -- whatever the part size.
   See :mod:`newsarchive.store.s3` for how the two end up detecting a damaged
   upload.
 """
@@ -93,6 +94,48 @@ class RunningDigest:
     def result(self) -> FileDigest:
         """The digest of everything added so far."""
         return FileDigest(size=self.size, sha256=self._sha.hexdigest(), crc32=self._crc)
+
+
+_CRC32_POLY = 0xEDB88320  # zlib's CRC-32, bit-reflected
+
+
+def _multmodp(a: int, b: int) -> int:
+    """a * b modulo the CRC-32 polynomial (reflected bit order, as zlib's crc32.c)."""
+    m = 1 << 31
+    p = 0
+    while True:
+        if a & m:
+            p ^= b
+            if not a & (m - 1):
+                return p
+        m >>= 1
+        b = (b >> 1) ^ _CRC32_POLY if b & 1 else b >> 1
+
+
+def _x2n_table() -> list[int]:
+    table = [1 << 30]  # x^1
+    for _ in range(31):
+        table.append(_multmodp(table[-1], table[-1]))
+    return table
+
+
+_X2N = _x2n_table()  # x^(2^k) modulo the polynomial
+
+
+def crc32_combine(crc1: int, crc2: int, len2: int) -> int:
+    """CRC32 of ``A + B`` from ``crc32(A)``, ``crc32(B)`` and ``len(B)`` (zlib's algorithm).
+
+    A few hundred integer operations: cheap enough to check every part of an
+    upload against the recorded whole-file CRC32 without reading a byte again.
+    """
+    shift = 1 << 31  # x^0
+    n, k = len2, 3  # x^(8 * len2)
+    while n:
+        if n & 1:
+            shift = _multmodp(_X2N[k & 31], shift)
+        n >>= 1
+        k += 1
+    return _multmodp(shift, crc1) ^ crc2
 
 
 def hash_file(path: Path) -> FileDigest:
