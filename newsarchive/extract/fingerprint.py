@@ -16,6 +16,7 @@ BITS = 64
 SHINGLE = 4  # words per shingle, as the extraction benchmark compares texts
 _WORD = re.compile(r"\w+")
 # _BIT_TABLES[b] maps a byte to 1 when its bit b is set, else to 0.
+_BLAKE8 = hashlib.blake2b(digest_size=8)
 _BIT_TABLES = [bytes((x >> b) & 1 for x in range(256)) for b in range(8)]
 
 
@@ -24,10 +25,19 @@ def simhash(text: str, shingle: int = SHINGLE) -> str:
     words = _WORD.findall(unicodedata.normalize("NFKC", text).lower())
     if not words:
         return "0" * (BITS // 4)
-    grams = {" ".join(words[i:i + shingle]) for i in range(max(1, len(words) - shingle + 1))}
+    if len(words) < shingle:
+        grams = {" ".join(words)}
+    else:  # zip of shifted lists: no slice per shingle
+        grams = set(map(" ".join, zip(*(words[i:] for i in range(shingle)), strict=False)))
+    # Copying a keyed-up hasher skips the constructor's argument parsing: a third
+    # less time than blake2b(data, digest_size=8) per shingle, same digests.
+    digests = bytearray()
+    for g in grams:
+        h = _BLAKE8.copy()
+        h.update(g.encode())
+        digests += h.digest()
     # Bit counts over all digests at once with bytes.translate/count (C loops): five
     # times faster than a Python loop per shingle, and the crawl runs this per page.
-    digests = b"".join(hashlib.blake2b(g.encode(), digest_size=8).digest() for g in grams)
     half = len(grams) / 2
     value = 0
     for j in range(8):  # byte j of every digest (big-endian: the high byte first)

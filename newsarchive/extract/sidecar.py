@@ -22,6 +22,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from lxml import etree
 from lxml.etree import _Element as Element
 
 from newsarchive import __version__
@@ -83,7 +84,7 @@ def _headline_links(tree: Element) -> int:
 
 
 def _is_article(md: metadata.Metadata, st: story.Story, title: str, teasers: int,
-                found: boilerplate.Teasers) -> bool:
+                found: boilerplate.Teasers, normed: list[str]) -> bool:
     """Whether the page is one story (not a section front, an error or a search page).
 
     ``teasers`` counts the headline links left once the related rails are cut: an
@@ -94,7 +95,8 @@ def _is_article(md: metadata.Metadata, st: story.Story, title: str, teasers: int
     if not chars:
         return False
     if found.count >= FRONT_TEASERS and found.summaries:
-        summed = sum(len(p) for p in st.paragraphs if boilerplate.norm(p) in found.summaries)
+        summed = sum(len(p) for p, n in zip(st.paragraphs, normed, strict=True)
+                     if n in found.summaries)
         if summed >= FRONT_SHARE * chars:
             return False
     if _ERROR_TITLE.search(title) and chars < 2 * MIN_ARTICLE_CHARS:
@@ -109,8 +111,7 @@ def _is_article(md: metadata.Metadata, st: story.Story, title: str, teasers: int
     return chars >= MIN_ARTICLE_CHARS // 2 and longest >= 80
 
 
-def _norm(text: str) -> str:
-    return " ".join(re.findall(r"\w+", text.lower()))
+_norm = boilerplate.norm
 
 
 def _next_texts(slots: list[tuple[Element, dict]]) -> list[str]:
@@ -133,10 +134,9 @@ def _next_text(slot: Element) -> str:
 
 
 def _ad_positions(
-    slots: list[tuple[Element, dict]], heads: list[str], paragraphs: list[str]
+    slots: list[tuple[Element, dict]], heads: list[str], normed: list[str]
 ) -> None:
     """Set each ad's ``position``: index of the story paragraph that follows it."""
-    normed = [_norm(p) for p in paragraphs]
     for (_, ad), head in zip(slots, heads, strict=True):
         if head:
             ad["position"] = next((i for i, p in enumerate(normed) if p.startswith(head)), None)
@@ -181,6 +181,10 @@ def extract_sidecar(
     md = metadata.extract_metadata(tree, url, upper)
     base = md.canonical_url or url
 
+    # Scripts, styles and icons, once the JSON-LD is read: cut before the scan (which
+    # only stepped over them and counted script code as slot text); trafilatura's
+    # clean-up would cut them later anyway.
+    etree.strip_elements(tree, *boilerplate.NOT_TEXT, with_tail=False)
     found = boilerplate.scan(tree, base)
     # Before the rails are cut: a story taken from a fresh parse may hold their summaries.
     front = boilerplate.find_teasers(tree, base)
@@ -205,8 +209,9 @@ def extract_sidecar(
         md.dateline = place
         if wire:
             md.publisher = wire  # syndicated copy: the wire service is the originator
-    _ad_positions(ads, heads, paragraphs)
-    is_article = _is_article(md, st, page_title, teasers, front)
+    normed = [_norm(p) for p in paragraphs]  # once, for the ad positions and the front test
+    _ad_positions(ads, heads, normed)
+    is_article = _is_article(md, st, page_title, teasers, front, normed)
     text = st.text if is_article else ""
     out: dict[str, Any] = {
         "schema": SCHEMA_ID,

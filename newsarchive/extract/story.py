@@ -17,9 +17,11 @@ news pages is nearly always the same few things -- the headline repeated above
 the body, link-only teaser lists, newsletter and subscription promos, comment
 threads and "Related"/"Tags" tails -- which the filter below removes with
 general rules. Measured with benchmarks/extraction.py (92 pages, same run):
-this module plus :mod:`boilerplate` F1 0.976, precision 0.977, accuracy 0.42,
-against 0.951 / 0.928 / 0.30 for trafilatura's default, at about its speed
-(CPU time per page within a few percent either way on a shared machine).
+this module plus :mod:`boilerplate` F1 0.976, precision 0.976, accuracy 0.45,
+against 0.951 / 0.928 / 0.30 for trafilatura's default, at 1.1x its speed
+(per-page best of three, interleaved, on a loaded 2-core machine; 0.85-0.93x
+before the parser's C element lookup, the cached class-word checks, the early
+cut of scripts and the cheaper SimHash).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import re
 from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from lxml import etree
 from lxml.etree import _Element as Element
@@ -75,6 +78,11 @@ class Block:
     link_chars: int = 0
     rend: str = ""
 
+    @cached_property
+    def norm(self) -> str:
+        """The text's lower-case words (computed once; the filter compares it often)."""
+        return _norm(self.text)
+
 
 @dataclass
 class Story:
@@ -103,7 +111,7 @@ def _text(el: Element) -> str:
 def _link_chars(el: Element, text: str, anchors: frozenset[str]) -> int:
     """Characters of ``text`` that are link text: from <ref> children, or the page's anchors."""
     refs = sum(len(_clean("".join(r.itertext()))) for r in el.iter("ref"))
-    if refs:
+    if refs or not anchors:
         return refs
     return len(text) if _norm(text) in anchors else 0
 
@@ -151,8 +159,8 @@ def filter_paragraphs(blocks: list[Block], title: str | None) -> list[str]:
     seen_body = 0
     ntitle = _norm(title or "")
     for b in blocks:
-        n = _norm(b.text)
-        words = len(n.split())
+        n = b.norm
+        words = n.count(" ") + 1 if n else 0
         if not n:
             continue
         # The end of the story: comments, tags and rails follow such a line.
@@ -185,12 +193,14 @@ def prestrip(tree: Element) -> None:
 
     Same lists as trafilatura's ``tree_cleaning`` (its MANUALLY_CLEANED and
     MANUALLY_STRIPPED), so the outcome is the same; its own XPath pruning then
-    walks a smaller tree.
+    walks a smaller tree. ``span`` wrappers go too: trafilatura keeps their text
+    inline anyway, and a tenth fewer elements is a tenth less XPath work (on the
+    extraction benchmark the outcome is F1 0.9760 with them gone, 0.9757 without).
     """
     from trafilatura.settings import MANUALLY_CLEANED, MANUALLY_STRIPPED
 
     etree.strip_elements(tree, *MANUALLY_CLEANED, "template", with_tail=False)
-    etree.strip_tags(tree, *(t for t in MANUALLY_STRIPPED if t != "img"))
+    etree.strip_tags(tree, *(t for t in MANUALLY_STRIPPED if t != "img"), "span")
 
 
 def anchor_texts(tree: Element) -> frozenset[str]:
@@ -247,7 +257,7 @@ def _trafilatura(tree: Element, url: str, precision: bool) -> list[Block]:
 
 def _with_anchors(blocks: list[Block], anchors: frozenset[str]) -> list[Block]:
     for b in blocks:
-        if not b.link_chars and _norm(b.text) in anchors:
+        if not b.link_chars and b.norm in anchors:
             b.link_chars = len(b.text)
     return blocks
 
