@@ -55,7 +55,7 @@ def check_sidecars(sidecars: list[dict], warc: Path) -> None:
         cap = sc["capture"]
         assert cap["warc_filename"] == warc.name
         kind, head, _ = record_at(warc, cap["offset"], cap["length"])
-        assert kind == "response"
+        assert kind == "response" or (kind == "revisit" and cap.get("rendered"))
         assert head.get_header("WARC-Record-ID") == cap["record_id"]
         assert head.get_header("WARC-Target-URI") == sc["url"]
         assert head.get_header("WARC-Payload-Digest") == cap["payload_digest"]
@@ -203,20 +203,33 @@ def test_encodings_and_rendered_dom(tmp_path: Path, capsys: pytest.CaptureFixtur
                           [(b"Content-Type", b"text/html")], status=404)[1])
     raws.append(records.metadata_record(f"urn:dom:{spa_url}", rid, html,
                                         "text/html; charset=utf-8", WHEN, None, "resource"))
+    # A second shell with the same bytes is archived as a revisit; its DOM refers to that.
+    again_url = url + "?spa-again"
+    again = Exchange(url=again_url, method="GET", request_headers=[], status=200,
+                     response_headers=[(b"Content-Type", b"text/html")], body=shell,
+                     fetched_at=WHEN)
+    ids[again_url] = records.new_record_id()
+    raws.append(records.revisit_record(again, ids[again_url], records.sha1_digest(shell),
+                                       spa_url, records.warc_date(WHEN), rid))
+    raws.append(records.metadata_record(f"urn:dom:{again_url}", ids[again_url], html,
+                                        "text/html; charset=utf-8", WHEN, None, "resource"))
     warc = tmp_path / "enc.warc.gz"
     warc.write_bytes(b"".join(gzip_member(r, 6) for r in raws))
 
     assert main(["extract", str(warc), "--out", str(tmp_path), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["pages"] == 4 and summary["rendered"] == 1  # not the 404, not the script
+    assert summary["pages"] == 5 and summary["rendered"] == 2  # not the 404, not the script
     sidecars = {sc["url"]: sc for sc in jsonl(tmp_path / "enc.sidecars.jsonl.gz")}
     assert set(sidecars) == set(ids)
     check_sidecars(list(sidecars.values()), warc)
     for page_url, sc in sidecars.items():
         assert sc["capture"]["record_id"] == ids[page_url]
         assert sc["paragraphs"] == expected["paragraphs"]
-        assert sc.get("rendered", False) is page_url.endswith("?spa")
+        assert sc.get("rendered", False) is ("?spa" in page_url)
     assert sidecars[spa_url]["capture"]["rendered"] is True
+    refs = {head.get_header("WARC-Target-URI"): head.get_header("WARC-Refers-To")
+            for head, _ in metadata_records(tmp_path / "enc.sidecars.warc.gz")}
+    assert refs == ids
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,9 @@ crawl extracted, so it is preferred here too: the capture still points at the
 response (as the crawl's own sidecar does), flagged ``"rendered": true``. The
 DOM record comes after the response, with the browser's other responses in
 between, so each page waits in a bounded window of records before it is
-yielded; a DOM without its response in the window is yielded on its own.
+yielded. A DOM whose document was archived as a ``revisit`` (same bytes as an
+earlier page: client-rendered shells often are) points at that revisit, as the
+crawl's sidecar does; a DOM with neither in the window points at itself.
 
 Damage is reported, never swallowed: warcio silently stops at a cut-off gzip
 member, so the reader counts the bytes it consumed and checks that every
@@ -112,6 +114,7 @@ class PageReader:
         self._waiting: OrderedDict[str, ArchivedPage] = OrderedDict()
         self._waiting_bytes = 0
         self._done: set[str] = set()  # response ids already yielded
+        self._revisits: OrderedDict[str, dict[str, Any]] = OrderedDict()  # recent, by id
 
     def __iter__(self) -> Iterator[ArchivedPage]:
         from warcio.archiveiterator import ArchiveIterator
@@ -136,8 +139,11 @@ class PageReader:
                     break
                 end = offset + length
                 if page is not None:
-                    page.capture["offset"], page.capture["length"] = offset, length
+                    if page.capture["offset"] is None:
+                        page.capture["offset"], page.capture["length"] = offset, length
                     yield from self._add(page)
+                elif record.rec_type == "revisit":
+                    self._note_revisit(record, offset, length)
             else:
                 # Uncompressed files end in blank lines outside any record.
                 if gzipped and self.stream.count > end:
@@ -168,11 +174,8 @@ class PageReader:
         kind = record.rec_type
         uri = headers.get_header("WARC-Target-URI") or ""
         if kind == "response":
-            http = record.http_headers
-            if http is None or http.get_statuscode() != "200":
-                return None
-            content_type = http.get_header("Content-Type")
-            if content_type and not _is_html(content_type, b""):
+            content_type = self._html_200(record)
+            if content_type is None:
                 return None
             refers_to = headers.get_header("WARC-Record-ID")
             digest = headers.get_header("WARC-Payload-Digest")
@@ -188,14 +191,7 @@ class PageReader:
         body = self._body(record, uri)
         if body is None or not _is_html(content_type, body):
             return None
-        capture: dict[str, Any] = {
-            "warc_filename": self.name,
-            "offset": 0,
-            "length": 1,
-            "record_id": headers.get_header("WARC-Record-ID"),
-            "payload_digest": digest or "",
-            "fetched_at": headers.get_header("WARC-Date") or "",
-        }
+        capture = self._capture(headers, digest)
         if kind == "resource":
             capture["rendered"] = True
             waiting = self._waiting.get(refers_to)
@@ -209,9 +205,45 @@ class PageReader:
                 logger.info("%s: DOM of %s came after its response was extracted; "
                             "WINDOW_RECORDS too small", self.name, uri)
                 return None
+            revisit = self._revisits.pop(refers_to, None)
+            if revisit is not None:  # the document was a revisit: point at it, as the crawl does
+                capture = {**revisit, "rendered": True}
             self.stats.rendered += 1
         return ArchivedPage(uri, body, content_type, capture, refers_to or "",
                             self.stats.records)
+
+    @staticmethod
+    def _html_200(record: Any) -> str | None:
+        """The Content-Type of an HTML page with status 200 ("" if unsaid), else None."""
+        http = record.http_headers
+        if http is None or http.get_statuscode() != "200":
+            return None
+        content_type = http.get_header("Content-Type") or ""
+        if content_type and not _is_html(content_type, b""):
+            return None
+        return content_type
+
+    def _capture(self, headers: Any, digest: str | None) -> dict[str, Any]:
+        """The schema's capture object of a record; offset and length come once read."""
+        return {
+            "warc_filename": self.name,
+            "offset": None,
+            "length": None,
+            "record_id": headers.get_header("WARC-Record-ID"),
+            "payload_digest": digest or "",
+            "fetched_at": headers.get_header("WARC-Date") or "",
+        }
+
+    def _note_revisit(self, record: Any, offset: int, length: int) -> None:
+        """Remember a page's revisit record: a rendered DOM may refer to it."""
+        if self._html_200(record) is None:
+            return
+        headers = record.rec_headers
+        capture = self._capture(headers, headers.get_header("WARC-Payload-Digest"))
+        capture["offset"], capture["length"] = offset, length
+        self._revisits[capture["record_id"]] = capture
+        if len(self._revisits) > self.window_records:
+            self._revisits.popitem(last=False)
 
     def _body(self, record: Any, uri: str) -> bytes | None:
         try:
