@@ -27,9 +27,13 @@ once (:mod:`newsarchive.store.digest`). Then:
 * The recorded SHA-256 is stored as ``x-amz-meta-sha256`` for readers; it is
   written by us, so it only tells whose object it is, never whether the bytes
   are right.
-* When the server gives no checksum we can compare (an older composite one,
-  a server without full-object checksums), the object is read back and its
-  SHA-256 compared: slow, but never wrong.
+* An object already under the key (a run killed after the completion, before
+  its verification) counts as ours only if its composite CRC32 equals the
+  one of the local file's parts, whose CRC32s must still combine to the
+  recorded one: one local read at GB/s, no download.
+* When the server gives no checksum we can compare (no part CRC32s, another
+  part size, the SHA-256 composites of older versions), the object is read
+  back and its SHA-256 compared: slow, but never wrong.
 
 Why CRC32 and not per-part SHA-256 (as before): SHA-256 part checksums can
 only be sent without re-reading if they were recorded per part before the
@@ -594,10 +598,11 @@ class S3Store:
         """
         from s3transfer.utils import ChunksizeAdjuster
 
-        if not info.checksum or "-" not in info.checksum or info.size != digest.size:
+        value, _, count = (info.checksum or "").partition("-")
+        if len(value) != 8 or not count or info.size != digest.size:  # not a CRC32 composite
             return None
         part_size = ChunksizeAdjuster().adjust_chunksize(self.part_size, digest.size)
-        if info.checksum.partition("-")[2] != str(-(-digest.size // part_size)):
+        if count != str(-(-digest.size // part_size)):
             return None
         crcs: list[int] = []
         try:
