@@ -15,6 +15,7 @@ import io
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
@@ -76,9 +77,6 @@ def warcinfo_record(filename: str, info: Mapping[str, str], when: datetime) -> b
 
 def request_record(ex: Exchange, concurrent_to: str) -> bytes:
     """The ``request`` record: request line, headers as sent, body."""
-    builder = _builder()
-    from urllib.parse import urlsplit
-
     parts = urlsplit(ex.url)
     target = parts.path or "/"
     if parts.query:
@@ -87,20 +85,34 @@ def request_record(ex: Exchange, concurrent_to: str) -> bytes:
     if not any(k.lower() == "host" for k, _ in headers):
         headers.insert(0, ("Host", parts.netloc))
     http_headers = StatusAndHeaders(f"{ex.method} {target} HTTP/1.1", headers, is_http_request=True)
+    warc_headers = {"WARC-Concurrent-To": concurrent_to}
+    return _http_record(ex, "request", new_record_id(), ex.request_body, http_headers, warc_headers)
+
+
+def _http_record(
+    ex: Exchange,
+    record_type: str,
+    record_id: str,
+    payload: bytes,
+    http_headers: StatusAndHeaders,
+    extra: dict[str, str],
+) -> bytes:
+    """A request or response record of ``ex``: the common WARC headers, then ``extra``."""
     warc_headers = {
-        "WARC-Type": "request",
-        "WARC-Record-ID": new_record_id(),
+        "WARC-Type": record_type,
+        "WARC-Record-ID": record_id,
         "WARC-Date": warc_date(ex.fetched_at),
         "WARC-Target-URI": ex.url,
-        "WARC-Concurrent-To": concurrent_to,
+        **extra,
     }
     if ex.ip_address:
         warc_headers["WARC-IP-Address"] = ex.ip_address
+    builder = _builder()
     record = builder.create_warc_record(
         ex.url,
-        "request",
-        payload=io.BytesIO(ex.request_body),
-        length=len(ex.request_body),
+        record_type,
+        payload=io.BytesIO(payload),
+        length=len(payload),
         http_headers=http_headers,
         warc_headers_dict=warc_headers,
     )
@@ -117,31 +129,12 @@ def _response_http_headers(ex: Exchange) -> tuple[StatusAndHeaders, list[str]]:
 
 def response_record(ex: Exchange, record_id: str, payload_digest: str) -> bytes:
     """The ``response`` record: status line, headers and body as the server sent them."""
-    builder = _builder()
     http_headers, removed = _response_http_headers(ex)
-    warc_headers = {
-        "WARC-Type": "response",
-        "WARC-Record-ID": record_id,
-        "WARC-Date": warc_date(ex.fetched_at),
-        "WARC-Target-URI": ex.url,
-        "WARC-Payload-Digest": payload_digest,
-        **ex.warc_headers,
-    }
-    if ex.ip_address:
-        warc_headers["WARC-IP-Address"] = ex.ip_address
+    extra = {"WARC-Payload-Digest": payload_digest, **ex.warc_headers}
     if removed:
         # Provenance: the body is stored de-chunked (see exchange.TRANSFER_HEADERS).
-        warc_headers["WARC-Newsarchive-Transfer-Decoded"] = ", ".join(removed)
-    record = builder.create_warc_record(
-        ex.url,
-        "response",
-        payload=io.BytesIO(ex.body),
-        length=len(ex.body),
-        http_headers=http_headers,
-        warc_headers_dict=warc_headers,
-    )
-    builder.ensure_digest(record, block=True, payload=False)
-    return _serialise(record)
+        extra["WARC-Newsarchive-Transfer-Decoded"] = ", ".join(removed)
+    return _http_record(ex, "response", record_id, ex.body, http_headers, extra)
 
 
 def revisit_record(
