@@ -86,7 +86,7 @@ class RenderDownloadHandler(WireHeadersDownloadHandler):
 
         request.meta[SKIP_META] = True  # we archive what the browser received ourselves
         pool = self._pool_for_crawl()
-        async with pool.tab() as lease:
+        async with pool.tab(request.url) as lease:
             try:
                 page = await asyncio.wait_for(
                     render(
@@ -111,6 +111,10 @@ class RenderDownloadHandler(WireHeadersDownloadHandler):
                 lease.healthy = False
                 self.crawler.stats.inc_value("render/failed")
                 raise DownloadFailedError(f"rendering {request.url} failed: {exc}") from exc
+        # The tab is free: let a render waiting for it send its navigation
+        # before this page goes through Scrapy, so the browser is not idle
+        # while Python parses and archives (one tab: ~5% of the rate).
+        await asyncio.sleep(0)
         self.crawler.stats.inc_value("render/pages")
         # Chromium reports a request refused by Network.setBlockedURLs as failed by "inspector".
         self.crawler.stats.inc_value("render/blocked", sum(

@@ -87,6 +87,7 @@ class BrowserPool:
         self._browser_retiring = False
         self._closed = False
         self._driver_pids: list[int] = []
+        self._browser_side: BrowserSideCapture | None = None
         self.pages_rendered = 0
 
     def _inc(self, key: str) -> None:
@@ -95,18 +96,23 @@ class BrowserPool:
 
     # -- lending ------------------------------------------------------------------
     @asynccontextmanager
-    async def tab(self) -> AsyncIterator[Lease]:
-        """A tab for one page; returned (or closed) when the block ends."""
+    async def tab(self, url: str | None = None) -> AsyncIterator[Lease]:
+        """A tab for one page (``url``, if known); returned (or closed) when the block ends."""
         await self._sem.acquire()
         try:
             slot, tab = await self._acquire()
             lease = Lease(tab.page, slot.seen, tab.recorder)
+            browser_side = self._browser_side
             try:
+                if browser_side is not None and url:
+                    await browser_side.page_starting(url)
                 yield lease
             except BaseException:
                 lease.healthy = False
                 raise
             finally:
+                if browser_side is not None and url:
+                    await browser_side.page_done(url)
                 await self._release(slot, tab, lease.healthy)
         finally:
             self._sem.release()
@@ -187,7 +193,8 @@ class BrowserPool:
         self._browser_retiring = False
         self._inc("browser_launches")
         if self.sink is not None:
-            await BrowserSideCapture(self.sink).attach(self._browser)
+            self._browser_side = BrowserSideCapture(self.sink)
+            await self._browser_side.attach(self._browser)
 
     async def _new_context(self) -> BrowserContext:
         assert self._browser is not None
@@ -227,6 +234,7 @@ class BrowserPool:
         for slot in self._slots:
             await self._close_context(slot)
         browser, self._browser = self._browser, None
+        self._browser_side = None
         if browser is not None:
             await _quietly(browser.close())
 

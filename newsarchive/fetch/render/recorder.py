@@ -94,7 +94,9 @@ class PageRecorder:
     Listeners are attached once per tab (:meth:`attach`), not per page: each
     ``page.on``/``remove_listener`` of a network event is a round trip to
     Playwright's driver (``updateSubscription``), eight per page, which was
-    most of the Python time of a render in ``benchmarks/render.py``. Between
+    most of the Python time of a render in ``benchmarks/render.py``. There is
+    no ``response`` listener: the driver sends subscribed events only, and the
+    finished request already carries its response. Between
     :meth:`begin` and :meth:`finish` events count for the current page;
     outside, they are ignored.
     """
@@ -113,7 +115,6 @@ class PageRecorder:
         self.requested: list[str] = []
         self.failed: dict[str, str] = {}
         self.cached = 0
-        self._responses: dict[Request, Response] = {}
         self._started: dict[Request, datetime] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake: asyncio.Future[None] | None = None
@@ -125,7 +126,6 @@ class PageRecorder:
         if self.attached:
             return
         self.page.on("request", self._on_request)
-        self.page.on("response", self._on_response)
         self.page.on("requestfinished", self._on_finished)
         self.page.on("requestfailed", self._on_failed)
         self.attached = True
@@ -135,7 +135,6 @@ class PageRecorder:
         if not self.attached:
             return
         self.page.remove_listener("request", self._on_request)
-        self.page.remove_listener("response", self._on_response)
         self.page.remove_listener("requestfinished", self._on_finished)
         self.page.remove_listener("requestfailed", self._on_failed)
         self.attached = False
@@ -165,16 +164,14 @@ class PageRecorder:
             self._started[request] = datetime.now(UTC)
             self.requested.append(request.url)
 
-    def _on_response(self, response: Response) -> None:
-        if self.active and response.request in self.inflight:
-            self._responses[response.request] = response
-
     def _on_finished(self, request: Request) -> None:
         if not self.active or request not in self.inflight:
             return
         self._touch()
         self.inflight.discard(request)
-        response = self._responses.pop(request, None)
+        # The finished event names the response (Playwright has made it by
+        # then): no "response" listener, one event less per request.
+        response = request.existing_response
         if response is None:
             return
         # The body is read beside the page, not in its way: the page is
@@ -188,7 +185,6 @@ class PageRecorder:
             return
         self._touch()
         self.inflight.discard(request)
-        self._responses.pop(request, None)
         self.failed[request.url] = request.failure or "failed"
 
     # -- records ------------------------------------------------------------------

@@ -1,0 +1,110 @@
+"""The favicon Chromium fetches from its browser process is archived, and the
+interception that catches it is switched off once it is (real Chromium, a real
+server on loopback)."""
+
+from __future__ import annotations
+
+import asyncio
+import http.server
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from newsarchive.capture.exchange import Exchange
+from newsarchive.fetch.render.browserside import PAGES_PER_ORIGIN, origin
+from newsarchive.fetch.render.config import RenderConfig
+from newsarchive.fetch.render.page import render
+from newsarchive.fetch.render.pool import BrowserPool
+
+ICON = b"\x00\x00\x01\x00\x01\x00\x01\x01\x00\x00\x01\x00\x18\x00" + bytes(range(40))
+
+
+@pytest.fixture
+def site() -> Iterator[tuple[str, list[str]]]:
+    """Pages ``/p/N.html`` (``/q/N.html``: with an inline icon, so no favicon is fetched)."""
+    log: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802
+            log.append(self.path)
+            if self.path == "/favicon.ico":
+                body, ctype = ICON, "image/x-icon"
+            elif self.path.startswith(("/p/", "/q/")):
+                icon = '<link rel="icon" href="data:,">' if self.path.startswith("/q/") else ""
+                body = f"<html><head>{icon}<title>t</title></head><body><p>{self.path}</p></body></html>".encode()
+                ctype = "text/html"
+            else:
+                body, ctype = b"", "text/plain"
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", log
+    server.shutdown()
+    server.server_close()
+
+
+async def render_all(urls: list[str]) -> tuple[list[Exchange], list[bool], bool]:
+    """Render ``urls`` one by one; the exchanges archived, and whether interception was on."""
+    archived: list[Exchange] = []
+    config = RenderConfig(mode="always", max_pages=1)
+    pool = BrowserPool(config, sink=archived.append)
+    states: list[bool] = []
+    try:
+        for url in urls:
+            async with pool.tab(url) as lease:
+                await render(lease.page, url, sink=archived.append, idle_ms=config.idle_ms,
+                             timeout=config.timeout, seen=lease.seen, recorder=lease.recorder)
+                assert pool._browser_side is not None
+                states.append(pool._browser_side.intercepting)
+        for _ in range(50):  # the favicon is fetched as the page loads; give it a moment
+            side = pool._browser_side
+            if side is not None and not side.tasks and not side.intercepting:
+                break
+            await asyncio.sleep(0.1)
+        assert pool._browser_side is not None
+        return archived, states, pool._browser_side.intercepting
+    finally:
+        await pool.close()
+
+
+def test_the_favicon_is_archived_then_interception_stops(site: tuple[str, list[str]]) -> None:
+    base, log = site
+    urls = [f"{base}/p/{n}.html" for n in range(8)]
+    archived, states, last = asyncio.run(render_all(urls))
+    icons = [e for e in archived if e.url == f"{base}/favicon.ico"]
+    assert "/favicon.ico" in log  # the browser asked for it...
+    assert icons and icons[0].status == 200 and icons[0].body == ICON  # ...and the archive has it
+    # Switched off once it was archived: the later pages render without the interceptor.
+    assert states[-1] is False and last is False
+    assert all(e.url.startswith(base) for e in archived)
+    assert {f"{base}{p}" for p in log} <= {e.url for e in archived}
+
+
+def test_an_origin_without_a_favicon_request_stops_interception_after_a_few_pages(
+    site: tuple[str, list[str]],
+) -> None:
+    base, log = site
+    urls = [f"{base}/q/{n}.html" for n in range(PAGES_PER_ORIGIN + 3)]
+    archived, states, last = asyncio.run(render_all(urls))
+    assert "/favicon.ico" not in log  # the page names an inline icon
+    assert states[:PAGES_PER_ORIGIN - 1] == [True] * (PAGES_PER_ORIGIN - 1)
+    assert states[PAGES_PER_ORIGIN:] == [False] * 3 and last is False
+    assert len([e for e in archived if "/q/" in e.url]) == len(urls)
+
+
+def test_origin_is_scheme_host_and_port() -> None:
+    assert origin("HTTP://Example.COM:8080/a/b?c") == "http://example.com:8080"
+    assert origin("https://example.com/") == "https://example.com"
