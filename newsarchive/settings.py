@@ -19,6 +19,10 @@ ROBOTSTXT_OBEY = True
 AUTOTHROTTLE_ENABLED = False  # the crawl command turns it on for sites on the internet
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 8
+# Outputs of one callback (its item, its links) handled at once. Scrapy's 100
+# starts 101 asyncio tasks per response: ~1.2 ms of CPU each time, against
+# 0.25 ms for 16 (a news page yields one item; the rest are quick requests).
+CONCURRENT_ITEMS = 16
 DOWNLOAD_TIMEOUT = 60
 RETRY_TIMES = 2
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
