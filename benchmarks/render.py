@@ -31,8 +31,12 @@ summed every 0.1 s; peaks over the first and the last 100 pages.
 Targets (issue 5): newsarchive >= 90% of bare's rate; last-100 peak within 20%
 of the first-100 peak.
 
+The machine's speed drifts by several percent between runs (a shared VM), as
+much as the differences measured: ``--rounds N`` runs each side N times,
+alternating which goes first, and prints the median of the per-round ratios.
+
 usage: .venv/bin/python benchmarks/render.py [--pages 1000] [--concurrency 1,2,4]
-           [--before DIR] [--selector] [--profile DIR]
+           [--rounds N] [--before DIR] [--selector] [--profile DIR]
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ import http.server
 import json
 import multiprocessing
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -286,7 +291,10 @@ def main() -> int:
     parser.add_argument("--before", type=Path, help="also crawl with the newsarchive checked out in DIR")
     parser.add_argument("--selector", action="store_true",
                         help="also run bare Playwright waiting for the story element (reference)")
-    parser.add_argument("--profile", type=Path, help="write cProfile output of each crawl to DIR")
+    parser.add_argument("--profile", type=Path, help="write cProfile output of each crawl to DIR "
+                        "(it slows newsarchive's side: not for the ratio)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="rounds per concurrency, alternating which side runs first; the median ratio")
     args = parser.parse_args()
     shared = (multiprocessing.Value("l", 0), multiprocessing.Value("d", 0.0), multiprocessing.Value("d", 0.0))
     ports: multiprocessing.Queue[int] = multiprocessing.Queue()
@@ -302,33 +310,53 @@ def main() -> int:
         args.profile.mkdir(parents=True, exist_ok=True)
     try:
         for conc in (int(c) for c in args.concurrency.split(",")):
-            results: dict[str, dict[str, float]] = {}
-            results["bare"] = measure(bare_command(base, args.pages, conc, "quiet"), ROOT, shared, args.pages)
-            with tempfile.TemporaryDirectory() as tmp:
-                prof = args.profile / f"crawl-{conc}.prof" if args.profile else None
-                cmd = crawl_command(base, args.pages, conc, Path(tmp) / "out", prof)
-                results["newsarchive"] = measure(cmd, ROOT, shared, args.pages)
-            if args.before:
-                with tempfile.TemporaryDirectory() as tmp:
-                    cmd = crawl_command(base, args.pages, conc, Path(tmp) / "out", None)
-                    results["before"] = measure(cmd, args.before.resolve(), shared, args.pages)
-            if args.selector:
-                results["bare-sel"] = measure(bare_command(base, args.pages, conc, "selector"), ROOT, shared,
-                                              args.pages)
-            for name, r in results.items():
-                growth = r["last"] / r["first"] - 1 if r["first"] else float("nan")
-                print(f"{conc:>4} {name:<12} {r['rate']:>8.2f} {r['cpu_py']:>8.1f} {r['cpu_driver']:>8.1f} "
-                      f"{r['cpu_browser']:>8.1f} {total(r):>8.1f} {r['peak'] / 1e6:>8.0f} "
-                      f"{r['first'] / 1e6:>9.0f} {r['last'] / 1e6:>8.0f} {growth:>+7.0%}")
-            bare, ours = results["bare"], results["newsarchive"]
-            line = (f"{conc:>4} newsarchive/bare: rate {ours['rate'] / bare['rate']:.2f} (target >= 0.90), "
-                    f"CPU per page bare/newsarchive {total(bare) / total(ours):.2f}")
-            if "before" in results:
-                line += f"; before/bare: rate {results['before']['rate'] / bare['rate']:.2f}"
-            print(line, f"load average {os.getloadavg()[0]:.1f}", flush=True)
+            ratios: list[float] = []
+            for round_no in range(args.rounds):
+                results = run_round(args, base, conc, shared, round_no)
+                for name, r in results.items():
+                    growth = r["last"] / r["first"] - 1 if r["first"] else float("nan")
+                    print(f"{conc:>4} {name:<12} {r['rate']:>8.2f} {r['cpu_py']:>8.1f} {r['cpu_driver']:>8.1f} "
+                          f"{r['cpu_browser']:>8.1f} {total(r):>8.1f} {r['peak'] / 1e6:>8.0f} "
+                          f"{r['first'] / 1e6:>9.0f} {r['last'] / 1e6:>8.0f} {growth:>+7.0%}")
+                bare, ours = results["bare"], results["newsarchive"]
+                ratios.append(ours["rate"] / bare["rate"])
+                line = (f"{conc:>4} newsarchive/bare: rate {ratios[-1]:.2f} (target >= 0.90), "
+                        f"CPU per page bare/newsarchive {total(bare) / total(ours):.2f}")
+                if "before" in results:
+                    line += f"; before/bare: rate {results['before']['rate'] / bare['rate']:.2f}"
+                print(line, f"load average {os.getloadavg()[0]:.1f}", flush=True)
+            if args.rounds > 1:
+                print(f"{conc:>4} rate ratio over {args.rounds} rounds: median {statistics.median(ratios):.2f} "
+                      f"(each: {', '.join(f'{r:.2f}' for r in ratios)})", flush=True)
     finally:
         server.terminate()
     return 0
+
+
+def run_round(args: argparse.Namespace, base: str, conc: int, shared: tuple[Any, Any, Any],
+              round_no: int) -> dict[str, dict[str, float]]:
+    """Each side once; odd rounds run newsarchive first, so drift in the machine's speed
+    does not always favour the same side."""
+    results: dict[str, dict[str, float]] = {}
+
+    def bare() -> None:
+        results["bare"] = measure(bare_command(base, args.pages, conc, "quiet"), ROOT, shared, args.pages)
+
+    def ours() -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            prof = args.profile / f"crawl-{conc}-{round_no}.prof" if args.profile else None
+            cmd = crawl_command(base, args.pages, conc, Path(tmp) / "out", prof)
+            results["newsarchive"] = measure(cmd, ROOT, shared, args.pages)
+
+    for side in ((bare, ours) if round_no % 2 == 0 else (ours, bare)):
+        side()
+    if args.before:
+        with tempfile.TemporaryDirectory() as tmp:
+            cmd = crawl_command(base, args.pages, conc, Path(tmp) / "out", None)
+            results["before"] = measure(cmd, args.before.resolve(), shared, args.pages)
+    if args.selector:
+        results["bare-sel"] = measure(bare_command(base, args.pages, conc, "selector"), ROOT, shared, args.pages)
+    return {k: results[k] for k in ("bare", "newsarchive", "before", "bare-sel") if k in results}
 
 
 if __name__ == "__main__":
