@@ -90,14 +90,13 @@ class RenderDownloadHandler(WireHeadersDownloadHandler):
             try:
                 page = await asyncio.wait_for(
                     render(
-                        lease.page,
+                        lease.recorder,
                         request.url,
                         sink=self._sink,
                         idle_ms=self.config.idle_ms,
                         timeout=self.config.timeout,
                         screenshot=self.config.screenshot,
                         seen=lease.seen,
-                        recorder=lease.recorder,
                     ),
                     self.config.timeout,
                 )

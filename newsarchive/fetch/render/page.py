@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from newsarchive.fetch.render.recorder import PageRecorder, SeenResponses, Sink
-
-if TYPE_CHECKING:
-    from playwright.async_api import Page
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +38,7 @@ class RenderedPage:
 
 
 async def render(
-    page: Page,
+    recorder: PageRecorder,
     url: str,
     *,
     sink: Sink | None,
@@ -49,19 +46,14 @@ async def render(
     timeout: float,
     screenshot: bool = False,
     seen: SeenResponses | None = None,
-    recorder: PageRecorder | None = None,
 ) -> RenderedPage:
-    """Render ``url`` in ``page``; every response goes to ``sink`` as it completes.
+    """Render ``url`` in the recorder's tab; every response goes to ``sink`` as it completes.
 
     ``recorder`` is the tab's own, attached once for all its pages (see
-    :class:`PageRecorder`); without one, a recorder is attached for this page
-    only. The caller bounds the whole call with ``timeout``
+    :class:`PageRecorder`). The caller bounds the whole call with ``timeout``
     (``asyncio.wait_for``); ``timeout`` here only limits the wait for quiet.
     """
-    own = recorder is None
-    if recorder is None:
-        recorder = PageRecorder(page, sink, seen)
-        recorder.attach()
+    page = recorder.page
     recorder.begin(sink, seen)
     try:
         response = await page.goto(url, wait_until="load")
@@ -72,12 +64,8 @@ async def render(
         shot = await page.screenshot(full_page=True, type="png") if screenshot else None
     except BaseException:
         recorder.abort()  # timed out or failed: the tab is closed, not reused
-        if own:
-            recorder.detach()
         raise
     await recorder.finish()
-    if own:
-        recorder.detach()
     document = recorder.tickets.get(response.request) if response is not None else None
     doc_headers: list[tuple[bytes, bytes]] = []
     if document is not None and hasattr(document, "response_headers"):

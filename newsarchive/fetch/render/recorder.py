@@ -101,12 +101,11 @@ class PageRecorder:
     outside, they are ignored.
     """
 
-    def __init__(self, page: Page, sink: Sink | None = None, seen: SeenResponses | None = None) -> None:
+    def __init__(self, page: Page) -> None:
         self.page = page
-        self.sink = sink
-        self.seen = seen if seen is not None else SeenResponses()
+        self.sink: Sink | None = None
+        self.seen = SeenResponses()
         self.active = False
-        self.attached = False
         self._reset()
 
     def _reset(self) -> None:
@@ -122,28 +121,15 @@ class PageRecorder:
 
     # -- events -------------------------------------------------------------------
     def attach(self) -> None:
-        """Start listening (once per tab)."""
-        if self.attached:
-            return
+        """Start listening: once per tab, for all its pages (the tab is closed, not detached)."""
         self.page.on("request", self._on_request)
         self.page.on("requestfinished", self._on_finished)
         self.page.on("requestfailed", self._on_failed)
-        self.attached = True
 
-    def detach(self) -> None:
-        """Stop listening."""
-        if not self.attached:
-            return
-        self.page.remove_listener("request", self._on_request)
-        self.page.remove_listener("requestfinished", self._on_finished)
-        self.page.remove_listener("requestfailed", self._on_failed)
-        self.attached = False
-
-    def begin(self, sink: Sink | None = None, seen: SeenResponses | None = None) -> None:
-        """Start recording a new page (listeners must be attached)."""
+    def begin(self, sink: Sink | None, seen: SeenResponses | None = None) -> None:
+        """Start recording a new page into ``sink``, with its context's ``seen`` (if given)."""
         self._reset()
-        if sink is not None:
-            self.sink = sink
+        self.sink = sink
         if seen is not None:
             self.seen = seen
         self.active = True

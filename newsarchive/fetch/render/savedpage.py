@@ -42,8 +42,7 @@ async def _render(body: bytes, url: str, config: RenderConfig) -> str:
         async with pool.tab() as lease:
             await lease.page.route(url, serve)
             page = await asyncio.wait_for(
-                render(lease.page, url, sink=None, idle_ms=config.idle_ms, timeout=config.timeout,
-                       recorder=lease.recorder),
+                render(lease.recorder, url, sink=None, idle_ms=config.idle_ms, timeout=config.timeout),
                 config.timeout,
             )
             return page.dom
