@@ -14,7 +14,6 @@ Crash safety comes from three rules:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -28,6 +27,7 @@ from typing import Any, BinaryIO
 from newsarchive.capture import records
 from newsarchive.capture.naming import OPEN_SUFFIX, warc_name
 from newsarchive.exceptions import StorageError
+from newsarchive.store.digest import RunningDigest
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +55,9 @@ class _MemberFile:
     write fails (full disk), the file is cut back to its last whole member at
     once, so what is closed later is never a half-written record.
 
-    It also digests what it writes (SHA-256 and CRC32, about 1 ms per MB), so
-    the uploader need not read the closed file again to record them.
+    It also digests what it writes (:class:`~newsarchive.store.digest.RunningDigest`:
+    SHA-256 and CRC32, about 1 ms per MB), so the uploader need not read the
+    closed file again to record them.
     """
 
     def __init__(self, final_path: Path, fsync: str) -> None:
@@ -65,8 +66,7 @@ class _MemberFile:
         self.fsync = fsync
         self._fh: BinaryIO = open(self.open_path, "xb", buffering=0)  # noqa: SIM115
         self.size = 0
-        self._sha256: Any = hashlib.sha256()
-        self._crc32 = 0
+        self._digest: RunningDigest | None = RunningDigest()
 
     def append(self, member: bytes) -> int:
         offset = self.size
@@ -82,22 +82,22 @@ class _MemberFile:
                 os.ftruncate(self._fh.fileno(), self.size)
             except OSError:
                 logger.error("cannot cut %s back to %d bytes", self.open_path, self.size)
-            self._sha256 = None  # the cut may have failed: no digest to vouch for
+            self._digest = None  # the cut may have failed: no digest to vouch for
             raise StorageError(
                 f"cannot write {self.open_path}: {exc.strerror or exc}; "
                 "free some space (or fix the folder's permissions) and run the crawl again"
             ) from exc
         self.size += len(member)
-        if self._sha256 is not None:
-            self._sha256.update(member)
-            self._crc32 = zlib.crc32(member, self._crc32)
+        if self._digest is not None:
+            self._digest.update(member)
         return offset
 
     def digest(self) -> dict[str, Any]:
         """``size``, ``sha256`` (hex) and ``crc32`` of what was written; empty if unsure."""
-        if self._sha256 is None:
+        if self._digest is None:
             return {}
-        return {"size": self.size, "sha256": self._sha256.hexdigest(), "crc32": self._crc32}
+        done = self._digest.result()
+        return {"size": done.size, "sha256": done.sha256, "crc32": done.crc32}
 
     def close(self) -> Path:
         if self.fsync != "never":
