@@ -111,12 +111,10 @@ def _attrs(el: Element) -> str:
     return f"{cls or ''} {ident or ''}".lower()
 
 
-def _in_body(root: Element, *tags: str) -> Iterable[Element]:
-    """Elements of the body in page order (lxml's C iterator; no Python tree walk)."""
+def _body(root: Element) -> Element:
+    """The page's ``<body>``, or the root of a fragment without one."""
     body = root.find("body")
-    for el in (body if body is not None else root).iter(*tags):
-        if isinstance(el.tag, str):
-            yield el
+    return body if body is not None else root
 
 
 def _taken(el: Element, taken: set[Element]) -> bool:
@@ -182,46 +180,37 @@ def scan(root: Element, base_url: str) -> Found:
     ad_end: Element | None = None
     rail_end: Element | None = None
     popups: list[Element] = []
-    body = root.find("body")
-    for el in (body if body is not None else root).iter(etree.Element):
-        tag = el.tag
-        if tag in _SKIP:  # (a found block may end in one: its end still counts)
-            if el is ad_end:
-                ad_end = None
-            if el is rail_end:
-                rail_end = None
-            continue
-        attrs = _attrs(el)
-        # Fast path for most nodes: no class or id, not a heading, teaser or leaf label.
-        if ((not attrs or not _flags(attrs) & _ANY) and tag not in _HEADING_TAGS
-                and tag not in _TEASER_TAGS and (len(el) or el.text is None)):
-            if el is ad_end:
-                ad_end = None
-            if el is rail_end:
-                rail_end = None
-            continue
-        if attrs and _is_popup(el, attrs) and not any(a in popups for a in el.iterancestors()):
-            popups.append(el)
-        if ad_end is None:
-            ad = _ad_at(el, attrs, base_url, ad_taken)
-            if ad is not None:
-                ads.append(ad)
-                ad_end = _last(ad[0])
-                rail_end = rail_end if rail_end is not None else ad_end
-                if el is ad_end:
-                    ad_end = None
-                if el is rail_end:
-                    rail_end = None
+    for el in _body(root).iter(etree.Element):
+        try:
+            tag = el.tag
+            if tag in _SKIP:
                 continue
-        if rail_end is None:
-            block = _rail_at(el, attrs, base_url, page, rail_taken)
-            if block is not None:
-                related.append(block)
-                rail_end = _last(block[0])
-        if el is ad_end:
-            ad_end = None
-        if el is rail_end:
-            rail_end = None
+            attrs = _attrs(el)
+            # Fast path for most nodes: no class or id, not a heading, teaser or leaf label.
+            if ((not attrs or not _flags(attrs) & _ANY) and tag not in _HEADING_TAGS
+                    and tag not in _TEASER_TAGS and (len(el) or el.text is None)):
+                continue
+            if attrs and _is_popup(el, attrs) and not any(a in popups for a in el.iterancestors()):
+                popups.append(el)
+            if ad_end is None:
+                ad = _ad_at(el, attrs, base_url, ad_taken)
+                if ad is not None:
+                    ads.append(ad)
+                    ad_end = _last(ad[0])
+                    rail_end = rail_end if rail_end is not None else ad_end
+                    continue
+            if rail_end is None:
+                block = _rail_at(el, attrs, base_url, page, rail_taken)
+                if block is not None:
+                    related.append(block)
+                    rail_end = _last(block[0])
+        finally:
+            # Past the last node of a found block (which may be this node, even a
+            # skipped one): look for the next.
+            if el is ad_end:
+                ad_end = None
+            if el is rail_end:
+                rail_end = None
     related.sort(key=lambda b: _order(b[0]))
     return Found(ads, related, popups)
 
@@ -478,8 +467,7 @@ def find_teasers(root: Element, base_url: str) -> Teasers:
     page = urldefrag(base_url)[0]
     count = 0
     summaries: set[str] = set()
-    body = root.find("body")
-    for a in _LONG_LINKS(body if body is not None else root):
+    for a in _LONG_LINKS(_body(root)):
         title = _text(a)
         if len(title) < 20 or title.count(" ") < 3:
             continue

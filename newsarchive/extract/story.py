@@ -36,6 +36,8 @@ from functools import cached_property
 from lxml import etree
 from lxml.etree import _Element as Element
 
+from newsarchive.extract.boilerplate import norm as _norm
+
 logger = logging.getLogger(__name__)
 
 MIN_STORY_CHARS = 150  # below this a trafilatura result is treated as "found nothing"
@@ -146,10 +148,6 @@ def blocks_from_body(body: Element, anchors: frozenset[str] = frozenset()) -> li
         kind = {"head": "head", "quote": "quote"}.get(tag, "p")
         out.append(Block(text, kind, _link_chars(el, text, anchors), el.get("rend", "")))
     return out
-
-
-def _norm(text: str) -> str:
-    return " ".join(re.findall(r"\w+", text.lower()))
 
 
 def filter_paragraphs(blocks: list[Block], title: str | None) -> list[str]:
