@@ -191,6 +191,11 @@ def _shared_loader() -> Any:
     return create_loader()
 
 
+def _part_count(size: int, part_size: int) -> int:
+    """Parts of a multipart upload of ``size`` bytes (the last one shorter)."""
+    return -(-size // part_size)
+
+
 def storage_error(exc: BaseException, *, where: str, endpoint: str, fatal_network: bool = False
                   ) -> StorageError:
     """Turn a boto3/botocore failure into a one-line StorageError saying what to do.
@@ -602,7 +607,7 @@ class S3Store:
         if len(value) != 8 or not count or info.size != digest.size:  # not a CRC32 composite
             return None
         part_size = ChunksizeAdjuster().adjust_chunksize(self.part_size, digest.size)
-        if count != str(-(-digest.size // part_size)):
+        if count != str(_part_count(digest.size, part_size)):
             return None
         crcs: list[int] = []
         try:
@@ -625,8 +630,9 @@ class S3Store:
     @staticmethod
     def _composite_of(crcs: list[int], digest: FileDigest, part_size: int) -> str:
         """S3's composite checksum of parts with these CRC32s, if they add up to ``digest``."""
-        if len(crcs) != -(-digest.size // part_size):
-            raise _PartsDiffer(f"{len(crcs)} parts sent, {-(-digest.size // part_size)} expected")
+        expected = _part_count(digest.size, part_size)
+        if len(crcs) != expected:
+            raise _PartsDiffer(f"{len(crcs)} parts sent, {expected} expected")
         combined = crcs[0] if crcs else 0
         for number, crc in enumerate(crcs[1:], start=1):
             combined = crc32_combine(combined, crc, min(part_size, digest.size - number * part_size))
