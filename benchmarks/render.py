@@ -65,7 +65,6 @@ APP_JS = b"""fetch('/story/' + document.body.dataset.n + '.json').then(r => r.js
   document.getElementById('root').innerHTML = '<article><h1>' + d.title + '</h1>' + d.html + '</article>';
 });"""
 CSS = b"body { font-family: serif; } article { max-width: 40em; }" * 20
-TICK = os.sysconf("SC_CLK_TCK")
 
 
 def serve(port_out: Any, counter: Any, first: Any, last: Any) -> None:
@@ -228,16 +227,6 @@ def crawl_command(base: str, pages: int, conc: int, out: Path, profile: Path | N
     return [sys.executable, *prof, str(script), base, str(pages), str(out), json.dumps(overrides)]
 
 
-def cpu_seconds(pid: int) -> float:
-    """User+system CPU of ``pid`` (all its threads), 0 when it is gone."""
-    try:
-        stat = (procs.PROC / str(pid) / "stat").read_text()
-    except OSError:
-        return 0.0
-    fields = stat[stat.rfind(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
 def measure(cmd: list[str], cwd: Path, shared: tuple[Any, Any, Any], pages: int) -> dict[str, float]:
     """Run one side; sample its CPU and the browser tree's memory against pages done."""
     counter, first, last = shared
@@ -257,7 +246,7 @@ def measure(cmd: list[str], cwd: Path, shared: tuple[Any, Any, Any], pages: int)
             for pid in (proc.pid, *procs.descendants(proc.pid)):
                 if pid not in cpu and "playwright" in procs.cmdline(pid) and "chrom" not in procs.cmdline(pid):
                     driver.add(pid)
-                cpu[pid] = max(cpu.get(pid, 0.0), cpu_seconds(pid))
+                cpu[pid] = max(cpu.get(pid, 0.0), procs.cpu_seconds(pid))
             time.sleep(0.1)
 
     thread = threading.Thread(target=sample, daemon=True)

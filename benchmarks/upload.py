@@ -107,12 +107,9 @@ def _cpu(pid: int) -> float:
     Wall-clock rates swing with other load on a shared machine; CPU seconds
     per MB show the cost of the work itself.
     """
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        server = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except OSError:
-        server = 0.0
-    return time.process_time() + server
+    from newsarchive.fetch.render import procs
+
+    return time.process_time() + procs.cpu_seconds(pid)
 
 
 def _measure(run: object, pid: int) -> tuple[float, float]:

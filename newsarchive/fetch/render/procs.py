@@ -19,19 +19,33 @@ PROC = Path("/proc")
 _BROWSER_WORDS = ("chrom", "playwright")
 
 
+def _stat(pid: int | str) -> list[str] | None:
+    """The fields of ``/proc/PID/stat`` after the command name (None when it is gone)."""
+    try:
+        stat = (PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    # the command name may contain spaces and parentheses: split after the last ")"
+    return stat[stat.rfind(")") + 2 :].split()
+
+
 def _children_map() -> dict[int, list[int]]:
     children: dict[int, list[int]] = {}
     for entry in PROC.iterdir():
         if not entry.name.isdigit():
             continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue  # gone meanwhile
-        # the command name may contain spaces and parentheses: split after the last ")"
-        fields = stat[stat.rfind(")") + 2 :].split()
-        children.setdefault(int(fields[1]), []).append(int(entry.name))
+        fields = _stat(entry.name)
+        if fields is not None:  # else gone meanwhile
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
     return children
+
+
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU seconds of ``pid`` (all its threads) so far; 0 when it is gone."""
+    fields = _stat(pid)
+    if fields is None:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def descendants(pid: int) -> list[int]:
