@@ -95,6 +95,10 @@ STORE_MAX_ATTEMPTS = 10  # tries per S3 request (botocore standard retry mode, b
 STORE_RETRIES = 4  # further tries per file after that, with STORE_RETRY_BACKOFF doubling
 STORE_RETRY_BACKOFF = 2.0  # seconds before the first per-file retry
 STORE_TIMEOUT = 60.0  # connect/read timeout of each S3 request, in seconds
+# Unfinished multipart uploads under the collection older than this (seconds) are
+# aborted at the start of an upload run (leftovers of killed runs); younger ones
+# are left to whoever is uploading them, unless their key is already stored.
+STORE_STALE_UPLOAD_AGE = 86400.0
 SIDECAR_WORKERS = -1  # extraction processes beside the crawl; -1: one if there are 2+ cores
 
 # --- Index: CDXJ indexes and the Parquet catalog (newsarchive.index) ----------------

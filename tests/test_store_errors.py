@@ -114,3 +114,18 @@ def test_full_local_disk_is_a_one_line_error(tmp_path: Path) -> None:
         assert list(small.rglob("*.part")) == []  # no half file left behind
     finally:
         subprocess.run(["umount", str(small)], check=False)
+
+
+@pytest.mark.parametrize("verb", ["upload", "warc", "export"])
+def test_a_malformed_endpoint_url_is_one_line_and_exit_2(tmp_path: Path, verb: str) -> None:
+    coll = tmp_path / "coll"
+    make_collection(coll, warc_sizes=(1000,))
+    args = {"upload": ["upload", str(coll), "--store", "s3://b/coll"],
+            "warc": ["warc", "check", "s3://b/coll"],
+            "export": ["export", "s3://b/coll", "--format", "jsonl", "--out", "-"]}[verb]
+    result = subprocess.run(
+        [sys.executable, "-m", "newsarchive", *args, "--endpoint-url", "not a url"],
+        capture_output=True, text=True, timeout=120, cwd=Path(__file__).parent.parent,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "is not an http:// or https:// URL" in _error_line(result)

@@ -145,3 +145,40 @@ def test_a_file_changed_after_its_sha256_was_recorded_is_never_marked_stored(
     assert warc.exists()
     assert not any("warc/" in k for k in bucket_objects(s3_client, s3_bucket))
     assert s3_client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []) == []
+
+
+def test_a_cut_create_multipart_reply_leaves_no_orphan_upload(
+    tmp_path: Path, s3_bucket: str, s3_client: Any, fault_proxy: Any
+) -> None:
+    # The server creates the upload but its reply is lost: botocore retries and
+    # creates a second one; the first id never reaches us.
+    coll = tmp_path / "coll"
+    files = make_collection(coll, warc_sizes=(11 * MiB,))
+    rule = fault_proxy.add("cut_response", method="POST", query="uploads")
+    report = _upload(coll, f"s3://{s3_bucket}/arch/coll", fault_proxy.url)
+
+    assert rule.hit.is_set()
+    assert (report.failed, report.pending, report.uploaded) == (0, 0, len(files))
+    assert bucket_objects(s3_client, s3_bucket) == {
+        f"arch/coll/{expected_key(rel)}": data for rel, data in files.items()}
+    assert s3_client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []) == []
+
+
+def test_a_run_sweeps_leftover_uploads_of_stored_keys_only(
+    tmp_path: Path, s3_server: str, s3_bucket: str, s3_client: Any
+) -> None:
+    coll = tmp_path / "coll"
+    make_collection(coll, warc_sizes=(6 * MiB,))
+    _upload(coll, f"s3://{s3_bucket}/arch/coll", s3_server)
+    stored_key = next(iter(bucket_objects(s3_client, s3_bucket)))
+    # Two leftovers: one of a key already stored (a killed run's retry), one of a
+    # key not stored yet (maybe another worker's upload under way).
+    s3_client.create_multipart_upload(Bucket=s3_bucket, Key=stored_key)
+    s3_client.create_multipart_upload(Bucket=s3_bucket, Key="arch/coll/warc/other.warc.gz")
+
+    # moto dates every upload 2010-11-10, so the age rule would take both: set it aside.
+    patient = UploadOptions(**{**FAST.__dict__, "stale_upload_age": 1e12})
+    _upload(coll, f"s3://{s3_bucket}/arch/coll", s3_server, patient)  # the next run
+
+    left = s3_client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", [])
+    assert [u["Key"] for u in left] == ["arch/coll/warc/other.warc.gz"]

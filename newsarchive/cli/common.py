@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from newsarchive.exceptions import ConfigError
+from newsarchive.store.s3client import check_endpoint_url
 
 
 def print_json(data: Any) -> None:
@@ -48,7 +49,7 @@ def apply_s3_options(args: Any) -> None:
     of them starts.
     """
     if getattr(args, "endpoint_url", None):
-        os.environ["AWS_ENDPOINT_URL_S3"] = args.endpoint_url
+        os.environ["AWS_ENDPOINT_URL_S3"] = check_endpoint_url(args.endpoint_url)
     if getattr(args, "region", None):
         os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = args.region
 
@@ -75,7 +76,7 @@ def store_overrides(args: Any) -> dict[str, Any]:
         raise ConfigError(f"--store {args.store!r}: give an s3://BUCKET/PREFIX/COLLECTION URI")
     out: dict[str, Any] = {"STORE_URI": args.store}
     if args.endpoint_url:
-        out["STORE_ENDPOINT_URL"] = args.endpoint_url
+        out["STORE_ENDPOINT_URL"] = check_endpoint_url(args.endpoint_url)
     if args.region:
         out["STORE_REGION"] = args.region
     if args.keep_local:

@@ -78,3 +78,7 @@ class Store(Protocol):
     def head(self, key: str) -> ObjectInfo | None:
         """Size and checksums of ``key``; ``None`` if there is no such object."""
         ...
+
+    def sweep_stale_uploads(self, max_age: float = 86400.0) -> int:
+        """Abort unfinished uploads a killed run left behind; return how many."""
+        ...

@@ -61,6 +61,10 @@ class LocalStore:
         if not os.access(self.root, os.W_OK):
             raise StorageError(f"cannot write to {self.root}: fix its permissions")
 
+    def sweep_stale_uploads(self, max_age: float = 86400.0) -> int:
+        """Nothing to sweep: a local put is one rename."""
+        return 0
+
     def head(self, key: str) -> ObjectInfo | None:
         """Size and SHA-256 (computed by reading the file) of ``key``."""
         path = self._path(key)

@@ -54,6 +54,7 @@ class UploadOptions:
     retries: int = 4  # per file, after botocore gave up
     backoff: float = 2.0  # seconds before the first per-file retry; doubles each time
     timeout: float = 60.0  # connect/read timeout of each request
+    stale_upload_age: float = 86400.0  # unfinished multipart uploads older than this are leftovers
 
     def __post_init__(self) -> None:
         if self.part_size < 5 * MiB:
@@ -78,6 +79,7 @@ class UploadOptions:
             retries=settings.getint("STORE_RETRIES"),
             backoff=settings.getfloat("STORE_RETRY_BACKOFF"),
             timeout=settings.getfloat("STORE_TIMEOUT"),
+            stale_upload_age=settings.getfloat("STORE_STALE_UPLOAD_AGE"),
         )
 
     def store_options(self) -> dict[str, Any]:
@@ -198,6 +200,7 @@ class Uploader:
         recorded before its own upload starts): hashing costs no extra time.
         """
         self.store.check()
+        self.store.sweep_stale_uploads(self.options.stale_upload_age)
         pending = self.spool.entries("pending")
         new = self.scan_new() if scan else []
         self.report.files_total += len(pending) + len(new)
