@@ -43,10 +43,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run(args: argparse.Namespace) -> int:
     """Serve, crawl, summarise."""
     from newsarchive.demosite import DemoSite
+    from newsarchive.demosite.content import MAX_ARTICLES
     from newsarchive.fetch.crawl import run_crawl
 
-    if args.articles < 1:
-        raise ConfigError("--articles must be 1 or more")
+    if not 1 <= args.articles <= MAX_ARTICLES:
+        raise ConfigError(f"--articles must be between 1 and {MAX_ARTICLES:,}, not {args.articles}")
     site = DemoSite(articles=args.articles, port=args.port)
     try:
         site.start()

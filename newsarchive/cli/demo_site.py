@@ -38,9 +38,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def run(args: argparse.Namespace) -> int:
     """Serve until interrupted."""
     from newsarchive.demosite import DemoSite
+    from newsarchive.demosite.content import MAX_ARTICLES
 
-    if args.articles < 1:
-        raise UserError(f"--articles must be at least 1, not {args.articles}")
+    if not 1 <= args.articles <= MAX_ARTICLES:
+        raise UserError(f"--articles must be between 1 and {MAX_ARTICLES:,}, not {args.articles}")
     if args.day < 1:
         raise UserError(f"--day must be at least 1, not {args.day}")
     if not 0 <= args.port <= 65535:

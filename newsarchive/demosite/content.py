@@ -101,6 +101,11 @@ def published_at(index: int, base_count: int) -> dt.datetime:
     return start + _DAY_SPACING * (k % NEW_PER_DAY)
 
 
+#: The most articles a demo site writes: beyond it titles and paragraphs repeat
+#: so often that the site stops looking like news (and takes minutes to write).
+MAX_ARTICLES = 100_000
+
+
 def slugify(title: str, limit: int = 60) -> str:
     """ASCII, lower-case, dash-separated, cut at a word boundary."""
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
@@ -227,7 +232,15 @@ class ArticleWriter:
             if text not in seen:
                 seen.add(text)
                 return text
-        raise RuntimeError("vocabulary too small to write a unique text")
+        # A large site runs out of fresh combinations: number the repeat, as a
+        # paper numbers the follow-ups of a running story. Still unique, and
+        # still a pure function of the index (articles are written in order).
+        number = 2
+        while f"{text} ({number})" in seen:
+            number += 1
+        text = f"{text} ({number})"
+        seen.add(text)
+        return text
 
 
 def _money(rng: random.Random) -> str:

@@ -4,7 +4,7 @@ Requests with ``meta["na_render"]`` go to the browser; every other request
 goes to Scrapy's HTTP/1.1 handler untouched, and the browser is launched only
 when the first page needs it -- a static site never starts one.
 
-Why our handler and not scrapy-playwright's (0.0.48, pinned, read in full):
+Why our handler and not scrapy-playwright's (0.0.48, read in full):
 its handler opens a new tab per request and routes every sub-request
 through Python with ``page.route("**")`` (turning off the HTTP cache), which
 measured 5.7 pages/s against 9.7 for bare Playwright with reused tabs (issue
