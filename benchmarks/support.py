@@ -1,0 +1,103 @@
+"""What the benchmark scripts share: servers on loopback and measuring a process tree.
+
+Benchmarks run each measured command as a child process, as a user would run
+it, and read its cost from outside: wall time, CPU seconds of the whole
+process tree (the child and everything it started, from the kernel's
+accounting of reaped children) and peak resident memory of the tree (sampled
+from ``/proc``).
+"""
+
+from __future__ import annotations
+
+import resource
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from newsarchive.fetch.render.procs import tree_rss
+
+BIN = Path(sys.executable).with_name("newsarchive")
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until_up(url: str, proc: subprocess.Popen[bytes], what: str, seconds: float = 600) -> None:
+    """Poll ``url`` until it answers; kill ``proc`` and exit if it never does."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit(f"{what} did not start")
+
+
+def start_demo_site(articles: int, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
+    """``newsarchive demo-site`` in its own process; returns it and its root URL."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(BIN), "demo-site", "--port", str(port), "--articles", str(articles), *extra],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    wait_until_up(url + "robots.txt", proc, "demo site", seconds=1800)
+    return proc, url
+
+
+def start_moto() -> tuple[subprocess.Popen[bytes], str]:
+    """moto's S3 server on a free port; returns it and its endpoint URL."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_until_up(url + "/", proc, "moto server", seconds=60)
+    return proc, url
+
+
+@dataclass
+class Measured:
+    """The cost of one command."""
+
+    wall: float  # seconds
+    cpu: float  # CPU seconds of the whole process tree
+    peak_rss: int  # bytes, the tree's resident memory at its largest
+    stdout: str
+    returncode: int
+
+
+def run_measured(cmd: list[str], *, every: float = 0.2, **kwargs: object) -> Measured:
+    """Run ``cmd`` to its end; measure wall time, the tree's CPU and its peak RSS."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, **kwargs)  # type: ignore[call-overload]
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.wait(every):
+            peak = max(peak, tree_rss(proc.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, _ = proc.communicate()
+    wall = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Measured(wall, cpu, peak, out.decode("utf-8", "replace"), proc.returncode)
