@@ -10,6 +10,7 @@ exactly like the fixture. The fixture itself is also served byte for byte at
 
 from __future__ import annotations
 
+import functools
 import json
 import pathlib
 import re
@@ -43,12 +44,15 @@ _CUTS = (
 )
 
 
+def _slot(slot: str, match: re.Match[str]) -> str:
+    """A cut point: the text around it, and the slot's name between NUL marks."""
+    return f"{match[1]}\x00{slot}\x00{match[2]}"
+
+
 def _cut(fixture: str) -> list[str]:
     """The fixture as alternating literal text and slot names."""
     for pattern, slot in _CUTS:
-        fixture, count = re.subn(
-            pattern, lambda m, s=slot: f"{m[1]}\x00{s}\x00{m[2]}", fixture, flags=re.S
-        )
+        fixture, count = re.subn(pattern, functools.partial(_slot, slot), fixture, flags=re.S)
         if count != 1:
             raise RuntimeError(f"portal fixture: {pattern!r} matched {count} times, not once")
     return fixture.split("\x00")

@@ -33,6 +33,7 @@ the article at :data:`NON_UTF8_INDEX`      windows-1252, in the header and a met
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gzip
 import hashlib
 import random
@@ -203,8 +204,9 @@ class SiteModel:
             count = max(1, -(-len(items) // size))
             for n in range(1, count + 1):
                 chunk = items[(n - 1) * size : n * size]
-                self._add(Route(layout.section_path(section, n), "section", render=self._text(
-                    lambda s=section, n=n, c=chunk, t=count: pages.section_front(s, n, t, c))))
+                front = functools.partial(pages.section_front, section, n, count, chunk)
+                self._add(Route(layout.section_path(section, n), "section",
+                                render=self._text(front)))
 
     def _add_sitemaps(self, sitemaps: Sequence[str], newest: Sequence[Article]) -> None:
         ctx = self.ctx
@@ -267,8 +269,8 @@ class SiteModel:
         # Links of the portal fixture's chrome, so a crawl of it meets no 404.
         for path, title in (("/terms", "Terms and Privacy Policy"),
                             ("/privacy-dashboard", "Privacy Dashboard")):
-            self._add(Route(path, "page", render=self._text(
-                lambda t=title: pages.simple(t, "Nothing to see: this is a demo site."))))
+            page = functools.partial(pages.simple, title, "Nothing to see: this is a demo site.")
+            self._add(Route(path, "page", render=self._text(page)))
         self._add(Route(BROKEN_PATH, "not_found", status=404,
                         render=self._text(lambda: pages.not_found(BROKEN_PATH))))
 

@@ -96,7 +96,7 @@ class S3Store:
         self._inflight: dict[str, tuple[FileDigest, int]] = {}  # full key -> digest, part size
         self._composites: dict[str, str] = {}  # full key -> expected composite checksum
         events.register("before-parameter-build.s3.CompleteMultipartUpload", self._check_parts)
-        self._probe = None
+        self._probe: Any = None
 
     # --- addressing -----------------------------------------------------------
     def _full(self, key: str) -> str:

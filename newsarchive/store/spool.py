@@ -162,7 +162,7 @@ class Spool:
 
     def get(self, rel: str | Path) -> Entry | None:
         """The journal entry of a file (path relative to the collection, or absolute)."""
-        rel = self._rel(rel) if Path(rel).is_absolute() else str(rel)
+        rel = self._rel(Path(rel)) if Path(rel).is_absolute() else str(rel)
         with self._write() as db:
             row = db.execute(
                 f"SELECT {_COLUMNS} FROM uploads WHERE store = ? AND path = ?",

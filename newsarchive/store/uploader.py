@@ -26,7 +26,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -223,9 +223,11 @@ class Uploader:
         hasher = threading.Thread(target=hash_new, name="newsarchive-hash", daemon=True)
         hasher.start()
         try:
-            for entry in itertools.chain(pending, iter(hashed.get, None)):
-                if isinstance(entry, BaseException):
-                    raise entry
+            hashed_entries: Iterator[Entry | BaseException] = iter(hashed.get, None)  # type: ignore[arg-type]
+            for item in itertools.chain(pending, hashed_entries):
+                if isinstance(item, BaseException):
+                    raise item
+                entry = item
                 if (stop is not None and stop.is_set()) or not self.upload(entry):
                     break
         finally:
