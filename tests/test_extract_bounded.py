@@ -192,3 +192,56 @@ def test_extract_warc_writes_error_sidecars_and_goes_on(tmp_path: Path,
     assert lines[1]["capture"]["record_id"].startswith("<urn:uuid:")
     for sidecar in lines:
         validate(sidecar)
+
+
+@pytest.mark.slow
+def test_a_crawl_goes_on_past_a_page_over_the_time_limit(tmp_path: Path) -> None:
+    import http.server
+    import subprocess
+    import sys
+    import threading
+
+    pages = {"/robots.txt": b"User-agent: *\nAllow: /\n",
+             "/": b"<html><body><a href='/a.html'>a</a> <a href='/bomb.html'>b</a> "
+                  b"<a href='/z.html'>z</a></body></html>",
+             "/a.html": story("First story"), "/bomb.html": attribute_bomb(),
+             "/z.html": story("Last story")}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            body = pages.get(self.path, b"not found")
+            self.send_response(200 if self.path in pages else 404)
+            self.send_header("Content-Type", "text/plain" if self.path.endswith(".txt")
+                             else "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        out = tmp_path / "coll"
+        done = subprocess.run(
+            [str(Path(sys.executable).with_name("newsarchive")), "crawl",
+             f"http://127.0.0.1:{server.server_address[1]}/", "--out", str(out), "--json",
+             "--render", "never", "-s", "SIDECAR_TIME_LIMIT=8"],
+            capture_output=True, text=True, timeout=600, check=False)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = []
+    for path in (out / "sidecars").glob("*.jsonl.gz"):
+        with gzip.open(path, "rt") as fh:
+            lines += [json.loads(line) for line in fh]
+    by_path = {s["url"].rsplit("/", 1)[1]: s for s in lines}
+    assert "SIDECAR_TIME_LIMIT" in extraction_error(by_path["bomb.html"])
+    assert by_path["bomb.html"]["capture"]["record_id"].startswith("<urn:uuid:")
+    assert by_path["a.html"]["is_article"] and by_path["z.html"]["is_article"]
+    for sidecar in lines:
+        validate(sidecar)
+    log = (out / "logs" / "scrapy.log").read_text()
+    assert "extraction failed on" in log and "'sidecar/errors': 1" in log

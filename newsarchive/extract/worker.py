@@ -25,9 +25,14 @@ import traceback
 from multiprocessing.connection import Connection
 
 PR_SET_PDEATHSIG = 1
-WARM_UP_PAGE = (b"<html><head><title>Warm-up</title></head><body><article><h1>Warm-up</h1>"
-                b"<p>" + b"A paragraph that makes the extractor load what it needs. " * 8
-                + b"</p></article></body></html>")
+# Pages that take the extractor's paths with a slow first call: a story, and a page
+# without one (trafilatura's justext rescue builds its stoplists, seconds, on first use).
+WARM_UP_PAGES = (
+    b"<html><head><title>Warm-up</title></head><body><article><h1>Warm-up</h1>"
+    b"<p>" + b"A paragraph that makes the extractor load what it needs. " * 8
+    + b"</p></article></body></html>",
+    b"<html><body><a href='/a.html'>a</a> <a href='/b.html'>b</a></body></html>",
+)
 
 
 def memory_of(pid: int | str = "self") -> tuple[int, int]:
@@ -70,7 +75,8 @@ def serve(fd_in: int, fd_out: int, memory: int) -> None:
     answers = Connection(fd_out, readable=False)
     from newsarchive.extract import extract_sidecar
 
-    extract_sidecar(WARM_UP_PAGE, "http://warm-up.invalid/")
+    for page in WARM_UP_PAGES:
+        extract_sidecar(page, "http://warm-up.invalid/")
     size, resident = memory_of()
     if memory > 0:
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
