@@ -90,7 +90,7 @@ SIDECAR_ENABLED = True  # write a sidecar for every archived article page
 # extractor.error and the crawl goes on. Extraction runs in a worker process that is
 # killed at the time limit or once a page has grown it by the memory limit.
 SIDECAR_TIME_LIMIT = 20.0  # seconds of extraction per page; 0: no limit
-SIDECAR_MEMORY_LIMIT = 512 * 1024 * 1024  # bytes of memory per page beyond the worker's own; 0: no limit
+SIDECAR_MEMORY_LIMIT = 384 * 1024 * 1024  # bytes of memory per page beyond the worker's own; 0: no limit
 SIDECAR_MAX_BYTES = 5_000_000  # the parsers see at most this much of a page (extractor.truncated)
 
 # --- Fetch: progress line (newsarchive.fetch.progress) -----------------------------

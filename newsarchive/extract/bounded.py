@@ -41,7 +41,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from newsarchive import __version__
+from newsarchive import __version__, settings
 from newsarchive.exceptions import ExtractionError
 from newsarchive.extract.sidecar import EXTRACTOR, SCHEMA_ID
 
@@ -61,9 +61,9 @@ WATCH_EVERY = 0.02
 class Limits:
     """What one page may cost: seconds, bytes of memory, bytes of input (0: no limit)."""
 
-    seconds: float = 20.0
-    memory: int = 512 * 2**20
-    max_bytes: int = 5_000_000
+    seconds: float = settings.SIDECAR_TIME_LIMIT
+    memory: int = settings.SIDECAR_MEMORY_LIMIT
+    max_bytes: int = settings.SIDECAR_MAX_BYTES
 
     @classmethod
     def from_settings(cls, settings: Any) -> Limits:
