@@ -54,7 +54,7 @@ ERROR_CHARS = 300
 #: where a cut may move back to, looking for a tag boundary
 _CUT_WINDOW = 65536
 #: seconds between two looks at the worker's memory while a page is extracted
-WATCH_EVERY = 0.02
+WATCH_EVERY = 0.05
 
 
 @dataclass(frozen=True)
