@@ -326,22 +326,25 @@ class BoundedExtractor:
                             "(SIDECAR_MEMORY_LIMIT); stopped")
 
 
-_shared: dict[Limits, BoundedExtractor] = {}
+_shared: dict[tuple[int, Limits], BoundedExtractor] = {}
 _shared_lock = threading.Lock()
 
 
 def shared(limits: Limits) -> BoundedExtractor:
-    """This process's extractor for ``limits`` (one worker per process and limits)."""
+    """This process's extractor for ``limits`` (one worker per process and limits; keyed
+    by process id too, so a forked child never talks to its parent's worker)."""
+    key = (os.getpid(), limits)
     with _shared_lock:
-        found = _shared.get(limits)
+        found = _shared.get(key)
         if found is None:
-            found = _shared[limits] = BoundedExtractor(limits)
+            found = _shared[key] = BoundedExtractor(limits)
         return found
 
 
 def close_shared() -> None:
     """Stop the workers of :func:`shared` extractors."""
     with _shared_lock:
-        for extractor in _shared.values():
-            extractor.close()
+        for (pid, _), extractor in _shared.items():
+            if pid == os.getpid():
+                extractor.close()
         _shared.clear()
