@@ -236,3 +236,29 @@ def test_a_missing_variable_is_one_line_naming_it(tmp_path: Path) -> None:
     assert settings["CREDENTIALS_HEADERS"] == {"X-Api-Key": "${NA_TEST_UNSET_VARIABLE}"}
     assert settings["CREDENTIALS_HOSTS"] == ["a.example"]
     assert "v4lue" not in repr(settings)  # the settings carry the template, not the secret
+
+
+def test_log_lines_and_tracebacks_lose_the_secrets(tmp_path: Path) -> None:
+    import logging
+
+    from newsarchive.fetch.credentials import HIDDEN, install_filter
+
+    handler = logging.FileHandler(tmp_path / "log.txt")
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        log_filter = install_filter([KEY, "abc"])  # too short to scrub: would match everywhere
+        assert log_filter is not None and log_filter.secrets == [KEY]
+        log = logging.getLogger("newsarchive.test")
+        log.warning("sent %s to %s", {"X-Api-Key": KEY}, "a.example")
+        try:
+            raise ValueError(f"server said no to {KEY}")
+        except ValueError:
+            log.exception("request failed")
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+    text = (tmp_path / "log.txt").read_text()
+    assert KEY not in text
+    assert f"{{'X-Api-Key': '{HIDDEN}'}} to a.example" in text
+    assert f"ValueError: server said no to {HIDDEN}" in text
