@@ -66,12 +66,32 @@ WARC_OPERATOR = ""  # who runs the crawl, for the warcinfo record
 WARC_DEDUP = True  # identical payloads become revisit records
 WARC_QUEUE_SIZE = 256  # records waiting for the writer thread before the crawl waits
 WARC_FSYNC = "close"  # "record" (every record), "close" (each file) or "never"
+# Secrets are not archived (newsarchive.capture.records.Redaction): these request headers'
+# values are replaced by "[redacted]", named in a WARC-Newsarchive-Redacted header.
+WARC_REDACT_HEADERS = ["Authorization", "Cookie", "Proxy-Authorization"]
+WARC_REDACT_SET_COOKIE = False  # also redact response Set-Cookie values (kept: the site sent them)
+
+# --- Fetch: credentials for a site (newsarchive.fetch.credentials) -------------------
+# Values are templates, "Bearer ${ENV_VAR}": the secret comes from the environment when
+# the crawl starts. Sent only to CREDENTIALS_HOSTS (and subdomains); always redacted.
+# Before CookiesMiddleware (700), which files the site's cookies in its jar.
+DOWNLOADER_MIDDLEWARES["newsarchive.fetch.credentials.CredentialsMiddleware"] = 650
+CREDENTIALS_HEADERS: dict[str, str] = {}  # header name -> value template
+CREDENTIALS_COOKIES: dict[str, str] = {}  # cookie name -> value template
+CREDENTIALS_BASIC_AUTH: dict[str, str] = {}  # {"user": ..., "password": "${ENV_VAR}"}
+CREDENTIALS_HOSTS: list[str] = []  # hosts the credentials go to; a site file sets its own
 
 # --- Extract: sidecars (newsarchive.extract) -----------------------------------
 ITEM_PIPELINES = {
     "newsarchive.extract.pipeline.SidecarPipeline": 300,
 }
 SIDECAR_ENABLED = True  # write a sidecar for every archived article page
+# Bounds per page (newsarchive.extract.bounded): a page over them gets a sidecar with
+# extractor.error and the crawl goes on. Extraction runs in a worker process that is
+# killed at the time limit or once a page has grown it by the memory limit.
+SIDECAR_TIME_LIMIT = 20.0  # seconds of extraction per page; 0: no limit
+SIDECAR_MEMORY_LIMIT = 384 * 1024 * 1024  # bytes of memory per page beyond the worker's own; 0: no limit
+SIDECAR_MAX_BYTES = 5_000_000  # the parsers see at most this much of a page (extractor.truncated)
 
 # --- Fetch: progress line (newsarchive.fetch.progress) -----------------------------
 EXTENSIONS = {

@@ -23,6 +23,7 @@ from scrapy.utils.defer import deferred_from_coro
 
 from newsarchive import SOFTWARE
 from newsarchive import signals as na_signals
+from newsarchive.capture import records
 from newsarchive.capture.exchange import Exchange
 from newsarchive.capture.service import WarcWriterService
 from newsarchive.exceptions import NewsarchiveError
@@ -94,6 +95,7 @@ class WarcCaptureMiddleware:
             queue_size=s.getint("WARC_QUEUE_SIZE"),
             fsync=s.get("WARC_FSYNC"),
             on_close=on_close,
+            redaction=records.Redaction.from_settings(s),
         )
         crawler.warc_service = service  # type: ignore[attr-defined]  # for pipelines
         return cls(crawler, service)

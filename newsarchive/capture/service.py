@@ -91,8 +91,10 @@ class WarcWriterService:
         queue_size: int = 256,
         fsync: str = "close",
         on_close: Callable[..., None] | None = None,
+        redaction: records.Redaction | None = None,
     ) -> None:
         self.directory = Path(directory)
+        self.redaction = redaction or records.Redaction()  # header values never archived
         self.recovered = recover_directory(self.directory)
         self.files = WarcFileSet(
             self.directory,
@@ -214,12 +216,13 @@ class WarcWriterService:
         assert ex.record_id is not None
         if original is not None:
             response = records.revisit_record(
-                ex, ex.record_id, digest, original.uri, original.date, original.record_id
+                ex, ex.record_id, digest, original.uri, original.date, original.record_id,
+                self.redaction,
             )
             ticket.revisit = True
         else:
-            response = records.response_record(ex, ex.record_id, digest)
-        request = records.request_record(ex, ex.record_id)
+            response = records.response_record(ex, ex.record_id, digest, self.redaction)
+        request = records.request_record(ex, ex.record_id, self.redaction)
         locations = self.files.write([response, request])
         ticket.location = locations[0]
         date = records.warc_date(ex.fetched_at)

@@ -44,6 +44,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "those due by the revisit policy)",
     )
     add_store_options(p)
+    p.add_argument(
+        "-s", "--set", action="append", default=[], metavar="NAME=VALUE",
+        help="set a Scrapy/newsarchive setting, as `scrapy crawl -s` does (repeatable; "
+        "see newsarchive/settings.py), e.g. -s SIDECAR_TIME_LIMIT=10",
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=run)
@@ -94,6 +99,11 @@ def build_job(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]
     if args.render:
         overrides["RENDER_MODE"] = args.render
     overrides.update(store_overrides(args))
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ConfigError("-s takes NAME=VALUE, e.g. -s SIDECAR_TIME_LIMIT=10")
+        overrides[name.strip()] = value
     overrides["PROGRESS_ENABLED"] = not (args.quiet or args.json)
     return spider_kwargs, overrides
 

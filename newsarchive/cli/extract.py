@@ -14,6 +14,12 @@ sidecars as JSON Lines instead. ``--jobs N`` spreads the files (or pages) over
 N processes. Progress and a summary go to stderr; ``--json`` prints the summary
 as JSON on stdout.
 
+Each page is extracted in a worker process under a time and a memory limit
+(``--time-limit``, ``--memory-limit``; settings ``SIDECAR_TIME_LIMIT``,
+``SIDECAR_MEMORY_LIMIT``) and the parsers see at most ``--max-bytes`` of it. A
+page over a limit, or one the extractor fails on, still gets its sidecar, with
+``extractor.error`` saying why; it is counted as failed and the rest go on.
+
 Exit codes: 0 every input was read; 1 some page or WARC file could not be read
 or extracted (each named in a one-line message; the sidecars of a damaged
 WARC's records before the damage are still written); 2 a usage mistake;
@@ -37,6 +43,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from newsarchive import settings
 from newsarchive.cli.common import add_s3_options, apply_s3_options, check_url, print_json
 from newsarchive.exceptions import ConfigError, ExtractionError, UserError
 
@@ -78,6 +85,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="files extracted in parallel processes (default 1)")
     p.add_argument("--json", action="store_true",
                    help="WARC input: print the summary as JSON on stdout")
+    p.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                   help="stop extracting a page after this long and write its sidecar with "
+                   f"extractor.error (default {settings.SIDECAR_TIME_LIMIT:g}; 0: no limit)")
+    p.add_argument("--memory-limit", type=float, default=None, metavar="MB",
+                   help="memory one page may take, in MiB (default "
+                   f"{settings.SIDECAR_MEMORY_LIMIT >> 20}; 0: no limit)")
+    p.add_argument("--max-bytes", type=int, default=None, metavar="BYTES",
+                   help="the parsers see at most this much of a page (default "
+                   f"{settings.SIDECAR_MAX_BYTES}; 0: no limit)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     add_s3_options(p)
     p.set_defaults(func=run)
@@ -101,10 +117,28 @@ def _is_warc_input(text: str) -> bool:
     return path.name.lower().endswith(WARC_SUFFIXES)
 
 
+def limits_of(args: argparse.Namespace) -> Any:
+    """The per-page :class:`~newsarchive.extract.bounded.Limits` of the options."""
+    from newsarchive.extract.bounded import Limits
+
+    given = {"--time-limit": args.time_limit, "--memory-limit": args.memory_limit,
+             "--max-bytes": args.max_bytes}
+    for option, value in given.items():
+        if value is not None and value < 0:
+            raise ConfigError(f"{option} must be 0 (no limit) or more")
+    return Limits(
+        seconds=settings.SIDECAR_TIME_LIMIT if args.time_limit is None else args.time_limit,
+        memory=(settings.SIDECAR_MEMORY_LIMIT if args.memory_limit is None
+                else int(args.memory_limit * 2**20)),
+        max_bytes=settings.SIDECAR_MAX_BYTES if args.max_bytes is None else args.max_bytes,
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Dispatch on the input type: WARCs to :func:`extract_warc_inputs`, else HTML."""
     if args.jobs < 1:
         raise ConfigError("--jobs must be 1 or more")
+    args.limits = limits_of(args)
     for text in args.inputs:
         if text.startswith("s3://"):
             continue
@@ -115,9 +149,14 @@ def run(args: argparse.Namespace) -> int:
     kinds = {_is_warc_input(t) for t in args.inputs}
     if kinds == {True, False}:
         raise ConfigError("give either HTML pages or WARC files/collections, not both at once")
-    if kinds == {True}:
-        return extract_warc_inputs(args.inputs, args)
-    return extract_html_inputs([Path(t) for t in args.inputs], args)
+    from newsarchive.extract.bounded import close_shared
+
+    try:
+        if kinds == {True}:
+            return extract_warc_inputs(args.inputs, args)
+        return extract_html_inputs([Path(t) for t in args.inputs], args)
+    finally:
+        close_shared()  # this process's extraction worker, if it started one
 
 
 def _html_files(paths: list[Path]) -> Iterator[Path]:
@@ -130,9 +169,15 @@ def _html_files(paths: list[Path]) -> Iterator[Path]:
             yield path
 
 
-def extract_file(path: Path, url: str | None, render: bool = False) -> dict[str, Any]:
-    """The sidecar of one saved page; the URL defaults to the file's own address."""
-    from newsarchive.extract import extract_sidecar
+def extract_file(path: Path, url: str | None, render: bool = False,
+                 limits: Any = None) -> dict[str, Any]:
+    """The sidecar of one saved page; the URL defaults to the file's own address.
+
+    Extracted under ``limits`` (:class:`~newsarchive.extract.bounded.Limits`): a
+    page over them, or one the extractor fails on, gives a sidecar with
+    ``extractor.error``.
+    """
+    from newsarchive.extract.bounded import Limits, shared
 
     try:
         body = path.read_bytes()
@@ -143,7 +188,7 @@ def extract_file(path: Path, url: str | None, render: bool = False) -> dict[str,
 
         body = render_html_file(path, url).encode("utf-8")
     try:
-        sidecar = extract_sidecar(body, url or path.resolve().as_uri())
+        sidecar = shared(limits or Limits()).extract(body, url or path.resolve().as_uri())
     except ExtractionError as exc:
         raise ExtractionError(f"{path}: {exc}") from None
     if render:
@@ -151,16 +196,20 @@ def extract_file(path: Path, url: str | None, render: bool = False) -> dict[str,
     return sidecar
 
 
-def _job(item: tuple[Path, Path | None, str | None, bool]) -> tuple[Path, str | None]:
-    """Worker: extract one page and write its files; the error message on failure."""
-    path, out, url, render = item
+def _job(item: tuple[Path, Path | None, str | None, bool, Any]) -> tuple[Path, str | None, bool]:
+    """Worker: extract one page and write its files; the error message on failure, and
+    whether a sidecar (with ``extractor.error``) was written all the same."""
+    from newsarchive.extract.bounded import extraction_error
+
+    path, out, url, render, limits = item
     try:
-        sidecar = extract_file(path, url, render)
+        sidecar = extract_file(path, url, render, limits)
         if out is not None:
             write_outputs(sidecar, out / path.stem)
     except ExtractionError as exc:
-        return path, str(exc)
-    return path, None
+        return path, str(exc), False
+    error = extraction_error(sidecar)
+    return path, f"{path}: {error}" if error else None, error is not None
 
 
 def write_outputs(sidecar: dict[str, Any], stem: Path) -> None:
@@ -187,27 +236,34 @@ def extract_html_inputs(paths: list[Path], args: argparse.Namespace) -> int:
     if args.out is None:
         if not single:
             raise ConfigError("several pages: give --out DIR for their NAME.json files")
-        sidecar = extract_file(files[0], args.url, args.render)
+        from newsarchive.extract.bounded import extraction_error
+
+        sidecar = extract_file(files[0], args.url, args.render, args.limits)
         json.dump(sidecar, sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
-        return 0
+        error = extraction_error(sidecar)
+        if error:
+            print(f"newsarchive: error: {files[0]}: {error}", file=sys.stderr)
+        return 1 if error else 0
     out = _out_folder(args.out)
     stems = [f.stem for f in files]
     if len(set(stems)) != len(stems):
         dup = next(s for s in stems if stems.count(s) > 1)
         raise ConfigError(f"two inputs are named {dup}.*; their NAME.json would collide in --out")
-    items = [(f, out, args.url, args.render) for f in files]
-    failed = 0
+    items = [(f, out, args.url, args.render, args.limits) for f in files]
+    failed = with_error = 0
     if args.jobs > 1 and len(items) > 1:
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
             results = list(pool.map(_job, items, chunksize=4))
     else:
         results = [_job(i) for i in items]
-    for _, error in results:
+    for _, error, written in results:
         if error:
             failed += 1
+            with_error += written
             print(f"newsarchive: error: {error}", file=sys.stderr)
-    print(f"extract: {len(files) - failed} sidecars written to {out}, {failed} failed",
+    print(f"extract: {len(files) - failed} sidecars written to {out}, {failed} failed"
+          f"{f' ({with_error} written with extractor.error)' if with_error else ''}",
           file=sys.stderr)
     return 1 if failed else 0
 
@@ -378,7 +434,8 @@ def extract_warc_inputs(inputs: list[str], args: argparse.Namespace) -> int:
     temp = tempfile.TemporaryDirectory(prefix="newsarchive-extract-") if to_stdout else None
     out = Path(temp.name) if temp is not None else _out_folder(args.out)
     options = {"include_all": args.all, "write_warc": not to_stdout,
-               "endpoint_url": args.endpoint_url, "region": args.region}
+               "endpoint_url": args.endpoint_url, "region": args.region,
+               "limits": args.limits}
     progress = _Progress(len(sources), args.quiet)
     results: list[dict[str, Any]] = []
     try:
@@ -396,7 +453,7 @@ def extract_warc_inputs(inputs: list[str], args: argparse.Namespace) -> int:
     progress.finish()
     summary = _summary(results, time.monotonic() - progress.start, None if to_stdout else out)
     _print_summary(summary, args.json)
-    return 1 if summary["errors"] else 0
+    return 1 if summary["errors"] or summary["failed_pages"] else 0
 
 
 def _summary(results: list[dict[str, Any]], seconds: float, out: Path | None) -> dict[str, Any]:
@@ -411,6 +468,7 @@ def _summary(results: list[dict[str, Any]], seconds: float, out: Path | None) ->
         "sidecars": total("sidecars"),
         "not_articles": total("not_articles"),
         "failed_pages": total("failed"),
+        "error_sidecars": total("error_sidecars"),
         "errors": [r["error"] for r in results if r["error"]],
         "seconds": round(seconds, 3),
         "records_per_second": round(total("records") / max(seconds, 1e-9), 1),
@@ -427,6 +485,7 @@ def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
     where = f" to {s['out']}" if s["out"] != "-" else ""
     print(f"extract: {s['files']} WARC files, {s['records']} records, {s['pages']} HTML pages "
           f"({s['rendered']} rendered): {s['sidecars']} sidecars written{where}, "
-          f"{s['not_articles']} not articles, {s['failed_pages']} failed, "
+          f"{s['not_articles']} not articles, {s['failed_pages']} failed "
+          f"({s['error_sidecars']} written with extractor.error), "
           f"{len(s['errors'])} damaged files in {s['seconds']:.1f} s "
           f"({s['records_per_second']:.0f} records/s)", file=sys.stderr)

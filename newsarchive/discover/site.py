@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import reprlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from urllib.parse import urljoin, urlsplit
 
 import yaml
 
+from newsarchive.discover.credentials import Credentials, parse_credentials
 from newsarchive.discover.revisit import RevisitPolicy
 from newsarchive.exceptions import ConfigError
 from newsarchive.fetch.politeness import politeness_settings
@@ -33,6 +35,12 @@ EXAMPLE = Path(__file__).with_name("site.example.yaml")
 RENDER_MODES = ("never", "always", "auto")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 CONTACT_RE = re.compile(r"^(?:[^@\s]+@[^@\s]+\.[^@\s]+|https?://\S+)$")
+
+#: a site file is a page of settings; anything bigger is a mistake (or an attack)
+MAX_FILE_BYTES = 1_000_000
+#: longest value an error message quotes, and longest message
+QUOTE_CHARS = 60
+MESSAGE_CHARS = 400
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _SIZES = {
@@ -47,6 +55,19 @@ _SIZES = {
     "gib": 2**30,
     "tib": 2**40,
 }
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = QUOTE_CHARS
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = 4
+_REPR.maxlevel = 2
+
+
+def quote(value: Any) -> str:
+    """``repr(value)`` of at most :data:`QUOTE_CHARS`: error messages quote what they
+    reject, and a value may be megabytes long (reprlib never builds the whole repr)."""
+    text = _REPR.repr(value)
+    return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 3] + "..."
 
 
 # --- the typed result ---------------------------------------------------------
@@ -92,6 +113,7 @@ class Site:
     limits: Limits = field(default_factory=Limits)
     revisit: RevisitPolicy = field(default_factory=RevisitPolicy)
     politeness: Politeness = field(default_factory=Politeness)
+    credentials: Credentials = field(default_factory=Credentials)
 
     @property
     def urls(self) -> tuple[str, ...]:
@@ -142,6 +164,8 @@ class Site:
         out["STATE_REVISIT_ARTICLE_EVERY"] = secs(r.article_every)
         out["STATE_REVISIT_PAGE_EVERY"] = secs(r.page_every)
         out["STATE_REVISIT_EMBED_EVERY"] = secs(r.embed_every)
+        out.update(self.credentials.settings(self.path, self.allowed_domains or tuple(
+            dict.fromkeys(urlsplit(u).hostname or "" for u in self.urls))))
         return out
 
 
@@ -159,7 +183,7 @@ class _Located:
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
             if not isinstance(key, str):
-                self.fail(key_node.start_mark.line + 1, f"key {key!r} is not a name")
+                self.fail(key_node.start_mark.line + 1, f"key {quote(key)} is not a name")
             if key in self.lines:
                 self.fail(key_node.start_mark.line + 1, f"key '{key}' appears twice")
             self.lines[key] = key_node.start_mark.line + 1
@@ -167,6 +191,8 @@ class _Located:
             self.values[key] = loader.construct_object(value_node, deep=True)
 
     def fail(self, line: int, message: str) -> None:
+        if len(message) > MESSAGE_CHARS:
+            message = message[: MESSAGE_CHARS - 3] + "..."
         raise ConfigError(f"{self.source}: line {line}: {message}")
 
     def check_keys(self, allowed: tuple[str, ...], where: str = "") -> None:
@@ -196,9 +222,32 @@ class _Located:
         return default  # unreachable
 
 
+class _PlainLoader(yaml.SafeLoader):
+    """PyYAML's safe loader without anchors and aliases.
+
+    An alias is a reference: nine nested lists of nine aliases each make a
+    400-byte file that expands to 387 million items once constructed or quoted.
+    Site files have no use for them, so the first anchor or alias is refused
+    while composing, before anything is expanded.
+    """
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            mark = event.start_mark
+            raise ConfigError(
+                f"{self.name}: line {mark.line + 1}: YAML anchors and aliases (&name, *name) "
+                "are not allowed in site files; write the values out"
+            )
+        return super().compose_node(parent, index)
+
+
 def _read_yaml(path: Path) -> _Located:
     source = str(path)
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ConfigError(f"{source} is larger than {MAX_FILE_BYTES} bytes; a site file "
+                              "is a page of settings (see docs/site-file.md)")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"site file {source} not found; check the path") from None
@@ -206,7 +255,8 @@ def _read_yaml(path: Path) -> _Located:
         raise ConfigError(f"{source} is a folder, not a site file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read site file {source}: {exc}") from None
-    loader = yaml.SafeLoader(text)
+    loader = _PlainLoader(text)
+    loader.name = source
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
@@ -235,7 +285,7 @@ def _read_yaml(path: Path) -> _Located:
 def parse_duration(value: Any, *, never: str | None = None) -> float | None:
     """``90``/``"90s"``/``"15m"``/``"6h"``/``"2d"``/``"1w"`` in seconds; ``never`` -> None."""
     if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a duration; write e.g. 30m, 6h or 2d")
+        raise ValueError(f"{quote(value)} is not a duration; write e.g. 30m, 6h or 2d")
     if isinstance(value, int | float):
         if value < 0:
             raise ValueError("a duration cannot be negative")
@@ -248,7 +298,7 @@ def parse_duration(value: Any, *, never: str | None = None) -> float | None:
     m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smhdw])", text)
     if not m:
         extra = f", '{never}'" if never else ""
-        raise ValueError(f"{value!r} is not a duration; write e.g. 30m, 6h, 2d{extra} or always")
+        raise ValueError(f"{quote(value)} is not a duration; write e.g. 30m, 6h, 2d{extra} or always")
     return float(m.group(1)) * _UNITS[m.group(2)]
 
 
@@ -258,7 +308,7 @@ def parse_size(value: Any) -> int:
         return value
     m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)?", str(value).strip().lower())
     if not m:
-        raise ValueError(f"{value!r} is not a size; write e.g. 500MB or 2GB")
+        raise ValueError(f"{quote(value)} is not a size; write e.g. 500MB or 2GB")
     return int(float(m.group(1)) * _SIZES[m.group(2) or ""])
 
 
@@ -269,7 +319,7 @@ def parse_cron(value: Any) -> str:
     text = str(value).strip()
     if not croniter.is_valid(text):
         raise ValueError(
-            f"{text!r} is not a cron expression; write 5 fields like '0 * * * *' "
+            f"{quote(text)} is not a cron expression; write 5 fields like '0 * * * *' "
             "(minute hour day month weekday) or @hourly"
         )
     return text
@@ -277,19 +327,19 @@ def parse_cron(value: Any) -> str:
 
 def _positive_int(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{value!r} is not a whole number of 0 or more")
+        raise ValueError(f"{quote(value)} is not a whole number of 0 or more")
     return value
 
 
 def _bool(value: Any) -> bool:
     if not isinstance(value, bool):
-        raise ValueError(f"{value!r} is not true or false")
+        raise ValueError(f"{quote(value)} is not true or false")
     return value
 
 
 def _text(value: Any) -> str:
     if not isinstance(value, str | int | float) or isinstance(value, bool) or not str(value).strip():
-        raise ValueError(f"{value!r} is not a text value")
+        raise ValueError(f"{quote(value)} is not a text value")
     return str(value).strip()
 
 
@@ -321,8 +371,10 @@ TOP_KEYS = (
     "limits",
     "revisit",
     "politeness",
+    "credentials",
 )
 LIMIT_KEYS = ("pages", "time", "bytes")
+
 REVISIT_KEYS = ("articles_younger_than", "articles_every", "pages_every", "embeds_every")
 POLITENESS_KEYS = ("concurrency", "delay", "autothrottle", "robots")
 
@@ -336,7 +388,7 @@ def _urls(doc: _Located, key: str, base: str | None) -> tuple[str, ...]:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             doc.fail(
                 doc.lines[key],
-                f"{key}: {text!r} is not a URL; write an absolute http:// or https:// URL",
+                f"{key}: {quote(text)} is not a URL; write an absolute http:// or https:// URL",
             )
         out.append(url)
     return tuple(out)
@@ -350,20 +402,21 @@ def _patterns(doc: _Located) -> tuple[str, ...]:
         except re.error as exc:
             doc.fail(
                 doc.lines["article_patterns"],
-                f"article_patterns: {item!r} is not a regular expression: {exc}",
+                f"article_patterns: {quote(item)} is not a regular expression: {exc}",
             )
         out.append(str(item))
     return tuple(out)
 
 
-def _domains(doc: _Located) -> tuple[str, ...]:
+def _domains(doc: _Located, key: str = "allowed_domains", where: str = "allowed_domains"
+             ) -> tuple[str, ...]:
     out = []
-    for item in doc.get("allowed_domains", _list, default=[]):
+    for item in doc.get(key, _list, default=[]):
         text = str(item).strip().lower()
         if "/" in text or not re.fullmatch(r"[a-z0-9.-]+(:\d+)?", text):
             doc.fail(
-                doc.lines["allowed_domains"],
-                f"allowed_domains: {item!r} is not a host name; write e.g. example.com "
+                doc.lines[key],
+                f"{where}: {quote(item)} is not a host name; write e.g. example.com "
                 "(no scheme, no path)",
             )
         out.append(text.split(":")[0])
@@ -418,7 +471,7 @@ def _politeness(doc: _Located) -> Politeness:
             return True
         if value in ("ignore", False):
             return False
-        raise ValueError(f"{value!r} must be obey or ignore")
+        raise ValueError(f"{quote(value)} must be obey or ignore")
 
     def concurrency(value: Any) -> int:
         if _positive_int(value) < 1:
@@ -440,7 +493,7 @@ def parse_site(doc: _Located, path: Path) -> Site:
     if not NAME_RE.match(name):
         doc.fail(
             doc.lines.get("name", doc.line),
-            f"name {name!r} may hold only letters, digits, '.', '-' and '_'",
+            f"name {quote(name)} may hold only letters, digits, '.', '-' and '_'",
         )
     start_urls = _urls(doc, "start_urls", None)
     base = start_urls[0] if start_urls else None
@@ -455,19 +508,19 @@ def parse_site(doc: _Located, path: Path) -> Site:
         )
     render = doc.get("render", _text, default="never")
     if render not in RENDER_MODES:
-        doc.fail(doc.lines["render"], f"render: {render!r} must be one of {', '.join(RENDER_MODES)}")
+        doc.fail(doc.lines["render"], f"render: {quote(render)} must be one of {', '.join(RENDER_MODES)}")
     contact = doc.get("contact", _text)
     if contact is not None and not CONTACT_RE.match(contact):
         doc.fail(
             doc.lines["contact"],
-            f"contact: {contact!r} is neither an e-mail address nor an http(s) URL",
+            f"contact: {quote(contact)} is neither an e-mail address nor an http(s) URL",
         )
     collection = doc.get("collection", _text)
     store = doc.get("store", _text)
     if store is not None and not re.fullmatch(r"s3://[a-z0-9][a-z0-9.-]{1,62}(/\S*)?", store):
         doc.fail(
             doc.lines["store"],
-            f"store: {store!r} is not an S3 URI; write s3://BUCKET/PREFIX",
+            f"store: {quote(store)} is not an S3 URI; write s3://BUCKET/PREFIX",
         )
     return Site(
         path=path,
@@ -489,6 +542,7 @@ def parse_site(doc: _Located, path: Path) -> Site:
         limits=_limits(doc),
         revisit=_revisit(doc),
         politeness=_politeness(doc),
+        credentials=parse_credentials(doc),
     )
 
 

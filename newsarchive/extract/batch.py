@@ -1,10 +1,12 @@
 """One WARC file in, its sidecar files out: the unit of work of ``extract`` on WARCs.
 
 :func:`extract_warc` reads the pages of one WARC (local path or ``s3://``) with
-:class:`~newsarchive.extract.archive.PageReader`, extracts each with
-:func:`~newsarchive.extract.extract_sidecar` and writes the sidecars with
+:class:`~newsarchive.extract.archive.PageReader`, extracts each in this
+process's bounded worker (:mod:`newsarchive.extract.bounded`: time and memory
+limits per page) and writes the sidecars with
 :class:`~newsarchive.extract.outputs.SidecarFiles`. It never raises for bad
-input: a page that cannot be extracted is counted, a damaged WARC ends the file
+input: a page that cannot be extracted is counted (and written as a sidecar
+with ``extractor.error`` when extraction failed or ran over its limits), a damaged WARC ends the file
 early with the sidecars of the pages before the damage kept and the one-line
 reason in :attr:`WarcResult.error`. It is a plain function of picklable
 arguments so ``extract --jobs N`` can run one per process.
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from newsarchive.exceptions import NewsarchiveError, StorageError, UserError
+from newsarchive.extract.bounded import Limits
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +44,7 @@ class WarcResult:
     sidecars: int = 0  # written
     not_articles: int = 0  # pages left out as not articles (without --all)
     failed: int = 0  # pages that could not be extracted
+    error_sidecars: int = 0  # of which written as a sidecar with extractor.error
     outputs: list[str] = field(default_factory=list)
     error: str | None = None  # the file could not be read to its end
     seconds: float = 0.0
@@ -68,14 +72,15 @@ def extract_warc(
     endpoint_url: str | None = None,
     region: str | None = None,
     progress: Progress | None = None,
+    limits: Limits | None = None,
 ) -> WarcResult:
     """Sidecars of every HTML page of ``source`` into ``out_dir`` (see the module docstring).
 
     ``include_all`` keeps the sidecars of non-articles (``is_article: false``);
-    ``write_warc=False`` writes only the JSON Lines file.
+    ``write_warc=False`` writes only the JSON Lines file; ``limits`` bound each page.
     """
-    from newsarchive.extract import extract_sidecar
     from newsarchive.extract.archive import PageReader
+    from newsarchive.extract.bounded import extraction_error, shared
     from newsarchive.extract.outputs import SidecarFiles
     from newsarchive.store import open_input
 
@@ -88,15 +93,17 @@ def extract_warc(
         result.error = str(exc)
         return result
     name = posixpath.basename(source)
+    extractor = shared(limits or Limits())
+    extractor.start()  # warms up while the first records are read
     files: SidecarFiles | None = None
     reader = PageReader(stream, name)
     try:
         files = SidecarFiles(out_dir, output_stem(source), warc=write_warc)
         for page in reader:
             try:
-                sidecar = extract_sidecar(page.body, page.url, content_type=page.content_type,
-                                          capture=page.capture)
-            except NewsarchiveError as exc:
+                sidecar = extractor.extract(page.body, page.url, content_type=page.content_type,
+                                            capture=page.capture)
+            except NewsarchiveError as exc:  # not an HTML page: nothing to describe
                 result.failed += 1
                 logger.warning("%s: no sidecar for %s: %s", name, page.url, exc)
                 continue
@@ -104,7 +111,13 @@ def extract_warc(
                 result.failed += 1
                 logger.exception("%s: extraction failed on %s", name, page.url)
                 continue
-            if sidecar["is_article"] or include_all:
+            error = extraction_error(sidecar)
+            if error is not None:  # on record, so the page is not silently missing
+                result.failed += 1
+                result.error_sidecars += 1
+                logger.warning("%s: extraction failed on %s: %s", name, page.url, error)
+                files.write(sidecar, page.refers_to)
+            elif sidecar["is_article"] or include_all:
                 files.write(sidecar, page.refers_to)
                 result.sidecars += 1
             else:

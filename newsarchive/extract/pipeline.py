@@ -3,7 +3,11 @@
 The sidecar goes to the WARC writer service, which fills in where the page's
 response record lies and writes it both to ``sidecars/NAME.sidecars.jsonl.gz``
 and as a ``metadata`` record referring to the response. A page that cannot be
-extracted is logged and counted; it never stops the crawl.
+extracted is logged and counted; it never stops the crawl. Each page is
+extracted under a time and a memory limit (:mod:`newsarchive.extract.bounded`:
+``SIDECAR_TIME_LIMIT``, ``SIDECAR_MEMORY_LIMIT``, ``SIDECAR_MAX_BYTES``); a page
+over them, or one the extractor fails on, gets a sidecar with ``extractor.error``
+(stats ``sidecar/errors``).
 
 Extraction is CPU work in Python (about 13 ms for a 18 KB page): done on the
 reactor thread it caps a crawl near 75 pages/s. With ``SIDECAR_WORKERS`` > 0
@@ -25,6 +29,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 from newsarchive.exceptions import NewsarchiveError
+from newsarchive.extract.bounded import Limits
 from newsarchive.fetch.items import PageItem
 
 if TYPE_CHECKING:
@@ -34,20 +39,26 @@ logger = logging.getLogger(__name__)
 
 
 def extract_page(
-    body: bytes, url: str, content_type: str | None, fetched_at: datetime | None
+    body: bytes, url: str, content_type: str | None, fetched_at: datetime | None,
+    limits: Limits | None = None,
 ) -> tuple[dict[str, Any] | None, str | None]:
-    """Sidecar of one page, or the one-line reason there is none (runs in a worker)."""
-    from newsarchive.extract import extract_sidecar  # lazy: heavy imports
+    """Sidecar of one page and the one-line reason extraction failed, if it did: an
+    error sidecar with that reason, or None when the page is not HTML at all."""
+    from newsarchive.extract.bounded import extraction_error, shared
 
     try:
-        return extract_sidecar(body, url, content_type=content_type, fetched_at=fetched_at), None
+        sidecar = shared(limits or Limits()).extract(body, url, content_type=content_type,
+                                                     fetched_at=fetched_at)
     except NewsarchiveError as exc:
         return None, str(exc)
+    return sidecar, extraction_error(sidecar)
 
 
-def warm_up() -> None:
-    """Import the extractor in a worker, so the first page does not wait for it."""
-    import newsarchive.extract  # noqa: F401
+def warm_up(limits: Limits | None = None) -> None:
+    """Start the bounded extraction worker, so the first page does not wait for it."""
+    from newsarchive.extract.bounded import shared
+
+    shared(limits or Limits()).start()
 
 
 def default_workers() -> int:
@@ -62,6 +73,7 @@ class SidecarPipeline:
         self.crawler = crawler
         self.stats = crawler.stats
         self.workers = workers
+        self.limits = Limits.from_settings(crawler.settings)
         self._pool: Executor | None = None
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
@@ -81,7 +93,7 @@ class SidecarPipeline:
         """Start the workers now: importing the extractor takes seconds, which then
         overlap with the first fetches instead of delaying the first sidecar."""
         if self.workers > 0:
-            self._ensure_pool().submit(warm_up)
+            self._ensure_pool().submit(warm_up, self.limits)
 
     def _ensure_pool(self) -> Executor:
         if self._pool is None:
@@ -97,9 +109,9 @@ class SidecarPipeline:
             self._pool = None
 
     async def _extract(self, item: PageItem) -> tuple[dict[str, Any] | None, str | None]:
-        args = (item.body, item.url, item.content_type, item.fetched_at)
-        if self.workers <= 0:
-            return extract_page(*args)
+        args = (item.body, item.url, item.content_type, item.fetched_at, self.limits)
+        if self.workers <= 0:  # the work is in the bounded worker process; wait off the reactor
+            return await asyncio.to_thread(extract_page, *args)
         return await asyncio.wrap_future(self._ensure_pool().submit(extract_page, *args))
 
     async def process_item(self, item: Any, spider: Any = None) -> Any:
@@ -115,11 +127,13 @@ class SidecarPipeline:
             self.stats.inc_value("sidecar/errors")
             logger.exception("extraction failed on %s", item.url)
             return item
-        if sidecar is None:
+        if error is not None:
             self.stats.inc_value("sidecar/errors")
-            logger.warning("no sidecar for %s: %s", item.url, error)
+            logger.warning("no sidecar for %s: %s" if sidecar is None
+                           else "extraction failed on %s: %s", item.url, error)
+        if sidecar is None:
             return item
-        if sidecar.get("is_article") is False:
+        if sidecar.get("is_article") is False and error is None:
             self.stats.inc_value("sidecar/not_article")
             return item
         if item.rendered:
@@ -131,5 +145,5 @@ class SidecarPipeline:
         except NewsarchiveError as exc:
             logger.error("%s", exc)
             return item
-        self.stats.inc_value("sidecar/written")
+        self.stats.inc_value("sidecar/written" if error is None else "sidecar/error_sidecars")
         return item

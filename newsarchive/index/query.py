@@ -1,10 +1,16 @@
 """DuckDB over the Parquet catalog, in place: a local folder or S3.
 
 :func:`connect` returns a DuckDB connection with a view named ``catalog`` over
-the catalogs of one or more collections. Local catalogs are read by DuckDB's
-own Parquet reader; catalogs in S3 through a pyarrow dataset (pyarrow's S3
-filesystem honours the same endpoint settings as boto3), because DuckDB's
-``httpfs`` extension would have to be downloaded at run time.
+the catalogs of one or more collections, read through pyarrow datasets (for S3,
+pyarrow's S3 filesystem honours the same endpoint settings as boto3; DuckDB's
+``httpfs`` extension would have to be downloaded at run time).
+
+The connection is read-only to the outside world, by DuckDB's own switches
+rather than by parsing SQL: once the view is made, ``enable_external_access``
+goes off (no file read or written by SQL -- ``COPY ... TO``, ``ATTACH``,
+``read_csv('/etc/passwd')``, ``INSTALL``/``LOAD`` of extensions) and
+``lock_configuration`` goes on (no ``SET`` turns it back). The catalog is
+still read, through the registered datasets, which need no file access by SQL.
 """
 
 from __future__ import annotations
@@ -21,13 +27,21 @@ from newsarchive.index.collection import Collection
 logger = logging.getLogger(__name__)
 
 
-def _sql_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+def _dataset(paths: Sequence[str], filesystem: Any = None) -> Any:
+    """One pyarrow dataset over catalog files, hive partitions ``collection`` and
+    ``date``; the columns of every file, as DuckDB's ``union_by_name`` gives them."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    parts = pa.schema([("collection", pa.string()), ("date", pa.date32())])
+    schema = pa.unify_schemas([*(pq.read_schema(p, filesystem=filesystem) for p in paths), parts],
+                              promote_options="permissive")
+    return ds.dataset(list(paths), filesystem=filesystem, format="parquet", schema=schema,
+                      partitioning=ds.partitioning(parts, flavor="hive"))
 
 
 def _s3_dataset(roots: Sequence[str]) -> Any:
-    import pyarrow as pa
-    import pyarrow.dataset as ds
     from pyarrow import fs
 
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
@@ -40,11 +54,7 @@ def _s3_dataset(roots: Sequence[str]) -> Any:
     if region:
         kwargs["region"] = region
     s3 = fs.S3FileSystem(**kwargs)
-    partitioning = ds.partitioning(
-        pa.schema([("collection", pa.string()), ("date", pa.date32())]), flavor="hive"
-    )
-    paths = [r.split("://", 1)[1] for r in roots]
-    return ds.dataset(paths, filesystem=s3, format="parquet", partitioning=partitioning)
+    return _dataset([r.split("://", 1)[1] for r in roots], s3)
 
 
 def connect(collections: Sequence[Collection]) -> Any:
@@ -57,11 +67,8 @@ def connect(collections: Sequence[Collection]) -> Any:
     selects = []
     files = [f for c in local for f in c.catalog_files()]
     if files:
-        listed = ", ".join(_sql_str(f) for f in files)
-        selects.append(
-            f"SELECT * FROM read_parquet([{listed}], hive_partitioning = true, "
-            "hive_types = {'collection': VARCHAR, 'date': DATE}, union_by_name = true)"
-        )
+        con.register("_local_catalog", _dataset(files))
+        selects.append("SELECT * FROM _local_catalog")
     remote_files = [f for c in remote for f in c.catalog_files()]
     if remote_files:
         con.register("_remote_catalog", _s3_dataset(remote_files))
@@ -70,6 +77,9 @@ def connect(collections: Sequence[Collection]) -> Any:
         names = ", ".join(c.root for c in collections)
         raise UserError(f"no catalog in {names}; run `newsarchive index COLLECTION` first")
     con.execute("CREATE VIEW catalog AS " + " UNION ALL BY NAME ".join(selects))
+    for setting in ("enable_external_access = false", "autoinstall_known_extensions = false",
+                    "autoload_known_extensions = false", "lock_configuration = true"):
+        con.execute("SET " + setting)
     return con
 
 
@@ -82,6 +92,8 @@ def run_query(collections: Sequence[Collection], sql: str) -> tuple[list[str], A
         result = con.execute(sql)
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0]
+        if isinstance(exc, duckdb.PermissionException) or "configuration has been locked" in first:
+            first += " (queries are read-only: no files, databases or extensions)"
         raise UserError(f"query failed: {first}") from None
     columns = [d[0] for d in result.description or []]
     return columns, result
