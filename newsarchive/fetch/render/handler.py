@@ -50,6 +50,10 @@ logger = logging.getLogger(__name__)
 
 RENDER_META = "na_render"  # request.meta: True renders in the browser, False never does
 DOM_CONTENT_TYPE = "text/html; charset=utf-8"
+# Headers of the document that do not describe the DOM we hand Scrapy: it is
+# decoded, de-chunked UTF-8 of another length. Kept, Content-Encoding made
+# HttpCompressionMiddleware gunzip the DOM (BadGzipFile on every gzip page).
+_NOT_THE_DOM = (b"content-type", b"content-length", b"content-encoding", b"transfer-encoding")
 BLOCKED_FAILURES = ("inspector", "net::ERR_BLOCKED_BY_CLIENT")
 
 
@@ -96,7 +100,6 @@ class RenderDownloadHandler(WireHeadersDownloadHandler):
                         idle_ms=self.config.idle_ms,
                         timeout=self.config.timeout,
                         screenshot=self.config.screenshot,
-                        seen=lease.seen,
                     ),
                     self.config.timeout,
                 )
@@ -139,9 +142,7 @@ class RenderDownloadHandler(WireHeadersDownloadHandler):
             )
 
     def _response(self, request: Request, page: RenderedPage, dom: bytes) -> Response:
-        headers = [
-            (k, v) for k, v in page.headers if k.lower() not in (b"content-type", b"content-length")
-        ]
+        headers = [(k, v) for k, v in page.headers if k.lower() not in _NOT_THE_DOM]
         headers.append((b"Content-Type", DOM_CONTENT_TYPE.encode("ascii")))
         return HtmlResponse(
             url=page.url,

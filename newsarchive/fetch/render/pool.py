@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from newsarchive.fetch.render import procs
 from newsarchive.fetch.render.browserside import BrowserSideCapture
 from newsarchive.fetch.render.config import RenderConfig
-from newsarchive.fetch.render.recorder import PageRecorder, SeenResponses, Sink
+from newsarchive.fetch.render.recorder import PageRecorder, Sink
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, Page, Playwright
@@ -53,7 +53,6 @@ class _Slot:
     """One browser context and its idle tabs."""
 
     context: BrowserContext | None = None
-    seen: SeenResponses = field(default_factory=SeenResponses)
     idle: list[_Tab] = field(default_factory=list)
     active: int = 0
     pages: int = 0
@@ -65,7 +64,6 @@ class Lease:
     """A tab lent for one page; set ``healthy = False`` if it must not be reused."""
 
     page: Page
-    seen: SeenResponses
     recorder: PageRecorder
     healthy: bool = True
 
@@ -101,7 +99,7 @@ class BrowserPool:
         await self._sem.acquire()
         try:
             slot, tab = await self._acquire()
-            lease = Lease(tab.page, slot.seen, tab.recorder)
+            lease = Lease(tab.page, tab.recorder)
             browser_side = self._browser_side
             try:
                 if browser_side is not None and url:
@@ -210,11 +208,15 @@ class BrowserPool:
 
     async def _new_tab(self, context: BrowserContext) -> _Tab:
         page = await context.new_page()
+        session = await context.new_cdp_session(page)
+        await session.send("Network.enable")
+        # No HTTP cache: the archive holds what the server sent for each page.
+        # A cached answer is not a fetch, and the browser's revalidation of it
+        # comes back "304 Not Modified" with no body.
+        await session.send("Network.setCacheDisabled", {"cacheDisabled": True})
         if self.config.block_hosts:
             # Blocking inside Chromium (CDP) rather than page.route(): Playwright's
-            # routing sends every request through Python and turns off the cache.
-            session = await context.new_cdp_session(page)
-            await session.send("Network.enable")
+            # routing sends every request through Python.
             await session.send("Network.setBlockedURLs", {"urls": block_patterns(self.config)})
         recorder = PageRecorder(page)
         recorder.attach()
@@ -224,7 +226,6 @@ class BrowserPool:
     async def _close_context(self, slot: _Slot) -> None:
         context, slot.context = slot.context, None
         slot.idle.clear()
-        slot.seen = SeenResponses()  # a new context starts with an empty cache
         slot.pages = 0
         slot.retiring = False
         if context is not None:
