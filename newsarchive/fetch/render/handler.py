@@ -1,7 +1,8 @@
 """The download handler that renders pages in Chromium, in Scrapy's own slot.
 
 Requests with ``meta["na_render"]`` go to the browser; every other request
-goes to Scrapy's HTTP/1.1 handler untouched, and the browser is launched only
+goes to Scrapy's HTTP/1.1 handler (as :mod:`newsarchive.fetch.body` extends
+it: large bodies spooled, cut bodies kept), and the browser is launched only
 when the first page needs it -- a static site never starts one.
 
 Why our handler and not scrapy-playwright's (0.0.48, pinned, read in full):
@@ -36,7 +37,7 @@ from scrapy.http import HtmlResponse
 
 from newsarchive.capture.exchange import Exchange
 from newsarchive.capture.middleware import SKIP_META, TICKET_META
-from newsarchive.capture.wire import WireHeadersDownloadHandler
+from newsarchive.fetch.body import KeepingDownloadHandler
 from newsarchive.fetch.render.config import RenderConfig
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ _NOT_THE_DOM = (b"content-type", b"content-length", b"content-encoding", b"trans
 BLOCKED_FAILURES = ("inspector", "net::ERR_BLOCKED_BY_CLIENT")
 
 
-class RenderDownloadHandler(WireHeadersDownloadHandler):
+class RenderDownloadHandler(KeepingDownloadHandler):
     """HTTP(S) download handler that renders ``na_render`` requests in Chromium."""
 
     def __init__(self, crawler: Crawler) -> None:
