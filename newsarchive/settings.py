@@ -134,3 +134,5 @@ RENDER_BLOCK_HOSTS: list[str] = []  # ad/tracker hosts (and subdomains) the brow
 RENDER_SCREENSHOT = False  # also archive a full-page PNG of every rendered page
 RENDER_CHROMIUM_ARGS: list[str] = []  # extra Chromium flags, e.g. --host-resolver-rules=...
 RENDER_VIEWPORT = "1280x900"  # the browser window, WIDTHxHEIGHT
+RENDER_JS_HEAP_MB = 384  # V8 heap limit per renderer (--max-old-space-size); a page past it crashes, recorded; 0 none
+RENDER_TAB_MEMORY_MB = 640  # a renderer process over this RSS is killed, its page recorded as failed; 0 none

@@ -174,10 +174,14 @@ class _Conn:
             self.whole(_article("A long address"))
         elif path == "/never.html":
             return self.never()
-        elif path == "/oom.html":
+        elif path == "/oom.html":  # V8's heap: JS arrays without end
             script = ("<script>let keep=[];setInterval(()=>{for(let i=0;i<20;i++)"
                       "keep.push(new Array(1<<20).fill(Math.random()));},5);</script>")
             self.whole(_article("Memory eater", script))
+        elif path == "/buffers.html":  # outside V8's heap: typed arrays (not linked from /)
+            script = ("<script>let keep=[];setInterval(()=>{for(let i=0;i<4;i++)"
+                      "keep.push(new Uint8Array(16<<20).fill(7));},20);</script>")
+            self.whole(_article("Buffer eater", script))
         else:
             self.whole(b"not here", "text/plain", status="404 Not Found")
         return True

@@ -92,6 +92,7 @@ class RenderDownloadHandler(KeepingDownloadHandler):
         request.meta[SKIP_META] = True  # we archive what the browser received ourselves
         pool = self._pool_for_crawl()
         async with pool.tab(request.url) as lease:
+            kills = pool.memory_kills
             try:
                 page = await asyncio.wait_for(
                     render(
@@ -106,14 +107,22 @@ class RenderDownloadHandler(KeepingDownloadHandler):
                 )
             except TimeoutError:
                 lease.healthy = False
+                # A page that did not render is not rendered again (RetryMiddleware):
+                # a timeout, a crashed or killed tab, a redirect loop or a download
+                # cost up to RENDER_TIMEOUT each time and fail the same way again.
+                request.meta["dont_retry"] = True
                 self.crawler.stats.inc_value("render/timeouts")
                 raise DownloadTimeoutError(
                     f"rendering {request.url} took more than {self.config.timeout:g} s (RENDER_TIMEOUT)"
                 ) from None
             except Exception as exc:
                 lease.healthy = False
+                request.meta["dont_retry"] = True
                 self.crawler.stats.inc_value("render/failed")
-                raise DownloadFailedError(f"rendering {request.url} failed: {exc}") from exc
+                why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                if pool.memory_kills > kills and "crash" in why.lower():
+                    why = f"its tab went over RENDER_TAB_MEMORY_MB ({self.config.tab_memory_mb} MB) and was killed"
+                raise DownloadFailedError(f"rendering {request.url} failed: {why}") from exc
         # The tab is free: let a render waiting for it send its navigation
         # before this page goes through Scrapy, so the browser is not idle
         # while Python parses and archives (one tab: ~5% of the rate).
