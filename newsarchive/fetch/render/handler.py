@@ -77,6 +77,11 @@ class RenderDownloadHandler(KeepingDownloadHandler):
     def _sink(self, exchange: Exchange) -> Any:
         service = getattr(self.crawler, "warc_service", None)
         self.crawler.stats.inc_value("render/responses")
+        cap = self._default_maxsize
+        if cap and len(exchange.body) > cap:  # as the plain path does (newsarchive.fetch.body)
+            exchange.body = exchange.body[:cap]
+            exchange.warc_headers["WARC-Truncated"] = "length"
+            self.crawler.stats.inc_value("warc/truncated/length")
         return service.submit(exchange) if service is not None else None
 
     def _pool_for_crawl(self) -> BrowserPool:
