@@ -55,6 +55,7 @@ DOM_CONTENT_TYPE = "text/html; charset=utf-8"
 # decoded, de-chunked UTF-8 of another length. Kept, Content-Encoding made
 # HttpCompressionMiddleware gunzip the DOM (BadGzipFile on every gzip page).
 _NOT_THE_DOM = (b"content-type", b"content-length", b"content-encoding", b"transfer-encoding")
+NOT_A_PAGE = "Download is starting"  # Playwright's error for a navigation that became a download
 BLOCKED_FAILURES = ("inspector", "net::ERR_BLOCKED_BY_CLIENT")
 
 
@@ -96,6 +97,7 @@ class RenderDownloadHandler(KeepingDownloadHandler):
 
         request.meta[SKIP_META] = True  # we archive what the browser received ourselves
         pool = self._pool_for_crawl()
+        page: RenderedPage | None = None
         async with pool.tab(request.url) as lease:
             kills = pool.memory_kills
             try:
@@ -122,12 +124,19 @@ class RenderDownloadHandler(KeepingDownloadHandler):
                 ) from None
             except Exception as exc:
                 lease.healthy = False
-                request.meta["dont_retry"] = True
-                self.crawler.stats.inc_value("render/failed")
                 why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                if pool.memory_kills > kills and "crash" in why.lower():
-                    why = f"its tab went over RENDER_TAB_MEMORY_MB ({self.config.tab_memory_mb} MB) and was killed"
-                raise DownloadFailedError(f"rendering {request.url} failed: {why}") from exc
+                if NOT_A_PAGE not in why:
+                    request.meta["dont_retry"] = True
+                    self.crawler.stats.inc_value("render/failed")
+                    if pool.memory_kills > kills and "crash" in why.lower():
+                        why = f"its tab went over RENDER_TAB_MEMORY_MB ({self.config.tab_memory_mb} MB) and was killed"
+                    raise DownloadFailedError(f"rendering {request.url} failed: {why}") from exc
+        if page is None:
+            # Not a page (a PDF, a video...): Chromium would save it as a file.
+            # Fetched plainly instead, and archived by the capture middleware.
+            self.crawler.stats.inc_value("render/not_a_page")
+            request.meta.pop(SKIP_META, None)
+            return await super().download_request(request)
         # The tab is free: let a render waiting for it send its navigation
         # before this page goes through Scrapy, so the browser is not idle
         # while Python parses and archives (one tab: ~5% of the rate).
