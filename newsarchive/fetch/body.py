@@ -37,6 +37,7 @@ from scrapy import signals
 from scrapy.core.downloader.handlers.http11 import _ResponseReader, _ScrapyAgent
 from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
 from scrapy.exceptions import IgnoreRequest
+from scrapy.utils._compression import _DecompressionMaxSizeExceeded
 from scrapy.utils._download_handlers import check_stop_download, wrap_twisted_exceptions
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.defer import CancelledError, Deferred
@@ -249,6 +250,10 @@ class KeepingDownloadHandler(WireHeadersDownloadHandler):
             return await maybe_deferred_to_future(agent.download_request(request))
 
 
+class _OverParseCap(Exception):
+    """A body decoded past FETCH_PARSE_MAXSIZE (caught in this module)."""
+
+
 class BoundedHttpCompressionMiddleware(HttpCompressionMiddleware):
     """Scrapy's content decoding, bounded by ``FETCH_PARSE_MAXSIZE``, failing in one line.
 
@@ -266,11 +271,17 @@ class BoundedHttpCompressionMiddleware(HttpCompressionMiddleware):
         if crawler is not None:
             self._max_size = crawler.settings.getint("FETCH_PARSE_MAXSIZE")
 
+    def _handle_encoding(self, body: bytes, content_encoding: list[bytes], max_size: int) -> Any:
+        try:
+            return super()._handle_encoding(body, content_encoding, max_size)
+        except _DecompressionMaxSizeExceeded as exc:  # past Scrapy's handler: its warning names the wrong setting
+            raise _OverParseCap from exc
+
     def process_response(self, request: Request, response: Response, spider: Any = None) -> Any:
         """Decode as Scrapy does; a body over the cap or not decodable is ignored, counted."""
         try:
             return super().process_response(request, response)
-        except IgnoreRequest as exc:  # decoded past the cap
+        except _OverParseCap as exc:
             why = "decodes to more than FETCH_PARSE_MAXSIZE"
             cause: Exception = exc
         except Exception as exc:  # zlib.error, OSError, EOFError, brotli's errors...
@@ -279,6 +290,7 @@ class BoundedHttpCompressionMiddleware(HttpCompressionMiddleware):
         if self.stats:
             self.stats.inc_value("fetch/undecodable")
         codings = b", ".join(response.headers.getlist("Content-Encoding")).decode("latin-1")
-        msg = f"{response.url}: its {codings} body {why} ({type(cause).__name__}); archived as sent, not parsed"
+        detail = "" if isinstance(cause, _OverParseCap) else f" ({type(cause).__name__})"
+        msg = f"{response.url}: its {codings} body {why}{detail}; archived as sent, not parsed"
         logger.warning("%s", msg)
         raise IgnoreRequest(msg) from None
