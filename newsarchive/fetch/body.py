@@ -59,6 +59,7 @@ logger = logging.getLogger(__name__)
 
 SPOOL_META = "na_body_spool"  # request.meta: the Spool of a body too large for memory
 TRUNCATED_FLAG = "truncated:"  # response flag prefix: truncated:length|time|disconnect
+SIZE_META = "na_body_size"  # request.meta: bytes of the body received (response.body may hold fewer)
 CUT_FLAG = "na_body_cut"  # response flag: response.body holds only the first FETCH_PARSE_MAXSIZE bytes
 
 
@@ -205,9 +206,10 @@ class _KeepingAgent(_ScrapyAgent):
         reader = self._reader
         if reader is not None and "body" in result:
             spool = reader.spool
+            assert self._request is not None
+            self._request.meta[SIZE_META] = spool.size
             if spool.spilled:
                 result["body"] = spool.head(self.parse_max)
-                assert self._request is not None
                 self._request.meta[SPOOL_META] = spool
             else:
                 result["body"] = spool.getvalue()
