@@ -39,6 +39,7 @@ from newsarchive.capture.exchange import Exchange
 from newsarchive.capture.middleware import SKIP_META, TICKET_META
 from newsarchive.fetch.body import KeepingDownloadHandler
 from newsarchive.fetch.render.config import RenderConfig
+from newsarchive.fetch.render.recorder import UNREAD
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -146,6 +147,13 @@ class RenderDownloadHandler(KeepingDownloadHandler):
         self.crawler.stats.inc_value("render/blocked", sum(
             1 for why in page.failed.values() if why in BLOCKED_FAILURES
         ))
+        # Answers the browser got but would not hand over (DevTools keeps bodies
+        # up to a size): not archived, so counted and named in the log.
+        unread = [url for url, why in page.failed.items() if why.startswith(UNREAD)]
+        if unread:
+            self.crawler.stats.inc_value("render/bodies_unavailable", len(unread))
+            logger.warning("%s: %d responses the browser received could not be read, not archived "
+                           "(first: %s)", request.url, len(unread), unread[0])
         dom = page.dom.encode("utf-8")
         self._archive_dom(request, page, dom)
         return self._response(request, page, dom)

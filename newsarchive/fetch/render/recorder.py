@@ -45,6 +45,7 @@ logger = logging.getLogger(__name__)
 
 DECODED_HEADER = "WARC-Newsarchive-Content-Decoded"
 OMITTED_HEADER = "WARC-Newsarchive-Body-Omitted"
+UNREAD = "body unavailable"  # page.failed reason of a response whose body could not be read
 _DROPPED_WHEN_DECODED = (b"content-encoding", b"content-length")
 
 Sink = Callable[[Exchange], Any]  # returns the writer's Ticket (or None when not archiving)
@@ -197,7 +198,7 @@ class PageRecorder:
             else:
                 self.tickets[request] = exchange
         except Exception as exc:  # a tab closed or navigated away mid-read
-            self.failed[request.url] = f"body unavailable: {exc}"
+            self.failed[request.url] = f"{UNREAD}: {exc}"
             logger.debug("no body for %s: %s", request.url, exc)
 
     async def settle(self, idle: float, max_wait: float) -> bool:
