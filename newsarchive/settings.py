@@ -34,6 +34,13 @@ WARN_ON_GENERATOR_RETURN_VALUE = False
 
 CLOSESPIDER_BYTES = 0  # stop a crawl past this many bytes downloaded (newsarchive.fetch.limits)
 
+# --- Fetch: response bodies (newsarchive.fetch.body) ---------------------------------
+# A body cut by DOWNLOAD_MAXSIZE, DOWNLOAD_TIMEOUT or a disconnect is archived
+# with WARC-Truncated (length, time, disconnect) and counted, not dropped.
+DOWNLOAD_MAXSIZE = 256 * 1024 * 1024  # Scrapy's; bytes of a body archived, the rest cut (WARC-Truncated: length)
+FETCH_PARSE_MAXSIZE = 32 * 1024 * 1024  # bytes of a body (as sent, then decoded) the spider and extraction read
+FETCH_SPOOL_MEMORY = 1024 * 1024  # a body past this many bytes is spooled to WARC_DIR/tmp and streamed into its record
+
 # --- Discover: incremental re-crawls (newsarchive.discover.incremental) -------------
 # Durations in seconds; -1 means never (for the max age: no limit); 0 every run.
 # Robots.txt, sitemaps, feeds and fronts are fetched on every run regardless.
@@ -56,6 +63,9 @@ DOWNLOADER_MIDDLEWARES = {
     # RENDER_MODE (newsarchive.fetch.render): after HttpCompressionMiddleware (590)
     # so it reads decoded HTML of the plain fetch the capture middleware archived.
     "newsarchive.fetch.render.middleware.RenderModeMiddleware": 580,
+    # Scrapy's content decoding, capped at FETCH_PARSE_MAXSIZE (newsarchive.fetch.body).
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "newsarchive.fetch.body.BoundedHttpCompressionMiddleware": 590,
 }
 WARC_ENABLED = True
 WARC_DIR = "archive"  # the collection folder; WARC files go to WARC_DIR/warc/
@@ -148,3 +158,5 @@ RENDER_BLOCK_HOSTS: list[str] = []  # ad/tracker hosts (and subdomains) the brow
 RENDER_SCREENSHOT = False  # also archive a full-page PNG of every rendered page
 RENDER_CHROMIUM_ARGS: list[str] = []  # extra Chromium flags, e.g. --host-resolver-rules=...
 RENDER_VIEWPORT = "1280x900"  # the browser window, WIDTHxHEIGHT
+RENDER_JS_HEAP_MB = 384  # V8 heap limit per renderer (--max-old-space-size); a page past it crashes, recorded; 0 none
+RENDER_TAB_MEMORY_MB = 640  # a renderer process over this RSS is killed, its page recorded as failed; 0 none

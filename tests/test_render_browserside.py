@@ -66,7 +66,7 @@ async def render_all(urls: list[str]) -> tuple[list[Exchange], list[bool], bool]
         for url in urls:
             async with pool.tab(url) as lease:
                 await render(lease.recorder, url, sink=archived.append, idle_ms=config.idle_ms,
-                             timeout=config.timeout, seen=lease.seen)
+                             timeout=config.timeout)
                 assert pool._browser_side is not None
                 states.append(pool._browser_side.intercepting)
         for _ in range(50):  # the favicon is fetched as the page loads; give it a moment

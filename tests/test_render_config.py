@@ -23,6 +23,8 @@ def test_defaults_come_from_newsarchive_settings() -> None:
     assert config.mode == "auto"
     assert config.executable == "/usr/bin/chromium"
     assert "--no-sandbox" in config.launch_args() and "--disable-quic" in config.launch_args()
+    assert "--js-flags=--max-old-space-size=384" in config.launch_args() and config.tab_memory_mb == 640
+    assert not any("max-old-space" in a for a in RenderConfig(js_heap_mb=0).launch_args())
 
 
 @pytest.mark.parametrize(
@@ -37,6 +39,8 @@ def test_defaults_come_from_newsarchive_settings() -> None:
         ({"RENDER_TIMEOUT": "soon"}, "RENDER_TIMEOUT"),
         ({"RENDER_SCREENSHOT": True, "RENDER_MODE": "never"}, "RENDER_SCREENSHOT"),
         ({"RENDER_VIEWPORT": "wide"}, "RENDER_VIEWPORT"),
+        ({"RENDER_JS_HEAP_MB": -1}, "RENDER_JS_HEAP_MB"),
+        ({"RENDER_TAB_MEMORY_MB": "lots"}, "RENDER_TAB_MEMORY_MB"),
     ],
 )
 def test_conflicting_or_bad_settings_name_what_to_change(values: dict[str, object], names: str) -> None:

@@ -9,6 +9,10 @@ from __future__ import annotations
 import http
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from newsarchive.capture.spool import Spool
 
 # Headers that describe the transfer, not the resource. Scrapy (Twisted) hands us
 # the body with the chunk framing already removed, so keeping
@@ -23,7 +27,9 @@ class Exchange:
     """One request and the response to it, with the body as the server sent it.
 
     ``body`` is the entity body after transfer decoding and *before* content
-    decoding: a gzip-encoded page stays gzip-encoded, with its header.
+    decoding: a gzip-encoded page stays gzip-encoded, with its header. A large
+    body comes as a ``spool`` instead (``body`` is then empty), streamed into
+    its record by the writer.
     """
 
     url: str
@@ -39,6 +45,12 @@ class Exchange:
     ip_address: str | None = None
     warc_headers: dict[str, str] = field(default_factory=dict)
     record_id: str | None = None  # assigned by the service when queued
+    spool: Spool | None = None  # the body, when it was too large to hold in memory
+
+    @property
+    def body_size(self) -> int:
+        """Length of the body, wherever it is."""
+        return self.spool.size if self.spool is not None else len(self.body)
 
     def status_line(self) -> str:
         """The response status line, with a standard reason phrase if none was kept."""

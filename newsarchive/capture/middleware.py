@@ -7,6 +7,12 @@ server gzipped it (storing a decompressed body still labelled gzip is the
 classic bug of Scrapy WARC plugins). It never touches ``response.text``:
 decoding a still-compressed body is what makes Scrapy run charset detection
 over gzip bytes.
+
+A body the download handler spooled to disk (:mod:`newsarchive.fetch.body`)
+is streamed into its record from there, not from ``response.body`` (which
+holds only its first ``FETCH_PARSE_MAXSIZE`` bytes); a body it cut is
+archived with ``WARC-Truncated`` (WARC 1.1: ``length``, ``time`` or
+``disconnect``) and counted in ``warc/truncated/REASON``.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from newsarchive.capture import records
 from newsarchive.capture.exchange import Exchange
 from newsarchive.capture.service import WarcWriterService
 from newsarchive.exceptions import NewsarchiveError
+from newsarchive.fetch.body import SPOOL_META, truncation
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -121,19 +128,29 @@ class WarcCaptureMiddleware:
 
     def process_response(self, request: Request, response: Response, spider: Any = None) -> Response:
         """Queue the exchange; the response goes on unchanged."""
+        spool = request.meta.pop(SPOOL_META, None)  # popped: a redirect copies the meta
         if request.meta.get(SKIP_META) or "cached" in response.flags:
+            if spool is not None:
+                spool.close()
             return response
+        warc_headers = {}
+        reason = truncation(response.flags)
+        if reason is not None:
+            warc_headers["WARC-Truncated"] = reason
+            self.crawler.stats.inc_value(f"warc/truncated/{reason}")
         exchange = Exchange(
             url=response.url,
             method=request.method,
             request_headers=_header_pairs(request.headers),
             status=response.status,
             response_headers=_header_pairs(response.headers),
-            body=response.body,
+            body=response.body if spool is None else b"",
+            spool=spool,
             fetched_at=datetime.now(UTC),
             protocol=response.protocol or "HTTP/1.1",
             request_body=request.body or b"",
             ip_address=str(response.ip_address) if response.ip_address else None,
+            warc_headers=warc_headers,
         )
         try:
             request.meta[TICKET_META] = self.service.submit(exchange)

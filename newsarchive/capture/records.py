@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from warcio.statusandheaders import StatusAndHeaders
@@ -158,11 +158,17 @@ def _http_record(
     ex: Exchange,
     record_type: str,
     record_id: str,
-    payload: bytes,
+    payload: bytes | BinaryIO,
     http_headers: StatusAndHeaders,
     extra: dict[str, str],
+    out: BinaryIO | None = None,
 ) -> bytes:
-    """A request or response record of ``ex``: the common WARC headers, then ``extra``."""
+    """A request or response record of ``ex``: the common WARC headers, then ``extra``.
+
+    ``payload`` is bytes, or a seekable file of ``ex.body_size`` bytes (a
+    spooled body). With ``out``, the record is streamed there (read from the
+    file twice: digest, then copy) and ``b""`` is returned.
+    """
     warc_headers = {
         "WARC-Type": record_type,
         "WARC-Record-ID": record_id,
@@ -173,16 +179,24 @@ def _http_record(
     if ex.ip_address:
         warc_headers["WARC-IP-Address"] = ex.ip_address
     builder = _builder()
+    if isinstance(payload, bytes):
+        stream: BinaryIO = io.BytesIO(payload)
+        length = len(payload)
+    else:
+        stream, length = payload, ex.body_size
     record = builder.create_warc_record(
         ex.url,
         record_type,
-        payload=io.BytesIO(payload),
-        length=len(payload),
+        payload=stream,
+        length=length,
         http_headers=http_headers,
         warc_headers_dict=warc_headers,
     )
     builder.ensure_digest(record, block=True, payload=False)
-    return _serialise(record)
+    if out is None:
+        return _serialise(record)
+    WARCWriter(out, gzip=False, warc_version=WARC_VERSION).write_record(record)
+    return b""
 
 
 def _response_http_headers(ex: Exchange, redaction: Redaction | None = None
@@ -195,9 +209,16 @@ def _response_http_headers(ex: Exchange, redaction: Redaction | None = None
     return StatusAndHeaders(status, headers, protocol=protocol), removed, redacted
 
 
-def response_record(ex: Exchange, record_id: str, payload_digest: str,
-                    redaction: Redaction | None = None) -> bytes:
-    """The ``response`` record: status line, headers and body as the server sent them."""
+def response_record(
+    ex: Exchange, record_id: str, payload_digest: str, redaction: Redaction | None = None,
+    out: BinaryIO | None = None,
+) -> bytes:
+    """The ``response`` record: status line, headers and body as the server sent them.
+
+    A body that was cut (``ex.warc_headers`` holds ``WARC-Truncated``) keeps
+    its headers as sent: the record says it is shorter than they announce.
+    A spooled body is streamed into ``out`` (see :func:`_http_record`).
+    """
     http_headers, removed, redacted = _response_http_headers(ex, redaction)
     extra = {"WARC-Payload-Digest": payload_digest, **ex.warc_headers}
     if removed:
@@ -205,7 +226,8 @@ def response_record(ex: Exchange, record_id: str, payload_digest: str,
         extra["WARC-Newsarchive-Transfer-Decoded"] = ", ".join(removed)
     if redacted:
         extra[REDACTED_HEADER] = ", ".join(redacted)
-    return _http_record(ex, "response", record_id, ex.body, http_headers, extra)
+    payload = ex.spool.reader() if ex.spool is not None else ex.body
+    return _http_record(ex, "response", record_id, payload, http_headers, extra, out)
 
 
 def revisit_record(

@@ -74,6 +74,7 @@ class CaptureStats:
     bytes_in: int = 0
     sidecars: int = 0
     files_closed: int = 0
+    truncated: int = 0  # responses archived with WARC-Truncated
 
 
 class WarcWriterService:
@@ -210,32 +211,51 @@ class WarcWriterService:
                     item[1].set()
 
     def _write_exchange(self, ex: Exchange, ticket: Ticket) -> None:
-        digest = records.sha1_digest(ex.body)
+        try:
+            self._write_exchange_records(ex, ticket)
+        finally:
+            if ex.spool is not None:
+                ex.spool.close()
+
+    def _write_exchange_records(self, ex: Exchange, ticket: Ticket) -> None:
+        size = ex.body_size
+        digest = ex.spool.payload_digest() if ex.spool is not None else records.sha1_digest(ex.body)
         ticket.payload_digest = digest
-        original = self.dedup.lookup(digest) if self.dedup is not None and ex.body else None
+        # A cut body is never a revisit of a whole one, nor their original.
+        dedup = self.dedup if size and "WARC-Truncated" not in ex.warc_headers else None
+        original = dedup.lookup(digest) if dedup is not None else None
         assert ex.record_id is not None
+        record_id = ex.record_id
+        request = records.request_record(ex, record_id, self.redaction)
         if original is not None:
             response = records.revisit_record(
-                ex, ex.record_id, digest, original.uri, original.date, original.record_id,
+                ex, record_id, digest, original.uri, original.date, original.record_id,
                 self.redaction,
             )
             ticket.revisit = True
+            locations = self.files.write([response, request])
+        elif ex.spool is not None:
+            locations = self.files.write_streamed(
+                lambda out: records.response_record(ex, record_id, digest, self.redaction, out),
+                [request],
+            )
         else:
-            response = records.response_record(ex, ex.record_id, digest, self.redaction)
-        request = records.request_record(ex, ex.record_id, self.redaction)
-        locations = self.files.write([response, request])
+            response = records.response_record(ex, record_id, digest, self.redaction)
+            locations = self.files.write([response, request])
         ticket.location = locations[0]
         date = records.warc_date(ex.fetched_at)
-        if original is None and self.dedup is not None and ex.body:
-            self.dedup.add(digest, ex.url, date, ex.record_id)
+        if original is None and dedup is not None:
+            dedup.add(digest, ex.url, date, ex.record_id)
         self.stats.records += 2
-        self.stats.bytes_in += len(ex.body)
+        self.stats.bytes_in += size
+        if "WARC-Truncated" in ex.warc_headers:
+            self.stats.truncated += 1
         if ticket.revisit:
             self.stats.revisits += 1
         else:
             self.stats.responses += 1
         self._crawl_log.write(
-            f"{date} {ex.status} {len(ex.body)} {ex.url} {ticket.location.filename} "
+            f"{date} {ex.status} {size} {ex.url} {ticket.location.filename} "
             f"{ticket.location.offset} {'revisit' if ticket.revisit else 'response'} "
             f"{ex.record_id}\n"
         )

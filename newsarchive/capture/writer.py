@@ -47,6 +47,35 @@ class Location:
     length: int
 
 
+class _GzipSink:
+    """A write-only file that gzips what it gets into one member, written as it goes."""
+
+    def __init__(self, fh: BinaryIO, level: int, on_write: Callable[[bytes], Any] | None) -> None:
+        self._fh = fh
+        self._on_write = on_write
+        self._compressor = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+        self.written = 0
+
+    def _out(self, data: bytes) -> None:
+        if self._on_write is not None and data:
+            self._on_write(data)
+        view = memoryview(data)
+        while view:
+            n = self._fh.write(view)
+            view = view[n:]
+            self.written += n
+
+    def write(self, data: bytes) -> int:
+        self._out(self._compressor.compress(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass  # a member ends in finish(); warcio calls flush() after each record
+
+    def finish(self) -> None:
+        self._out(self._compressor.flush())
+
+
 class _MemberFile:
     """An append-only file of gzip members named ``*.open`` until closed.
 
@@ -90,6 +119,36 @@ class _MemberFile:
         self.size += len(member)
         if self._digest is not None:
             self._digest.update(member)
+        return offset
+
+    def append_stream(self, produce: Callable[[BinaryIO], Any], level: int) -> int:
+        """Append one gzip member of what ``produce(out)`` writes to ``out``, compressing as it goes.
+
+        For records too large to build in memory. If anything fails half way,
+        the file is cut back to where the member began.
+        """
+        offset = self.size
+        digest = self._digest
+        sink = _GzipSink(self._fh, level, digest.update if digest is not None else None)
+        try:
+            produce(sink)  # type: ignore[arg-type]
+            sink.finish()
+            if self.fsync == "record":
+                os.fsync(self._fh.fileno())
+        except BaseException as exc:
+            try:
+                os.ftruncate(self._fh.fileno(), offset)
+                self._fh.seek(offset)
+            except OSError:
+                logger.error("cannot cut %s back to %d bytes", self.open_path, offset)
+            self._digest = None  # it has seen the bytes that were cut
+            if isinstance(exc, OSError):
+                raise StorageError(
+                    f"cannot write {self.open_path}: {exc.strerror or exc}; "
+                    "free some space (or fix the folder's permissions) and run the crawl again"
+                ) from exc
+            raise
+        self.size = offset + sink.written
         return offset
 
     def digest(self) -> dict[str, Any]:
@@ -191,6 +250,21 @@ class WarcFileSet:
         if warc is None:
             self._open()
         return [self._append(raw) for raw in raws]
+
+    def write_streamed(self, produce: Callable[[BinaryIO], Any], raws: list[bytes]) -> list[Location]:
+        """Like :meth:`write`, the first record streamed by ``produce(out)`` (a spooled body)."""
+        warc = self._warc
+        if warc is not None and warc.size >= self.max_size:
+            self.close_current()
+            warc = None
+        if warc is None:
+            warc = self._open()
+        offset = warc.append_stream(produce, self.gzip_level)
+        length = warc.size - offset
+        self.records_written += 1
+        self.bytes_written += length
+        first = Location(warc.final_path.name, offset, length)
+        return [first, *(self._append(raw) for raw in raws)]
 
     def write_sidecar(self, sidecar: dict[str, Any]) -> None:
         """Append one sidecar line to the current WARC file's sidecar file."""

@@ -35,6 +35,8 @@ class CrawlSummary:
     revisits: int = 0
     sidecars: int = 0
     robots_forbidden: int = 0
+    truncated: dict[str, int] = field(default_factory=dict)  # WARC-Truncated reason -> responses
+    undecodable: int = 0  # bodies archived as sent whose content coding did not decode (not parsed)
     new_articles: int = 0  # articles this collection did not hold (crawl state)
     skipped: int = 0  # known URLs not due for a revisit, not fetched (crawl state)
     warc_files: list[str] = field(default_factory=list)
@@ -73,6 +75,11 @@ class CrawlSummary:
                 f"  incremental     {self.new_articles} new articles; {self.skipped} known "
                 "URLs not due, skipped"
             )
+        if self.truncated:
+            reasons = ", ".join(f"{k} {v}" for k, v in sorted(self.truncated.items()))
+            lines.append(f"  truncated       {sum(self.truncated.values())} bodies archived cut ({reasons})")
+        if self.undecodable:
+            lines.append(f"  undecodable     {self.undecodable} bodies archived as sent, not parsed")
         if self.robots_forbidden:
             lines.append(f"  robots.txt      {self.robots_forbidden} URLs not fetched (disallowed)")
         if self.recovered_files:
@@ -131,6 +138,8 @@ def run_crawl(
         revisits=int(stats.get("warc/revisits", 0)),
         sidecars=int(stats.get("warc/sidecars", 0)),
         robots_forbidden=int(stats.get("robotstxt/forbidden", 0)),
+        truncated={k.rsplit("/", 1)[1]: int(v) for k, v in stats.items() if k.startswith("warc/truncated/")},
+        undecodable=int(stats.get("fetch/undecodable", 0)),
         new_articles=int(stats.get("state/new_articles", 0)),
         skipped=int(stats.get("state/skipped", 0)),
         warc_files=[str(p) for p in after],

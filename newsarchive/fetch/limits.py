@@ -16,6 +16,8 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 
+from newsarchive.fetch.body import SIZE_META
+
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
@@ -44,7 +46,8 @@ class CloseSpiderBytes:
 
     def response_received(self, response: Any, request: Any = None, spider: Any = None) -> None:
         """Count the body; close the spider once over the limit."""
-        self.received += len(response.body)
+        size = request.meta.get(SIZE_META) if request is not None else None
+        self.received += size if size is not None else len(response.body)
         if self.received >= self.limit and not self.closing and self.crawler.engine:
             self.closing = True
             logger.info("closing: %d bytes downloaded (CLOSESPIDER_BYTES)", self.received)

@@ -50,6 +50,8 @@ class RenderConfig:
     screenshot: bool = False
     extra_args: tuple[str, ...] = ()
     viewport: tuple[int, int] = (1280, 900)
+    js_heap_mb: int = 384
+    tab_memory_mb: int = 640
 
     @classmethod
     def from_settings(cls, settings: Any) -> RenderConfig:
@@ -100,6 +102,8 @@ class RenderConfig:
             screenshot=flag("RENDER_SCREENSHOT", cls.screenshot),
             extra_args=strings("RENDER_CHROMIUM_ARGS"),
             viewport=viewport,
+            js_heap_mb=integer("RENDER_JS_HEAP_MB", cls.js_heap_mb),
+            tab_memory_mb=integer("RENDER_TAB_MEMORY_MB", cls.tab_memory_mb),
         )
         config.validate()
         return config
@@ -136,6 +140,8 @@ class RenderConfig:
             raise ConfigError(f"RENDER_TIMEOUT must be more than 0 seconds, not {self.timeout}")
         if self.idle_ms < 0:
             raise ConfigError(f"RENDER_IDLE_MS must be 0 or more, not {self.idle_ms}")
+        if self.js_heap_mb < 0 or self.tab_memory_mb < 0:
+            raise ConfigError("RENDER_JS_HEAP_MB and RENDER_TAB_MEMORY_MB must be 0 (no limit) or more")
         if self.screenshot and self.mode == "never":
             raise ConfigError("RENDER_SCREENSHOT is on but RENDER_MODE is never: nothing is rendered")
 
@@ -148,8 +154,9 @@ class RenderConfig:
             )
 
     def launch_args(self) -> list[str]:
-        """Chromium's command-line flags."""
-        return [*CHROMIUM_ARGS, *self.extra_args]
+        """Chromium's command-line flags: ours, the JavaScript heap limit, then the user's."""
+        heap = [f"--js-flags=--max-old-space-size={self.js_heap_mb}"] if self.js_heap_mb else []
+        return [*CHROMIUM_ARGS, *heap, *self.extra_args]
 
     def is_blocked(self, host: str) -> bool:
         """True when ``host`` matches a ``RENDER_BLOCK_HOSTS`` pattern (glob, or a domain suffix)."""

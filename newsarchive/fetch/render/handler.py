@@ -1,7 +1,8 @@
 """The download handler that renders pages in Chromium, in Scrapy's own slot.
 
 Requests with ``meta["na_render"]`` go to the browser; every other request
-goes to Scrapy's HTTP/1.1 handler untouched, and the browser is launched only
+goes to Scrapy's HTTP/1.1 handler (as :mod:`newsarchive.fetch.body` extends
+it: large bodies spooled, cut bodies kept), and the browser is launched only
 when the first page needs it -- a static site never starts one.
 
 Why our handler and not scrapy-playwright's (0.0.48, read in full):
@@ -36,8 +37,9 @@ from scrapy.http import HtmlResponse
 
 from newsarchive.capture.exchange import Exchange
 from newsarchive.capture.middleware import SKIP_META, TICKET_META
-from newsarchive.capture.wire import WireHeadersDownloadHandler
+from newsarchive.fetch.body import KeepingDownloadHandler
 from newsarchive.fetch.render.config import RenderConfig
+from newsarchive.fetch.render.recorder import UNREAD
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -50,10 +52,15 @@ logger = logging.getLogger(__name__)
 
 RENDER_META = "na_render"  # request.meta: True renders in the browser, False never does
 DOM_CONTENT_TYPE = "text/html; charset=utf-8"
+# Headers of the document that do not describe the DOM we hand Scrapy: it is
+# decoded, de-chunked UTF-8 of another length. Kept, Content-Encoding made
+# HttpCompressionMiddleware gunzip the DOM (BadGzipFile on every gzip page).
+_NOT_THE_DOM = (b"content-type", b"content-length", b"content-encoding", b"transfer-encoding")
+NOT_A_PAGE = "Download is starting"  # Playwright's error for a navigation that became a download
 BLOCKED_FAILURES = ("inspector", "net::ERR_BLOCKED_BY_CLIENT")
 
 
-class RenderDownloadHandler(WireHeadersDownloadHandler):
+class RenderDownloadHandler(KeepingDownloadHandler):
     """HTTP(S) download handler that renders ``na_render`` requests in Chromium."""
 
     def __init__(self, crawler: Crawler) -> None:
@@ -72,6 +79,11 @@ class RenderDownloadHandler(WireHeadersDownloadHandler):
     def _sink(self, exchange: Exchange) -> Any:
         service = getattr(self.crawler, "warc_service", None)
         self.crawler.stats.inc_value("render/responses")
+        cap = self._default_maxsize
+        if cap and len(exchange.body) > cap:  # as the plain path does (newsarchive.fetch.body)
+            exchange.body = exchange.body[:cap]
+            exchange.warc_headers["WARC-Truncated"] = "length"
+            self.crawler.stats.inc_value("warc/truncated/length")
         return service.submit(exchange) if service is not None else None
 
     def _pool_for_crawl(self) -> BrowserPool:
@@ -86,7 +98,9 @@ class RenderDownloadHandler(WireHeadersDownloadHandler):
 
         request.meta[SKIP_META] = True  # we archive what the browser received ourselves
         pool = self._pool_for_crawl()
+        page: RenderedPage | None = None
         async with pool.tab(request.url) as lease:
+            kills = pool.memory_kills
             try:
                 page = await asyncio.wait_for(
                     render(
@@ -96,20 +110,34 @@ class RenderDownloadHandler(WireHeadersDownloadHandler):
                         idle_ms=self.config.idle_ms,
                         timeout=self.config.timeout,
                         screenshot=self.config.screenshot,
-                        seen=lease.seen,
                     ),
                     self.config.timeout,
                 )
             except TimeoutError:
                 lease.healthy = False
+                # A page that did not render is not rendered again (RetryMiddleware):
+                # a timeout, a crashed or killed tab, a redirect loop or a download
+                # cost up to RENDER_TIMEOUT each time and fail the same way again.
+                request.meta["dont_retry"] = True
                 self.crawler.stats.inc_value("render/timeouts")
                 raise DownloadTimeoutError(
                     f"rendering {request.url} took more than {self.config.timeout:g} s (RENDER_TIMEOUT)"
                 ) from None
             except Exception as exc:
                 lease.healthy = False
-                self.crawler.stats.inc_value("render/failed")
-                raise DownloadFailedError(f"rendering {request.url} failed: {exc}") from exc
+                why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                if NOT_A_PAGE not in why:
+                    request.meta["dont_retry"] = True
+                    self.crawler.stats.inc_value("render/failed")
+                    if pool.memory_kills > kills and "crash" in why.lower():
+                        why = f"its tab went over RENDER_TAB_MEMORY_MB ({self.config.tab_memory_mb} MB) and was killed"
+                    raise DownloadFailedError(f"rendering {request.url} failed: {why}") from exc
+        if page is None:
+            # Not a page (a PDF, a video...): Chromium would save it as a file.
+            # Fetched plainly instead, and archived by the capture middleware.
+            self.crawler.stats.inc_value("render/not_a_page")
+            request.meta.pop(SKIP_META, None)
+            return await super().download_request(request)
         # The tab is free: let a render waiting for it send its navigation
         # before this page goes through Scrapy, so the browser is not idle
         # while Python parses and archives (one tab: ~5% of the rate).
@@ -119,6 +147,13 @@ class RenderDownloadHandler(WireHeadersDownloadHandler):
         self.crawler.stats.inc_value("render/blocked", sum(
             1 for why in page.failed.values() if why in BLOCKED_FAILURES
         ))
+        # Answers the browser got but would not hand over (DevTools keeps bodies
+        # up to a size): not archived, so counted and named in the log.
+        unread = [url for url, why in page.failed.items() if why.startswith(UNREAD)]
+        if unread:
+            self.crawler.stats.inc_value("render/bodies_unavailable", len(unread))
+            logger.warning("%s: %d responses the browser received could not be read, not archived "
+                           "(first: %s)", request.url, len(unread), unread[0])
         dom = page.dom.encode("utf-8")
         self._archive_dom(request, page, dom)
         return self._response(request, page, dom)
@@ -139,9 +174,7 @@ class RenderDownloadHandler(WireHeadersDownloadHandler):
             )
 
     def _response(self, request: Request, page: RenderedPage, dom: bytes) -> Response:
-        headers = [
-            (k, v) for k, v in page.headers if k.lower() not in (b"content-type", b"content-length")
-        ]
+        headers = [(k, v) for k, v in page.headers if k.lower() not in _NOT_THE_DOM]
         headers.append((b"Content-Type", DOM_CONTENT_TYPE.encode("ascii")))
         return HtmlResponse(
             url=page.url,

@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from newsarchive.fetch.render.recorder import PageRecorder, SeenResponses, Sink
+from newsarchive.fetch.render.recorder import PageRecorder, Sink
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,6 @@ async def render(
     idle_ms: int,
     timeout: float,
     screenshot: bool = False,
-    seen: SeenResponses | None = None,
 ) -> RenderedPage:
     """Render ``url`` in the recorder's tab; every response goes to ``sink`` as it completes.
 
@@ -54,7 +53,7 @@ async def render(
     (``asyncio.wait_for``); ``timeout`` here only limits the wait for quiet.
     """
     page = recorder.page
-    recorder.begin(sink, seen)
+    recorder.begin(sink)
     try:
         response = await page.goto(url, wait_until="load")
         settled = await recorder.settle(idle_ms / 1000, timeout * SETTLE_SHARE)

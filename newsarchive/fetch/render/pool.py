@@ -14,7 +14,12 @@ page -- so every bound is a setting:
   storage, its tabs) is replaced after ``RENDER_CONTEXT_PAGES``, and the whole
   browser is relaunched after ``RENDER_BROWSER_PAGES``, once its tabs are idle;
 - the caller bounds each page with ``RENDER_TIMEOUT``; a tab that timed out or
-  crashed is closed, never reused.
+  crashed is closed, never reused;
+- memory: V8's heap is capped per renderer (``RENDER_JS_HEAP_MB``: a script
+  that allocates without end crashes its tab, not the machine), and a
+  watchdog kills any renderer process whose RSS passes
+  ``RENDER_TAB_MEMORY_MB`` (DOM, images and layout live outside V8's heap).
+  The page it was rendering fails with that reason; the crawl goes on.
 
 :meth:`BrowserPool.close` closes the browser and then kills any Chromium
 process still below this one, so nothing outlives the crawl.
@@ -25,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -33,12 +39,14 @@ from typing import TYPE_CHECKING, Any
 from newsarchive.fetch.render import procs
 from newsarchive.fetch.render.browserside import BrowserSideCapture
 from newsarchive.fetch.render.config import RenderConfig
-from newsarchive.fetch.render.recorder import PageRecorder, SeenResponses, Sink
+from newsarchive.fetch.render.recorder import PageRecorder, Sink
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, Page, Playwright
 
 logger = logging.getLogger(__name__)
+
+WATCH_INTERVAL = 0.5  # seconds between two looks at the renderers' memory
 
 
 @dataclass(eq=False)
@@ -53,7 +61,6 @@ class _Slot:
     """One browser context and its idle tabs."""
 
     context: BrowserContext | None = None
-    seen: SeenResponses = field(default_factory=SeenResponses)
     idle: list[_Tab] = field(default_factory=list)
     active: int = 0
     pages: int = 0
@@ -65,7 +72,6 @@ class Lease:
     """A tab lent for one page; set ``healthy = False`` if it must not be reused."""
 
     page: Page
-    seen: SeenResponses
     recorder: PageRecorder
     healthy: bool = True
 
@@ -88,7 +94,9 @@ class BrowserPool:
         self._closed = False
         self._driver_pids: list[int] = []
         self._browser_side: BrowserSideCapture | None = None
+        self._watchdog: asyncio.Task[None] | None = None
         self.pages_rendered = 0
+        self.memory_kills = 0  # renderers killed over RENDER_TAB_MEMORY_MB
 
     def _inc(self, key: str) -> None:
         if self.stats is not None:
@@ -101,7 +109,7 @@ class BrowserPool:
         await self._sem.acquire()
         try:
             slot, tab = await self._acquire()
-            lease = Lease(tab.page, slot.seen, tab.recorder)
+            lease = Lease(tab.page, tab.recorder)
             browser_side = self._browser_side
             try:
                 if browser_side is not None and url:
@@ -192,9 +200,29 @@ class BrowserPool:
         self._browser_pages = 0
         self._browser_retiring = False
         self._inc("browser_launches")
+        if self.config.tab_memory_mb and self._watchdog is None:
+            self._watchdog = asyncio.ensure_future(self._watch_memory())
         if self.sink is not None:
             self._browser_side = BrowserSideCapture(self.sink)
             await self._browser_side.attach(self._browser)
+
+    async def _watch_memory(self) -> None:
+        """Kill renderers over ``RENDER_TAB_MEMORY_MB`` (their tabs crash; see the module docstring)."""
+        limit = self.config.tab_memory_mb * 1024 * 1024
+        while not self._closed:
+            await asyncio.sleep(WATCH_INTERVAL)
+            if not self._active:
+                continue
+            tree = [q for p in self._driver_pids for q in procs.descendants(p)]
+            for pid, rss in procs.renderers_over(tree, limit):
+                logger.warning("killing a Chromium renderer using %d MB (RENDER_TAB_MEMORY_MB is %d)",
+                               rss >> 20, self.config.tab_memory_mb)
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    continue
+                self.memory_kills += 1
+                self._inc("killed_over_memory")
 
     async def _new_context(self) -> BrowserContext:
         assert self._browser is not None
@@ -210,11 +238,15 @@ class BrowserPool:
 
     async def _new_tab(self, context: BrowserContext) -> _Tab:
         page = await context.new_page()
+        session = await context.new_cdp_session(page)
+        await session.send("Network.enable")
+        # No HTTP cache: the archive holds what the server sent for each page.
+        # A cached answer is not a fetch, and the browser's revalidation of it
+        # comes back "304 Not Modified" with no body.
+        await session.send("Network.setCacheDisabled", {"cacheDisabled": True})
         if self.config.block_hosts:
             # Blocking inside Chromium (CDP) rather than page.route(): Playwright's
-            # routing sends every request through Python and turns off the cache.
-            session = await context.new_cdp_session(page)
-            await session.send("Network.enable")
+            # routing sends every request through Python.
             await session.send("Network.setBlockedURLs", {"urls": block_patterns(self.config)})
         recorder = PageRecorder(page)
         recorder.attach()
@@ -224,7 +256,6 @@ class BrowserPool:
     async def _close_context(self, slot: _Slot) -> None:
         context, slot.context = slot.context, None
         slot.idle.clear()
-        slot.seen = SeenResponses()  # a new context starts with an empty cache
         slot.pages = 0
         slot.retiring = False
         if context is not None:
@@ -241,6 +272,8 @@ class BrowserPool:
     async def close(self) -> None:
         """Close tabs, contexts, the browser and Playwright's driver; kill what is left."""
         self._closed = True
+        if self._watchdog is not None:
+            self._watchdog.cancel()
         # Seen before closing: once the driver exits, its orphans are no longer below us.
         tree = [q for p in self._driver_pids for q in (p, *procs.descendants(p))]
         try:

@@ -121,3 +121,14 @@ def kill_browsers(pids: list[int]) -> int:
     if left:
         logger.warning("killed %d browser processes left after closing the browser", len(left))
     return len(left)
+
+
+def renderers_over(pids: list[int], limit: int) -> list[tuple[int, int]]:
+    """``(pid, rss)`` of the Chromium renderer processes among ``pids`` using more than ``limit`` bytes."""
+    out = []
+    for pid in pids:
+        if "--type=renderer" in cmdline(pid):
+            rss = rss_bytes(pid)
+            if rss > limit:
+                out.append((pid, rss))
+    return out

@@ -15,21 +15,23 @@ removed together -- a decoded body is never labelled gzip -- and the record
 says what was undone in ``WARC-Newsarchive-Content-Decoded`` (like
 ``WARC-Newsarchive-Transfer-Decoded`` for de-chunked bodies).
 
+A redirect's body is not kept by Chromium at all: its record holds an empty
+body, its ``Content-Length`` says 0 (a record's headers must describe its
+body), and ``WARC-Newsarchive-Body-Omitted`` gives the length the server
+announced.
+
 Not archived: requests the browser never got an answer to (blocked by
 ``RENDER_BLOCK_HOSTS``, failed, still open when the page settled), and
-``data:``/``blob:`` URLs. Answers from the browser's own cache are reported
-by Playwright like any other (it does not say which came from the cache); a
-response whose URL, status and headers -- ``Date`` included -- equal one
-already archived in the same browser context is taken for a cache hit and
-skipped, so a tab does not re-read the site's scripts for every page. The
-server's copy is in the archive from the first time.
+``data:``/``blob:`` URLs. The browser's cache is off in every tab (see
+:mod:`.pool`): an answer from the cache, or a ``304`` to the browser's own
+revalidation, is not what the server sent for the page, and Playwright does
+not say which responses came from the cache.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -42,6 +44,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DECODED_HEADER = "WARC-Newsarchive-Content-Decoded"
+OMITTED_HEADER = "WARC-Newsarchive-Body-Omitted"
+UNREAD = "body unavailable"  # page.failed reason of a response whose body could not be read
 _DROPPED_WHEN_DECODED = (b"content-encoding", b"content-length")
 
 Sink = Callable[[Exchange], Any]  # returns the writer's Ticket (or None when not archiving)
@@ -66,26 +70,20 @@ def _pairs(array: list[dict[str, str]]) -> list[tuple[bytes, bytes]]:
     return [(h["name"].encode("latin-1", "replace"), h["value"].encode("latin-1", "replace")) for h in array]
 
 
-class SeenResponses:
-    """Responses archived in one browser context, to recognise cache hits (bounded)."""
+def fit_length(
+    headers: list[tuple[bytes, bytes]], body: bytes
+) -> tuple[list[tuple[bytes, bytes]], dict[str, str]]:
+    """Headers whose ``Content-Length`` (if any) is the stored body's length.
 
-    def __init__(self, limit: int = 5000) -> None:
-        self.limit = limit
-        self._keys: OrderedDict[tuple[Any, ...], None] = OrderedDict()
-
-    def check(self, response: Response) -> bool:
-        """True if an identical response was seen before; remembers this one."""
-        headers = response.headers
-        if "date" not in headers:
-            return False  # without a Date, two fetches cannot be told from a cache hit
-        key = (response.url, response.status, tuple(sorted(headers.items())))
-        if key in self._keys:
-            self._keys.move_to_end(key)
-            return True
-        self._keys[key] = None
-        if len(self._keys) > self.limit:
-            self._keys.popitem(last=False)
-        return False
+    A header that said more (a redirect's body Chromium dropped) is replaced,
+    and the WARC header returned names what the server announced.
+    """
+    announced = [v for n, v in headers if n.lower() == b"content-length"]
+    if not announced or all(v.strip() == str(len(body)).encode() for v in announced):
+        return headers, {}
+    kept = [(n, v) for n, v in headers if n.lower() != b"content-length"]
+    kept.append((b"Content-Length", str(len(body)).encode()))
+    return kept, {OMITTED_HEADER: announced[0].strip().decode("latin-1")}
 
 
 class PageRecorder:
@@ -104,7 +102,6 @@ class PageRecorder:
     def __init__(self, page: Page) -> None:
         self.page = page
         self.sink: Sink | None = None
-        self.seen = SeenResponses()
         self.active = False
         self._reset()
 
@@ -126,12 +123,10 @@ class PageRecorder:
         self.page.on("requestfinished", self._on_finished)
         self.page.on("requestfailed", self._on_failed)
 
-    def begin(self, sink: Sink | None, seen: SeenResponses | None = None) -> None:
-        """Start recording a new page into ``sink``, with its context's ``seen`` (if given)."""
+    def begin(self, sink: Sink | None) -> None:
+        """Start recording a new page into ``sink``."""
         self._reset()
         self.sink = sink
-        if seen is not None:
-            self.seen = seen
         self.active = True
         self._touch()
 
@@ -176,7 +171,7 @@ class PageRecorder:
     # -- records ------------------------------------------------------------------
     async def _record(self, request: Request, response: Response) -> None:
         try:
-            if response.from_service_worker or self.seen.check(response):
+            if response.from_service_worker:  # blocked per context; never the server's answer
                 self.cached += 1
                 return
             redirect = 300 <= response.status < 400
@@ -185,6 +180,7 @@ class PageRecorder:
                 body_call, response.headers_array(), request.headers_array()
             )
             headers, decoded = stored_headers(_pairs(resp_headers))
+            headers, omitted = fit_length(headers, body)
             exchange = Exchange(
                 url=request.url,
                 method=request.method,
@@ -195,14 +191,14 @@ class PageRecorder:
                 body=body,
                 fetched_at=self._started.pop(request, None) or datetime.now(UTC),
                 request_body=request.post_data_buffer or b"",
-                warc_headers=decoded,
+                warc_headers={**decoded, **omitted},
             )
             if self.sink is not None:
                 self.tickets[request] = self.sink(exchange)
             else:
                 self.tickets[request] = exchange
         except Exception as exc:  # a tab closed or navigated away mid-read
-            self.failed[request.url] = f"body unavailable: {exc}"
+            self.failed[request.url] = f"{UNREAD}: {exc}"
             logger.debug("no body for %s: %s", request.url, exc)
 
     async def settle(self, idle: float, max_wait: float) -> bool:
