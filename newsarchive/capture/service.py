@@ -220,12 +220,12 @@ class WarcWriterService:
         else:
             response = records.response_record(ex, ex.record_id, digest)
         request = records.request_record(ex, ex.record_id)
-        locations = self.files.write([response, request])
+        locations = self.files.write([response, request], earliest=ex.fetched_at)
         ticket.location = locations[0]
         date = records.warc_date(ex.fetched_at)
         if original is None and self.dedup is not None and ex.body:
             self.dedup.add(digest, ex.url, date, ex.record_id)
-        self.stats.records += 2
+        self.stats.records = self.files.records_written  # warcinfo records included
         self.stats.bytes_in += len(ex.body)
         if ticket.revisit:
             self.stats.revisits += 1
@@ -253,18 +253,22 @@ class WarcWriterService:
         self.files.write_sidecar(sidecar)
         payload = json.dumps(sidecar, ensure_ascii=False).encode("utf-8")
         when = datetime.now(UTC)
-        self.files.write(
-            [records.metadata_record(ticket.url, record_id, payload, SIDECAR_CONTENT_TYPE, when)]
-        )
+        self.files.write([records.metadata_record(
+            records.own_uri("sidecar", ticket.url), record_id, payload, SIDECAR_CONTENT_TYPE,
+            when, refers_to_uri=ticket.url, refers_to_date=records.warc_date(ticket.fetched_at))])
+        self.stats.records = self.files.records_written
         self.stats.sidecars += 1
 
     def _write_record(
         self, uri: str, refers_to: str, payload: bytes, content_type: str, record_type: str
     ) -> None:
         when = datetime.now(UTC)
-        self.files.write(
-            [records.metadata_record(uri, refers_to, payload, content_type, when, None, record_type)]
-        )
+        ticket = self._recent.get(refers_to)
+        self.files.write([records.metadata_record(
+            uri, refers_to, payload, content_type, when, None, record_type,
+            refers_to_uri=ticket.url if ticket else None,
+            refers_to_date=records.warc_date(ticket.fetched_at) if ticket else None)])
+        self.stats.records = self.files.records_written
 
 
 def wait_written(ticket: Ticket, timeout: float = 60.0) -> bool:

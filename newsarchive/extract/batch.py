@@ -4,9 +4,9 @@
 :class:`~newsarchive.extract.archive.PageReader`, extracts each with
 :func:`~newsarchive.extract.extract_sidecar` and writes the sidecars with
 :class:`~newsarchive.extract.outputs.SidecarFiles`. It never raises for bad
-input: a page that cannot be extracted is counted, a damaged WARC ends the file
-early with the sidecars of the pages before the damage kept and the one-line
-reason in :attr:`WarcResult.error`. It is a plain function of picklable
+input: a page that cannot be extracted is counted, a damaged WARC is read past
+its damage (at the next whole gzip member) with the sidecars of every readable
+page kept and the one-line reason in :attr:`WarcResult.error`. It is a plain function of picklable
 arguments so ``extract --jobs N`` can run one per process.
 """
 
@@ -74,6 +74,7 @@ def extract_warc(
     ``include_all`` keeps the sidecars of non-articles (``is_article: false``);
     ``write_warc=False`` writes only the JSON Lines file.
     """
+    from newsarchive.capture.reading import opener_for
     from newsarchive.extract import extract_sidecar
     from newsarchive.extract.archive import PageReader
     from newsarchive.extract.outputs import SidecarFiles
@@ -89,7 +90,8 @@ def extract_warc(
         return result
     name = posixpath.basename(source)
     files: SidecarFiles | None = None
-    reader = PageReader(stream, name)
+    reader = PageReader(stream, name, reopen=opener_for(source, endpoint_url=endpoint_url,
+                                                         region=region))
     try:
         files = SidecarFiles(out_dir, output_stem(source), warc=write_warc)
         for page in reader:
