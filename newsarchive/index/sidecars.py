@@ -34,16 +34,25 @@ class SidecarEntry:
     length: int
 
 
-def iter_entries(uri: str) -> Iterator[SidecarEntry]:
-    """Every sidecar of a sidecar file (local path or ``s3://`` URI), streaming."""
+def iter_entries(uri: str, faults: list[str] | None = None) -> Iterator[SidecarEntry]:
+    """Every sidecar of a sidecar file (local path or ``s3://`` URI), streaming.
+
+    A damaged member or line is skipped with a warning and, when ``faults``
+    is given, a line appended to it.
+    """
     from newsarchive.store import open_input
+
+    def fault(message: str) -> None:
+        logger.warning("%s", message)
+        if faults is not None:
+            faults.append(message)
 
     with open_input(uri) as fh:
         for member in iter_members(fh, keep=True, max_data=MAX_SIDECAR, resync=True):
             offset, length = member.offset, member.length
             if not member.complete or member.data is None:
-                logger.warning("%s: damaged sidecar member at offset %d (%s); skipped",
-                               uri, offset, member.error)
+                fault(f"{uri}: offset {offset}: damaged sidecar member ({member.error}); "
+                      "skipped")
                 continue
             for line in member.data.splitlines():
                 if not line.strip():
@@ -51,12 +60,12 @@ def iter_entries(uri: str) -> Iterator[SidecarEntry]:
                 try:
                     yield SidecarEntry(json.loads(line), offset, length)
                 except json.JSONDecodeError as exc:
-                    logger.warning("%s: bad sidecar line at offset %d: %s", uri, offset, exc)
+                    fault(f"{uri}: offset {offset}: bad sidecar line ({exc}); skipped")
 
 
-def iter_sidecars(uri: str) -> Iterator[dict[str, Any]]:
-    """Just the sidecars of a file, streaming."""
-    for entry in iter_entries(uri):
+def iter_sidecars(uri: str, faults: list[str] | None = None) -> Iterator[dict[str, Any]]:
+    """Just the sidecars of a file, streaming (``faults`` as for :func:`iter_entries`)."""
+    for entry in iter_entries(uri, faults):
         yield entry.sidecar
 
 
