@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import re
 import zlib
 from collections.abc import Callable, Iterator
@@ -116,6 +117,17 @@ class _Counting:
         return head + data
 
 
+class _Collect(logging.Handler):
+    """Keeps the messages logged to it."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 @dataclass(frozen=True)
 class Fault:
     """One damaged spot of a file."""
@@ -154,7 +166,8 @@ class RecordReader:
         self._member: tuple[int, int] | None = None
         self._record: Any = None
         self._whole = True
-        self._arc = False
+        self._arc = False  # the file is an ARC file
+        self._arc_record = False  # the record just read was an ARC record
 
     # -- the ArchiveIterator face (what cdxj-indexer uses) --------------------------
     def get_record_offset(self) -> int:
@@ -180,7 +193,7 @@ class RecordReader:
 
         def parse_arc(*args: Any, **kwargs: Any) -> Any:
             headers = parse(*args, **kwargs)
-            self._arc = True
+            self._arc_record = True
             return headers
 
         loader.arc_parser.parse = parse_arc
@@ -221,16 +234,22 @@ class RecordReader:
                         self.loader_hook(self._it.loader)
                     records = iter(self._it)
                 while True:
+                    self._arc_record = False
                     with self._quiet():
                         record = next(records, None)
                     if record is None:
                         break
+                    if self.records == 0:
+                        self._arc = self._arc_record
+                        if self._arc and record.rec_type != "warcinfo":
+                            # warcio reads any line of text as an ARC header: an ARC file
+                            # starts with its filedesc record, anything else is no archive
+                            raise ArchiveLoadFailed("Unknown archive format")
+                    elif self._arc_record != self._arc:
+                        # garbage (a damaged member) read as a record of the other format
+                        raise ArchiveLoadFailed("Unknown archive format")
                     self.records += 1
                     self._record, self._member = record, None
-                    if self._arc and self.records == 1 and record.rec_type != "warcinfo":
-                        # warcio reads any line of text as an ARC header: an ARC file
-                        # starts with its filedesc record, anything else is no archive
-                        raise ArchiveLoadFailed("Unknown archive format")
                     yield record
                     offset, length = self._finish()
                     if length < 0:  # warcio's sign of several records in one gzip member
@@ -302,10 +321,20 @@ class RecordReader:
 
     @contextlib.contextmanager
     def _quiet(self) -> Iterator[None]:
-        """Turn what warcio writes to stderr into notes (offsets made file-wide)."""
+        """Turn what warcio writes to stderr or logs into notes (offsets made file-wide)."""
         buf = io.StringIO()
-        with contextlib.redirect_stderr(buf):
-            yield
+        handler = _Collect()
+        warcio_log = logging.getLogger("warcio")
+        warcio_log.addHandler(handler)
+        propagate, warcio_log.propagate = warcio_log.propagate, False
+        try:
+            with contextlib.redirect_stderr(buf):
+                yield
+        finally:
+            warcio_log.removeHandler(handler)
+            warcio_log.propagate = propagate
+        for message in handler.messages:
+            self.notes.append(printable(message))
         text = buf.getvalue().strip()
         if text:
             text = _WARCIO_OFFSET.sub(lambda m: f"Offset: {self._base + int(m.group(1))}", text)
