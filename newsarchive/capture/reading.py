@@ -11,6 +11,9 @@ warcio lacks for a batch that must not stop at one bad spot:
 - after damage in a gzipped file, reading resumes at the next whole gzip
   member (:func:`newsarchive.capture.gzmembers.next_member_after`), so one
   broken member costs its own records and nothing after it;
+- a record whose block digest fails is a fault too, and marked not whole
+  (``record.newsarchive_whole``) so no reader uses it (payload digests,
+  whose rules vary between writers, are left to ``warc check``);
 - every fault is one printable line in :attr:`RecordReader.faults`, with the
   file offset; warcio's own warnings (written straight to stderr) become
   :attr:`RecordReader.notes` instead of leaking onto the terminal;
@@ -149,12 +152,12 @@ class RecordReader:
     """
 
     def __init__(self, stream: BinaryIO, name: str, *, reopen: Opener | None = None,
-                 check_digests: bool = False,
+                 verify_blocks: bool = True,
                  loader_hook: Callable[[Any], None] | None = None) -> None:
         self.name = name
         self.stream = stream
         self.reopen = reopen
-        self.check_digests = check_digests
+        self.verify_blocks = verify_blocks
         self.loader_hook = loader_hook
         self.faults: list[Fault] = []
         self.notes: list[str] = []
@@ -227,8 +230,7 @@ class RecordReader:
             damage: tuple[int, str] | None = None
             try:
                 with self._quiet():
-                    self._it = ArchiveIterator(counting, check_digests=self.check_digests,
-                                               arc2warc=True)
+                    self._it = ArchiveIterator(counting, check_digests=True, arc2warc=True)
                     self._watch_arc(self._it.loader)
                     if self.loader_hook is not None:
                         self.loader_hook(self._it.loader)
@@ -313,7 +315,13 @@ class RecordReader:
             self._whole = not cut and (decompressor is None or bool(
                 getattr(decompressor, "eof", True)))
             self._member = (self._base + it.get_record_offset(), it.get_record_length())
-            record.newsarchive_whole = self._whole and self._member[1] >= 0
+            intact = self._whole and self._member[1] >= 0
+            if intact and self.verify_blocks and record.digest_checker.passed is False:
+                failed = [p for p in record.digest_checker.problems if p.startswith("block")]
+                if failed:  # the bytes are not those written: not a record to use
+                    self._fault(self._member[0], failed[0])
+                    intact = False
+            record.newsarchive_whole = intact
         return self._member
 
     def _fault(self, offset: int, message: str) -> None:
