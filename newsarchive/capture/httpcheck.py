@@ -34,8 +34,8 @@ class _Tap:
         self.stream = stream
         self.lines = lines
 
-    def readline(self, size: int = -1) -> bytes:
-        line: bytes = self.stream.readline(size)
+    def readline(self, *size: int) -> bytes:
+        line: bytes = self.stream.readline(*size)  # warcio's readers treat -1 and None apart
         if self.lines and not self.lines[-1][1].endswith(b"\n") and self.lines[-1][0] < 200:
             # the rest of a line a buffer boundary split
             length, start = self.lines.pop()
@@ -44,8 +44,8 @@ class _Tap:
             self.lines.append((len(line), line[:200]))
         return line
 
-    def read(self, size: int = -1) -> bytes:
-        return self.stream.read(size)  # type: ignore[no-any-return]
+    def read(self, *size: int) -> bytes:
+        return self.stream.read(*size)  # type: ignore[no-any-return]
 
 
 class RecordingParser(StatusAndHeadersParser):  # type: ignore[misc]
