@@ -104,6 +104,17 @@ class _RecordCheck:
     def hook(self, loader: Any) -> None:
         httpcheck.install(loader)
         self.loader = loader
+        ensure = loader._ensure_target_uri_format
+
+        def ensure_noting(rec_headers: Any) -> Any:
+            uri = rec_headers.get_header("WARC-Target-URI") or ""
+            if uri.startswith("<") and uri.endswith(">"):
+                self.report.add_note("WARC-Target-URI in angle brackets (the WARC/1.0 grammar's "
+                                     "form, as wget writes it): read without them, as warcio "
+                                     "and pywb do", "bracketed-uri")
+            return ensure(rec_headers)
+
+        loader._ensure_target_uri_format = ensure_noting
 
     def missing(self, where: str, what: str) -> None:
         if self.strict:
@@ -133,9 +144,6 @@ class _RecordCheck:
         for name in REQUIRED:
             if not headers.get_header(name):
                 self.report.add_error(f"{where}: {kind} lacks {name}")
-        length = (headers.get_header("Content-Length") or "").strip()
-        if length and not length.isdigit():
-            self.report.add_error(f"{where}: record length {length[:20]!r} is not a number")
         uri = headers.get_header("WARC-Target-URI") or ""
         if kind in NEEDS_TARGET and not uri:
             self.report.add_error(f"{where}: {kind} lacks WARC-Target-URI")

@@ -171,6 +171,7 @@ class RecordReader:
         self._whole = True
         self._arc = False  # the file is an ARC file
         self._arc_record = False  # the record just read was an ARC record
+        self._counting: _Counting | None = None
 
     # -- the ArchiveIterator face (what cdxj-indexer uses) --------------------------
     def get_record_offset(self) -> int:
@@ -223,7 +224,7 @@ class RecordReader:
             self._fault(0, "empty file")
             return
         while True:
-            counting = _Counting(stream, head)
+            counting = self._counting = _Counting(stream, head)
             head = b""
             self._base = start
             end = start  # where the last whole record ended
@@ -258,12 +259,7 @@ class RecordReader:
                         damage = (offset, "a gzip member holds more than one record "
                                           "(compressed as one stream, not per record)")
                         break
-                    if not self._whole and self._arc and not self.gzipped and (
-                            self._eof(counting)):
-                        self.notes.append(printable(
-                            f"offset {offset}: ARC record shorter than its length field says; "
-                            "read to the end of the file, as warcio and pywb do"))
-                    elif not self._whole:
+                    if not self._whole:
                         damage = (offset, "record cut off before its end")
                         break
                     end = offset + length
@@ -289,9 +285,11 @@ class RecordReader:
             assert self.reopen is not None
             stream = self.reopen(start)
 
-    @staticmethod
-    def _eof(counting: _Counting) -> bool:
-        return not counting.read(1)
+    def _eof(self) -> bool:
+        """Whether the file has no byte left (warcio's reader may hold some buffered)."""
+        reader = self._it.reader
+        return not reader.rem_length() and self._counting is not None and (
+            not self._counting.read(1))
 
     def _resync(self, offset: int, reason: str) -> int:
         """Record the fault at ``offset``; return where reading resumes, or -1."""
@@ -314,8 +312,18 @@ class RecordReader:
             decompressor = it.reader.decompressor if it.reader else None
             self._whole = not cut and (decompressor is None or bool(
                 getattr(decompressor, "eof", True)))
+            if cut and self._arc and decompressor is None and self._eof():
+                self.notes.append(printable(
+                    f"offset {self._base + it.get_record_offset()}: ARC record shorter than its "
+                    "length field says; read to the end of the file, as warcio and pywb do"))
+                self._whole = True
             self._member = (self._base + it.get_record_offset(), it.get_record_length())
             intact = self._whole and self._member[1] >= 0
+            length = (record.rec_headers.get_header("Content-Length") or "").strip()
+            if intact and length and not length.isdigit():
+                # warcio reads such a record as empty; its bytes cannot be trusted
+                self._fault(self._member[0], f"record length {length[:20]!r} is not a number")
+                intact = False
             if intact and self.verify_blocks and record.digest_checker.passed is False:
                 failed = [p for p in record.digest_checker.problems if p.startswith("block")]
                 if failed:  # the bytes are not those written: not a record to use

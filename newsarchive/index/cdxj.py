@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import posixpath
+import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -49,6 +50,28 @@ def index_name(warc_name: str) -> str:
     return base + ".cdxj"
 
 
+_DATE_FIELDS = re.compile(r"^(\d{4})-?(\d{1,2})-?(\d{1,3})(?:[T ](\d{1,2}):?(\d{1,2}):?(\d{1,2}))?")
+
+
+def lenient_date(value: str) -> str | None:
+    """A W3C date made of an invalid one, each field brought into its range; None if hopeless.
+
+    ClueWeb09's WARCs say ``2008-10-294T05:21:46-0700``; cdxj-indexer (and so
+    pywb's ``wb-manager``) stop at such a record. The capture is still worth
+    indexing, at the nearest valid time.
+    """
+    import calendar
+
+    match = _DATE_FIELDS.match(value.strip())
+    if match is None:
+        return None
+    year, month, day, hour, minute, second = (int(g or 0) for g in match.groups())
+    month = min(max(month, 1), 12)
+    day = min(max(day, 1), calendar.monthrange(year, month)[1])
+    return (f"{year:04d}-{month:02d}-{day:02d}T{min(hour, 23):02d}:{min(minute, 59):02d}:"
+            f"{min(second, 59):02d}Z")
+
+
 def _indexer_class() -> type:
     """cdxj-indexer's indexer reading through :class:`~newsarchive.capture.reading.RecordReader`."""
     with warnings.catch_warnings():
@@ -69,6 +92,19 @@ def _indexer_class() -> type:
         def process_index_entry(self, it: Any, record: Any, filename: str, output: Any) -> None:
             if getattr(record, "newsarchive_whole", True):
                 super().process_index_entry(it, record, filename, output)
+
+        def _write_line(self, out: Any, index: Any, record: Any, filename: str) -> None:
+            date = record.rec_headers.get_header("WARC-Date") or ""
+            try:
+                super()._write_line(out, index, record, filename)
+            except ValueError:
+                fixed = lenient_date(date)
+                if fixed is None:
+                    raise
+                logger.warning("%s: WARC-Date %r is not a date; indexed as %s",
+                               filename, date, fixed)
+                record.rec_headers.replace_header("WARC-Date", fixed)
+                super()._write_line(out, index, record, filename)
 
     return ResyncingIndexer
 
