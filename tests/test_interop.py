@@ -495,3 +495,35 @@ def test_standard_readers_accept_our_warcs(
         assert report.ok, report.errors
         assert not [n for n in report.notes if "old form" in n]
 
+
+
+@pytest.mark.slow
+def test_wacz_of_a_collection_with_old_form_sidecars_lists_the_pages(
+        demo_collection: Path, tmp_path: Path) -> None:
+    from newsarchive.capture.gzmembers import iter_members
+    from newsarchive.capture.writer import gzip_member
+    from tests.plugins.collection import copy_collection
+
+    coll = copy_collection(demo_collection, tmp_path / "old")
+    rewritten = 0
+    for warc in (coll / "warc").glob("*.warc.gz"):  # sidecars back under the page's own URL
+        out = bytearray()
+        with open(warc, "rb") as fh:
+            for member in iter_members(fh, keep=True):
+                assert member.data is not None
+                head, sep, block = member.data.partition(b"\r\n\r\n")
+                if b"\r\nWARC-Type: metadata\r\n" in head:
+                    head = head.replace(b"WARC-Target-URI: urn:newsarchive:sidecar:",
+                                        b"WARC-Target-URI: ")
+                    rewritten += 1
+                out += gzip_member(head + sep + block, 6)
+        warc.write_bytes(bytes(out))
+    assert rewritten >= 20
+    report = check_path(str(next((coll / "warc").glob("*.warc.gz"))))
+    assert report.ok and any("old form" in n for n in report.notes)
+    wacz = tmp_path / "old.wacz"
+    assert main(["export", str(coll), "--format", "wacz", "--out", str(wacz), "--quiet"]) == 0
+    with zipfile.ZipFile(wacz) as z:
+        index = gzip.decompress(z.read("indexes/index.cdx.gz")).decode("utf-8")
+    pages = {sc["url"] for sc in articles(coll)}
+    assert shadowed(read_cdxj(index), pages) == []
