@@ -30,6 +30,8 @@ import contextlib
 import io
 import logging
 import re
+import sys
+import threading
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -120,15 +122,50 @@ class _Counting:
         return head + data
 
 
-class _Collect(logging.Handler):
-    """Keeps the messages logged to it."""
+_reading = threading.local()  # .sink: where warcio's chatter goes on this thread, if anywhere
 
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.messages: list[str] = []
 
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
+class _SysForWarcio:
+    """What warcio's modules see as ``sys``: ``stderr`` is the active reader's sink.
+
+    warcio writes warnings (a record not followed by its blank lines, a gzip
+    error) straight to ``sys.stderr``. Redirecting ``sys.stderr`` itself would
+    swallow other threads' output too (the crawl indexes files in its writer
+    thread), so warcio alone gets this view, per thread.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(sys, name)
+
+    @property
+    def stderr(self) -> Any:
+        sink = getattr(_reading, "sink", None)
+        return sink if sink is not None else sys.stderr
+
+
+def _warcio_log_filter(record: logging.LogRecord) -> bool:
+    """warcio's log warnings go to the active reader's sink, not the log."""
+    sink = getattr(_reading, "sink", None)
+    if sink is None:
+        return True
+    sink.write(record.getMessage() + "\n")
+    return False
+
+
+def _divert_warcio() -> None:
+    """Point warcio's stderr writes and log warnings at the active reader (once)."""
+    import warcio.archiveiterator
+    import warcio.bufferedreaders
+    import warcio.digestverifyingreader
+
+    view = _SysForWarcio()
+    for module in (warcio.archiveiterator, warcio.bufferedreaders,
+                   warcio.digestverifyingreader):
+        if not isinstance(getattr(module, "sys", None), _SysForWarcio):
+            module.sys = view  # type: ignore[attr-defined]
+    log = logging.getLogger("warcio.recordloader")
+    if _warcio_log_filter not in log.filters:
+        log.addFilter(_warcio_log_filter)
 
 
 @dataclass(frozen=True)
@@ -212,6 +249,7 @@ class RecordReader:
         from warcio.archiveiterator import ArchiveIterator
         from warcio.exceptions import ArchiveLoadFailed
 
+        _divert_warcio()
         stream, start = self.stream, 0
         head = stream.read(4)
         fmt = unsupported_format(head)
@@ -339,18 +377,12 @@ class RecordReader:
     def _quiet(self) -> Iterator[None]:
         """Turn what warcio writes to stderr or logs into notes (offsets made file-wide)."""
         buf = io.StringIO()
-        handler = _Collect()
-        warcio_log = logging.getLogger("warcio")
-        warcio_log.addHandler(handler)
-        propagate, warcio_log.propagate = warcio_log.propagate, False
+        before = getattr(_reading, "sink", None)
+        _reading.sink = buf
         try:
-            with contextlib.redirect_stderr(buf):
-                yield
+            yield
         finally:
-            warcio_log.removeHandler(handler)
-            warcio_log.propagate = propagate
-        for message in handler.messages:
-            self.notes.append(printable(message))
+            _reading.sink = before
         text = buf.getvalue().strip()
         if text:
             text = _WARCIO_OFFSET.sub(lambda m: f"Offset: {self._base + int(m.group(1))}", text)
