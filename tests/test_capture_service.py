@@ -149,3 +149,33 @@ def test_full_disk_stops_with_a_storage_error_and_leaves_valid_records(tiny_disk
     ids = {h["WARC-Record-ID"] for t, h, _ in read_records(tiny_disk) if t == "response"}
     for line in written:
         assert line.split()[-1] in ids
+
+
+def test_warcinfo_first_earliest_and_named_by_every_record(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    svc = WarcWriterService(tmp_path)
+    early = make_exchange("/early.html", b"<p>fetched before the file opened</p>")
+    early.fetched_at = datetime.now(UTC) - timedelta(seconds=5)
+    ticket = svc.submit(early)
+    svc.submit_sidecar(ticket.record_id, {"schema": "newsarchive.sidecar/1", "title": "T"})
+    svc.submit_record("urn:dom:" + ticket.url, ticket.record_id, b"<html></html>",
+                      "text/html", "resource")
+    svc.close()
+    recs = read_records(tmp_path)
+    assert [t for t, _, _ in recs] == ["warcinfo", "response", "request", "metadata", "resource"]
+    info = recs[0][1]
+    assert info["WARC-Date"] == min(h["WARC-Date"] for _, h, _ in recs)
+    assert all(h["WARC-Warcinfo-ID"] == info["WARC-Record-ID"] for _, h, _ in recs[1:])
+    # every record counted, warcinfo and metadata too
+    assert svc.stats.records == len(recs)
+    meta, dom = recs[3][1], recs[4][1]
+    assert meta["WARC-Target-URI"] == "urn:newsarchive:sidecar:" + ticket.url
+    for head in (meta, dom):
+        assert head["WARC-Refers-To"] == ticket.record_id
+        assert head["WARC-Refers-To-Target-URI"] == ticket.url
+        assert head["WARC-Refers-To-Date"] == recs[1][1]["WARC-Date"]
+    assert dom["WARC-Concurrent-To"] == ticket.record_id
+    for f in (tmp_path / "warc").glob("*.warc.gz"):
+        report = check_path(str(f), strict=True)  # digests intact after the added header
+        assert report.ok, report.errors

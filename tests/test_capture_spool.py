@@ -48,7 +48,7 @@ def test_a_record_failing_half_way_is_cut_back(tmp_path: Path) -> None:
     files = WarcFileSet(tmp_path)
     files.write([b"WARC/1.1\r\nWARC-Type: resource\r\n\r\n"])  # opens the file
 
-    def fails(out):  # type: ignore[no-untyped-def]
+    def fails(out, warcinfo_id):  # type: ignore[no-untyped-def]
         out.write(BODY)
         raise RuntimeError("the spool's disk went away")
 

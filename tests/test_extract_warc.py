@@ -98,7 +98,11 @@ def test_collection_gives_sidecars_pointing_at_their_records(
         for head, body in meta:
             assert head.get_header("Content-Type") == PROFILE
             assert head.get_header("WARC-Refers-To") == body["capture"]["record_id"]
-            assert head.get_header("WARC-Target-URI") == body["url"]
+            # our own scheme, so that no standard index takes it for the page
+            assert head.get_header("WARC-Target-URI") == records.own_uri("sidecar", body["url"])
+            assert head.get_header("WARC-Refers-To-Target-URI") == body["url"]
+            assert head.get_header("WARC-Refers-To-Date") == body["capture"]["fetched_at"]
+            assert head.get_header("WARC-Warcinfo-ID")
         total += len(sidecars)
     assert total == summary["sidecars"] > 10 and summary["not_articles"] >= 1
 
@@ -123,7 +127,7 @@ def renamed(sidecars: list[dict], warc_name: str) -> list[dict]:
     return [{**sc, "capture": {**sc["capture"], "warc_filename": warc_name}} for sc in sidecars]
 
 
-def test_damaged_warc_keeps_earlier_sidecars_and_others_continue(
+def test_damaged_warc_loses_only_the_damaged_pages_and_others_continue(
     demo_collection: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     warc = sorted((demo_collection / "warc").glob("*.warc.gz"))[0]
@@ -144,17 +148,24 @@ def test_damaged_warc_keeps_earlier_sidecars_and_others_continue(
     errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
     assert len(errors) == 2
     assert "b-cut.warc.gz" in errors[0] and "cut off" in errors[0]
-    assert "c-corrupt.warc.gz" in errors[1]
+    assert "c-corrupt.warc.gz" in errors[1] and f"offset {pages[len(pages) // 2]}" in errors[1]
+    assert all(line.isprintable() for line in errors)
     full = jsonl(out / "a-good.sidecars.jsonl.gz")
     assert jsonl(out / "d-good.sidecars.jsonl.gz") == renamed(full, "d-good.warc.gz")
-    for name, source in (("b-cut", inputs / "b-cut.warc.gz"),
-                         ("c-corrupt", inputs / "c-corrupt.warc.gz")):
-        partial = jsonl(out / f"{name}.sidecars.jsonl.gz")
-        assert 0 < len(partial) < len(full)
-        # the same sidecars as the whole file's, up to the damage
-        assert partial == renamed(full[: len(partial)], source.name)
-        check_sidecars(partial, source)
-        assert len(metadata_records(out / f"{name}.sidecars.warc.gz")) == len(partial)
+    # cut: the sidecars of the whole file's pages up to the cut
+    partial = jsonl(out / "b-cut.sidecars.jsonl.gz")
+    assert 0 < len(partial) < len(full)
+    assert partial == renamed(full[: len(partial)], "b-cut.warc.gz")
+    # corrupt member: reading resumes at the next whole member; only that page is lost
+    whole = renamed(full, "c-corrupt.warc.gz")
+    lost = [sc for sc in whole
+            if sc["capture"]["offset"] <= middle < sc["capture"]["offset"] + sc["capture"]["length"]]
+    assert len(lost) == 1
+    resumed = jsonl(out / "c-corrupt.sidecars.jsonl.gz")
+    assert resumed == [sc for sc in whole if sc not in lost]
+    for name, sidecars in (("b-cut", partial), ("c-corrupt", resumed)):
+        check_sidecars(sidecars, inputs / f"{name}.warc.gz")
+        assert len(metadata_records(out / f"{name}.sidecars.warc.gz")) == len(sidecars)
     assert not list(out.glob("*.open"))
 
 
@@ -227,7 +238,8 @@ def test_encodings_and_rendered_dom(tmp_path: Path, capsys: pytest.CaptureFixtur
         assert sc["paragraphs"] == expected["paragraphs"]
         assert sc.get("rendered", False) is ("?spa" in page_url)
     assert sidecars[spa_url]["capture"]["rendered"] is True
-    refs = {head.get_header("WARC-Target-URI"): head.get_header("WARC-Refers-To")
+    refs = {records.described_url(head.get_header("WARC-Target-URI")):
+            head.get_header("WARC-Refers-To")
             for head, _ in metadata_records(tmp_path / "enc.sidecars.warc.gz")}
     assert refs == ids
 

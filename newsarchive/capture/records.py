@@ -102,6 +102,28 @@ def sha1_digest(data: bytes) -> str:
     return "sha1:" + base64.b32encode(hashlib.sha1(data).digest()).decode("ascii")
 
 
+def record_id_of(raw: bytes) -> str | None:
+    """The ``WARC-Record-ID`` of a serialised record (from its header block)."""
+    head = raw[: raw.find(b"\r\n\r\n")]
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"warc-record-id:"):
+            return line.split(b":", 1)[1].strip().decode("ascii", "replace")
+    return None
+
+
+def with_warcinfo_id(raw: bytes, warcinfo_id: str) -> bytes:
+    """A serialised record with ``WARC-Warcinfo-ID`` added to its header block.
+
+    The header block is outside both digests, so they stay valid; a record
+    that names a warcinfo already is returned as it is.
+    """
+    end = raw.find(b"\r\n\r\n")
+    if end < 0 or b"\r\nWARC-Warcinfo-ID:" in raw[:end]:
+        return raw
+    first = raw.find(b"\r\n") + 2
+    return raw[:first] + f"WARC-Warcinfo-ID: {warcinfo_id}\r\n".encode("ascii") + raw[first:]
+
+
 def _serialise(record) -> bytes:  # type: ignore[no-untyped-def]
     buf = io.BytesIO()
     WARCWriter(buf, gzip=False, warc_version=WARC_VERSION).write_record(record)
@@ -211,7 +233,7 @@ def _response_http_headers(ex: Exchange, redaction: Redaction | None = None
 
 def response_record(
     ex: Exchange, record_id: str, payload_digest: str, redaction: Redaction | None = None,
-    out: BinaryIO | None = None,
+    out: BinaryIO | None = None, warcinfo_id: str | None = None,
 ) -> bytes:
     """The ``response`` record: status line, headers and body as the server sent them.
 
@@ -226,6 +248,8 @@ def response_record(
         extra["WARC-Newsarchive-Transfer-Decoded"] = ", ".join(removed)
     if redacted:
         extra[REDACTED_HEADER] = ", ".join(redacted)
+    if warcinfo_id:
+        extra["WARC-Warcinfo-ID"] = warcinfo_id
     payload = ex.spool.reader() if ex.spool is not None else ex.body
     return _http_record(ex, "response", record_id, payload, http_headers, extra, out)
 
@@ -257,6 +281,31 @@ def revisit_record(
     return _serialise(record)
 
 
+#: target URIs of the records newsarchive writes about captures: ``urn:newsarchive:KIND:URL``
+OWN_URI_PREFIX = "urn:newsarchive:"
+
+
+def own_uri(kind: str, url: str) -> str:
+    """The target URI of our ``kind`` of record about ``url``: ``urn:newsarchive:sidecar:URL``.
+
+    Standard indexes (cdxj-indexer, pywb, py-wacz) index every record under
+    its target URI; a sidecar under the page's own URL would be taken for a
+    capture of the page (and, being later, replayed instead of it). A scheme
+    of our own keeps them apart, as Browsertrix's ``urn:text:URL`` records do.
+    """
+    return f"{OWN_URI_PREFIX}{kind}:{url}"
+
+
+def described_url(uri: str) -> str:
+    """The page URL an own-scheme URI is about (the URI itself for a page URL).
+
+    Accepts the old form too (sidecar records under the page's own URL).
+    """
+    if uri.startswith(OWN_URI_PREFIX):
+        return uri[len(OWN_URI_PREFIX):].split(":", 1)[-1]
+    return uri
+
+
 def metadata_record(
     uri: str,
     refers_to: str,
@@ -265,8 +314,18 @@ def metadata_record(
     when: datetime,
     extra: Mapping[str, str] | None = None,
     record_type: str = "metadata",
+    *,
+    refers_to_uri: str | None = None,
+    refers_to_date: str | None = None,
 ) -> bytes:
-    """A ``metadata``/``resource``/``conversion`` record about (or beside) another record."""
+    """A ``metadata``/``resource``/``conversion`` record about (or beside) another record.
+
+    ``refers_to`` (record id), ``refers_to_uri`` and ``refers_to_date`` name
+    the capture it describes (``WARC-Refers-To``, ``WARC-Refers-To-Target-URI``,
+    ``WARC-Refers-To-Date``); a ``resource`` made with the capture (a DOM
+    snapshot) also says ``WARC-Concurrent-To``. ``uri`` should be an
+    :func:`own_uri`, never the page's own URL.
+    """
     builder = _builder()
     headers = {
         "WARC-Type": record_type,
@@ -277,8 +336,11 @@ def metadata_record(
     }
     if record_type == "resource":
         headers["WARC-Concurrent-To"] = refers_to
-    else:
-        headers["WARC-Refers-To"] = refers_to
+    headers["WARC-Refers-To"] = refers_to
+    if refers_to_uri:
+        headers["WARC-Refers-To-Target-URI"] = refers_to_uri
+    if refers_to_date:
+        headers["WARC-Refers-To-Date"] = refers_to_date
     headers.update(extra or {})
     record = builder.create_warc_record(
         uri,

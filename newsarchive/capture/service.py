@@ -233,20 +233,21 @@ class WarcWriterService:
                 self.redaction,
             )
             ticket.revisit = True
-            locations = self.files.write([response, request])
+            locations = self.files.write([response, request], earliest=ex.fetched_at)
         elif ex.spool is not None:
             locations = self.files.write_streamed(
-                lambda out: records.response_record(ex, record_id, digest, self.redaction, out),
-                [request],
+                lambda out, info: records.response_record(
+                    ex, record_id, digest, self.redaction, out, info),
+                [request], earliest=ex.fetched_at,
             )
         else:
             response = records.response_record(ex, record_id, digest, self.redaction)
-            locations = self.files.write([response, request])
+            locations = self.files.write([response, request], earliest=ex.fetched_at)
         ticket.location = locations[0]
         date = records.warc_date(ex.fetched_at)
         if original is None and dedup is not None:
             dedup.add(digest, ex.url, date, ex.record_id)
-        self.stats.records += 2
+        self.stats.records = self.files.records_written  # warcinfo records included
         self.stats.bytes_in += size
         if "WARC-Truncated" in ex.warc_headers:
             self.stats.truncated += 1
@@ -276,18 +277,22 @@ class WarcWriterService:
         self.files.write_sidecar(sidecar)
         payload = json.dumps(sidecar, ensure_ascii=False).encode("utf-8")
         when = datetime.now(UTC)
-        self.files.write(
-            [records.metadata_record(ticket.url, record_id, payload, SIDECAR_CONTENT_TYPE, when)]
-        )
+        self.files.write([records.metadata_record(
+            records.own_uri("sidecar", ticket.url), record_id, payload, SIDECAR_CONTENT_TYPE,
+            when, refers_to_uri=ticket.url, refers_to_date=records.warc_date(ticket.fetched_at))])
+        self.stats.records = self.files.records_written
         self.stats.sidecars += 1
 
     def _write_record(
         self, uri: str, refers_to: str, payload: bytes, content_type: str, record_type: str
     ) -> None:
         when = datetime.now(UTC)
-        self.files.write(
-            [records.metadata_record(uri, refers_to, payload, content_type, when, None, record_type)]
-        )
+        ticket = self._recent.get(refers_to)
+        self.files.write([records.metadata_record(
+            uri, refers_to, payload, content_type, when, None, record_type,
+            refers_to_uri=ticket.url if ticket else None,
+            refers_to_date=records.warc_date(ticket.fetched_at) if ticket else None)])
+        self.stats.records = self.files.records_written
 
 
 def wait_written(ticket: Ticket, timeout: float = 60.0) -> bool:

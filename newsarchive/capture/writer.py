@@ -196,6 +196,7 @@ class WarcFileSet:
         self.on_close = on_close
         self._serial = 0
         self._warc: _MemberFile | None = None
+        self._warcinfo_id: str | None = None
         self._sidecars: _MemberFile | None = None
         self.closed_files: list[Path] = []
         self.records_written = 0
@@ -219,47 +220,62 @@ class WarcFileSet:
             if not path.exists() and not (path.with_name(name + OPEN_SUFFIX)).exists():
                 return name
 
-    def _open(self) -> _MemberFile:
+    def _open(self, earliest: datetime | None = None) -> _MemberFile:
         when = self.clock()
+        if earliest is not None and earliest < when:
+            when = earliest  # the warcinfo record is the file's earliest
         name = self._next_name(when)
         warc = _MemberFile(self.warc_dir / name, self.fsync)
         self._warc = warc
         info = {"format": "WARC File Format 1.1", **self.info}
-        self._append(records.warcinfo_record(name, info, when))
+        self._warcinfo_id = None
+        warcinfo = records.warcinfo_record(name, info, when)
+        self._append(warcinfo)
+        self._warcinfo_id = records.record_id_of(warcinfo)
         logger.info("opened %s", warc.open_path)
         return warc
 
     def _append(self, raw: bytes) -> Location:
         assert self._warc is not None
+        if self._warcinfo_id:
+            raw = records.with_warcinfo_id(raw, self._warcinfo_id)
         member = gzip_member(raw, self.gzip_level)
         offset = self._warc.append(member)
         self.records_written += 1
         self.bytes_written += len(member)
         return Location(self._warc.final_path.name, offset, len(member))
 
-    def write(self, raws: list[bytes]) -> list[Location]:
+    def write(self, raws: list[bytes], earliest: datetime | None = None) -> list[Location]:
         """Append records (uncompressed bytes), each as a gzip member.
 
         The records of one call land in the same file: a request and its
-        response are never split by rotation.
+        response are never split by rotation. ``earliest`` is their earliest
+        WARC-Date: a file opened for them dates its warcinfo no later. Each
+        record gets the file's ``WARC-Warcinfo-ID``.
         """
         warc = self._warc
         if warc is not None and warc.size >= self.max_size:
             self.close_current()
             warc = None
         if warc is None:
-            self._open()
+            self._open(earliest)
         return [self._append(raw) for raw in raws]
 
-    def write_streamed(self, produce: Callable[[BinaryIO], Any], raws: list[bytes]) -> list[Location]:
-        """Like :meth:`write`, the first record streamed by ``produce(out)`` (a spooled body)."""
+    def write_streamed(self, produce: Callable[[BinaryIO, str | None], Any], raws: list[bytes],
+                       earliest: datetime | None = None) -> list[Location]:
+        """Like :meth:`write`, the first record streamed by ``produce(out, warcinfo_id)``.
+
+        For a spooled body: ``produce`` writes the record to ``out``, naming
+        the file's warcinfo record.
+        """
         warc = self._warc
         if warc is not None and warc.size >= self.max_size:
             self.close_current()
             warc = None
         if warc is None:
-            warc = self._open()
-        offset = warc.append_stream(produce, self.gzip_level)
+            warc = self._open(earliest)
+        info_id = self._warcinfo_id
+        offset = warc.append_stream(lambda out: produce(out, info_id), self.gzip_level)
         length = warc.size - offset
         self.records_written += 1
         self.bytes_written += length

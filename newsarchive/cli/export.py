@@ -19,8 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         description="Stream every article (sidecar) of a collection (folder or s3:// store) "
         "that passes the filters to a file or stdout, with bounded memory. wacz packages "
         "the matching articles' WARC files, indexes, a pages list and the sidecars with "
-        "py-wacz. Progress goes to stderr. Exit 0, 2 on a bad option, 3 on a storage "
-        "problem.",
+        "py-wacz. Progress goes to stderr. A damaged sidecar file is read past its damage "
+        "(each fault one line on stderr). Exit 0, 1 if anything was damaged, 2 on a bad "
+        "option, 3 on a storage problem.",
     )
     p.add_argument("collection", metavar="COLLECTION", help="collection folder or s3:// store")
     p.add_argument("--format", "-f", choices=FORMATS, default="jsonl", help="default: jsonl")
@@ -46,6 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     """Export; progress and a summary on stderr."""
+    from newsarchive.capture.reading import printable
     from newsarchive.exceptions import ConfigError
     from newsarchive.export.filters import ExportFilter
     from newsarchive.export.rows import Progress
@@ -90,4 +92,6 @@ def run(args: argparse.Namespace) -> int:
         count = summary.get("rows", summary.get("pages"))
         print(f"export: {count} articles -> {args.out} "
               f"({time.monotonic() - started:.1f} s)", file=sys.stderr)
-    return 0
+    for fault in progress.faults:  # damage skipped, never silent
+        print(f"FAULT: {printable(fault, 300)}", file=sys.stderr)
+    return 1 if progress.faults else 0

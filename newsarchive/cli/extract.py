@@ -50,7 +50,8 @@ from newsarchive.exceptions import ConfigError, ExtractionError, UserError
 logger = logging.getLogger(__name__)
 
 HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".shtml")
-WARC_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")
+WARC_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz",
+                 ".warc.lz4", ".warc.zst")  # the last two only to say they are not read
 #: our own outputs, never inputs (they hold metadata records only)
 OUTPUT_SUFFIXES = (".sidecars.warc.gz",)
 

@@ -16,8 +16,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         description="Index every WARC file of a collection (folder or s3:// store) with "
         "cdxj-indexer into indexes/NAME.cdxj and rebuild its Parquet catalog "
         "(catalog/collection=NAME/date=YYYY-MM-DD/). A crawl does this as it goes; "
-        "use this for older collections or after copying files in. Exit 0, 1 on an "
-        "unreadable WARC, 2 on a bad argument, 3 on a storage problem.",
+        "use this for older collections or after copying files in. A damaged file is "
+        "indexed as far as it can be read (past a broken gzip member) and never stops the "
+        "others; each fault is one line on stderr. Exit 0, 1 if any file was damaged, 2 on a "
+        "bad argument, 3 on a storage problem.",
     )
     p.add_argument("collection", metavar="COLLECTION", help="collection folder or s3:// store")
     p.add_argument("--no-catalog", action="store_true", help="only the CDXJ indexes")
@@ -39,9 +41,12 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(vars(report))
     else:
+        for fault in report.faults:
+            print(f"FAULT: {fault}", file=sys.stderr)
+        damaged = f", {len(report.faults)} faults" if report.faults else ""
         print(
             f"{report.collection}: {report.warcs} WARC files, {report.captures} captures "
-            f"indexed, {report.catalog_parts} catalog parts",
+            f"indexed, {report.catalog_parts} catalog parts{damaged}",
             file=sys.stdout,
         )
-    return 0
+    return 1 if report.faults else 0

@@ -5,8 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from newsarchive.cli.common import add_s3_options, print_json
+from newsarchive.index.collection import WARC_SUFFIXES as ARCHIVE_SUFFIXES
+
+if TYPE_CHECKING:
+    from newsarchive.capture.check import FileReport
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -15,12 +20,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     warc_sub = p.add_subparsers(dest="warc_command", metavar="SUBCOMMAND")
     c = warc_sub.add_parser(
         "check",
-        help="validate WARC files: gzip members, record structure, block and payload digests",
-        description="Validate every WARC file given (files, collection folders, s3:// URIs): "
-        "each gzip member complete, each record well-formed, both digests matching. "
-        "Prints a table; exits 1 if any file has a fault.",
+        help="validate WARC and ARC files: gzip members, records, digests, HTTP messages",
+        description="Validate every WARC or ARC file given (files, collection folders, s3:// "
+        "URIs): each gzip member complete, each record well-formed, block and payload digests "
+        "right, each HTTP message consistent (status line, header syntax and size, body against "
+        "Content-Length or its chunks). A missing digest is a note (WARC 1.1 makes digests "
+        "optional) unless --strict. Damage is reported and reading goes on at the next whole "
+        "gzip member. Prints a table; exits 1 if any file has a fault.",
     )
-    c.add_argument("paths", nargs="+", metavar="PATH", help="WARC file, folder, or s3:// URI")
+    c.add_argument("paths", nargs="+", metavar="PATH",
+                   help="WARC/ARC file, folder, or s3:// URI")
+    c.add_argument("--strict", action="store_true",
+                   help="a record without a block or payload digest is a fault, not a note")
     add_s3_options(c)
     c.add_argument("--json", action="store_true", help="print the reports as JSON")
     c.set_defaults(func=run_check)
@@ -38,13 +49,12 @@ def expand(
         if "://" in path:
             from newsarchive.store import list_inputs
 
-            files.extend(list_inputs(path, endpoint_url=endpoint_url, region=region))
+            files.extend(list_inputs(path, ARCHIVE_SUFFIXES, endpoint_url=endpoint_url,
+                                     region=region))
         elif os.path.isdir(path):
             found = []
             for root, _dirs, names in os.walk(path):
-                found.extend(
-                    os.path.join(root, n) for n in names if n.endswith((".warc.gz", ".warc"))
-                )
+                found.extend(os.path.join(root, n) for n in names if n.endswith(ARCHIVE_SUFFIXES))
             files.extend(sorted(found))
         elif os.path.exists(path):
             files.append(path)
@@ -61,20 +71,29 @@ def run_check(args: argparse.Namespace) -> int:
 
     reports = []
     for path in expand(args.paths, args.endpoint_url, args.region):
-        reports.append(check_path(path, endpoint_url=args.endpoint_url, region=args.region))
+        reports.append(check_path(path, endpoint_url=args.endpoint_url, region=args.region,
+                                  strict=args.strict))
     if args.json:
         print_json([r.as_dict() for r in reports])
     else:
-        width = max(len(r.name) for r in reports)
-        print(f"{'FILE':<{width}}  {'RECORDS':>7}  {'RESP':>5}  {'REVISIT':>7}  {'MB':>8}  STATUS")
-        for r in reports:
-            status = "ok" if r.ok else "FAULT: " + r.errors[0]
-            print(
-                f"{r.name:<{width}}  {r.records:>7}  {r.types.get('response', 0):>5}  "
-                f"{r.types.get('revisit', 0):>7}  {r.size / 1e6:>8.2f}  {status}"
-            )
-            for extra in r.errors[1:]:
-                print(f"{'':<{width}}  {'':>7}  {'':>5}  {'':>7}  {'':>8}  {extra}")
-        bad = sum(not r.ok for r in reports)
-        print(f"{len(reports)} files checked, {bad} with faults", file=sys.stderr)
+        print_table(reports)
     return 1 if any(not r.ok for r in reports) else 0
+
+
+def print_table(reports: list[FileReport]) -> None:
+    """One row per file (faults and notes on the lines below), a count on stderr."""
+    width = max(len(r.name) for r in reports)
+    pad = f"{'':<{width}}  {'':>7}  {'':>5}  {'':>7}  {'':>8}"
+    print(f"{'FILE':<{width}}  {'RECORDS':>7}  {'RESP':>5}  {'REVISIT':>7}  {'MB':>8}  STATUS")
+    for r in reports:
+        status = "ok" if r.ok else "FAULT: " + r.errors[0]
+        print(
+            f"{r.name:<{width}}  {r.records:>7}  {r.types.get('response', 0):>5}  "
+            f"{r.types.get('revisit', 0):>7}  {max(r.size, 0) / 1e6:>8.2f}  {status}"
+        )
+        for extra in r.errors[1:]:
+            print(f"{pad}  {extra}")
+        for note in r.summary_notes():
+            print(f"{pad}  note: {note}")
+    bad = sum(not r.ok for r in reports)
+    print(f"{len(reports)} files checked, {bad} with faults", file=sys.stderr)

@@ -87,6 +87,7 @@ class Progress:
         self.kept = 0
         self.files = 0
         self.report = report
+        self.faults: list[str] = []  # damaged sidecar members skipped, one line each
 
     def tick(self) -> None:
         """Called per row read; reports every 1,000 rows."""
@@ -103,7 +104,7 @@ def iter_matches(
         if progress is not None:
             progress.files += 1
         logger.debug("reading %s", posixpath.basename(uri))
-        for sidecar in iter_sidecars(uri):
+        for sidecar in iter_sidecars(uri, progress.faults if progress is not None else None):
             if sidecar.get("is_article") is False:
                 continue
             row = article_row(sidecar, coll.name)

@@ -7,7 +7,8 @@ on its own. py-wacz indexes those WARCs and writes ``pages/pages.jsonl`` from
 our page list (one page per matching article: URL, capture time, title); the
 matching sidecars are added as ``sidecars/sidecars.jsonl`` and the
 datapackage is re-hashed the way py-wacz hashes it, so the WACZ still passes
-``wacz validate``.
+``wacz validate``. The package's index never lists a sidecar record under
+its page's URL (see :func:`_old_form_sidecars_left_out`).
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ import posixpath
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from newsarchive.exceptions import ConfigError, NewsarchiveError
 from newsarchive.export.filters import ExportFilter
@@ -56,6 +59,39 @@ def _original_warcs(coll: Collection, digests: set[str]) -> set[str]:
             if not line.is_revisit and line.digest in digests:
                 found.add(line.filename)
     return found
+
+
+def is_old_form_sidecar(headers: Any) -> bool:
+    """A sidecar ``metadata`` record under the page's own URL (written before own URIs)."""
+    return (headers.get_header("WARC-Type") == "metadata"
+            and "newsarchive.sidecar" in (headers.get_header("Content-Type") or "")
+            and (headers.get_header("WARC-Target-URI") or "").startswith(("http:", "https:")))
+
+
+@contextlib.contextmanager
+def _old_form_sidecars_left_out() -> Iterator[None]:
+    """py-wacz's indexer, made to leave out old-form sidecar records.
+
+    py-wacz indexes every record under its target URI; a sidecar record of a
+    collection written before sidecars got ``urn:newsarchive:sidecar:`` URIs
+    would be the latest "capture" of its page in the package. Records of the
+    current form are indexed as they are (under their own scheme).
+    """
+    import wacz.main as wacz_module
+
+    base = wacz_module.WACZIndexer
+
+    class Indexer(base):  # type: ignore[misc,valid-type]
+        def filter_record(self, record: Any) -> bool:
+            if is_old_form_sidecar(record.rec_headers):
+                return False
+            return bool(super().filter_record(record))
+
+    wacz_module.WACZIndexer = Indexer
+    try:
+        yield
+    finally:
+        wacz_module.WACZIndexer = base
 
 
 def _rehash_datapackage(path: Path, extra: dict[str, Path]) -> None:
@@ -168,7 +204,7 @@ def export_wacz(
                 "--desc", f"newsarchive export of {coll.name}: {pages} articles", *inputs]
         # py-wacz chats on stdout; keep it for the log (and the error message).
         chatter = io.StringIO()
-        with contextlib.redirect_stdout(chatter):
+        with contextlib.redirect_stdout(chatter), _old_form_sidecars_left_out():
             code = wacz_main(args)
         logger.debug("py-wacz: %s", chatter.getvalue())
         if code:

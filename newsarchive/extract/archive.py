@@ -19,10 +19,13 @@ yielded. A DOM whose document was archived as a ``revisit`` (same bytes as an
 earlier page: client-rendered shells often are) points at that revisit, as the
 crawl's sidecar does; a DOM with neither in the window points at itself.
 
-Damage is reported, never swallowed: warcio silently stops at a cut-off gzip
-member, so the reader counts the bytes it consumed and checks that every
-record was read whole. On damage the pages read so far are yielded first, then
-:class:`~newsarchive.exceptions.WarcError` names the file and the offset.
+Damage is reported, never swallowed, and never stops the file: records are
+read with :class:`~newsarchive.capture.reading.RecordReader`, which names a
+cut-off record or gzip member and resumes at the next whole gzip member. Every
+readable page is yielded first; then, if there was damage,
+:class:`~newsarchive.exceptions.WarcError` names the file, the first damaged
+offset and how many more (all of them are in :attr:`PageReader.faults`).
+ARC files are read too (their records converted to WARC fields, as pywb does).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from newsarchive.capture.reading import Opener, RecordReader
 from newsarchive.exceptions import WarcError
 
 logger = logging.getLogger(__name__)
@@ -72,24 +76,6 @@ class ReadStats:
     problems: list[str] = field(default_factory=list)
 
 
-class _Counting:
-    """A read-only file wrapper that counts the bytes read through it."""
-
-    def __init__(self, raw: BinaryIO) -> None:
-        self.raw = raw
-        self.count = 0
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.raw.read(size)
-        self.count += len(data)
-        return data
-
-    def readline(self, size: int = -1) -> bytes:
-        data = self.raw.readline(size)
-        self.count += len(data)
-        return data
-
-
 def _is_html(content_type: str | None, body: bytes) -> bool:
     if content_type:
         return content_type.split(";", 1)[0].strip().lower() in _HTML_TYPES
@@ -105,70 +91,44 @@ class PageReader:
     """
 
     def __init__(self, stream: BinaryIO, name: str, *, window_records: int = WINDOW_RECORDS,
-                 window_bytes: int = WINDOW_BYTES) -> None:
-        self.stream = _Counting(stream)
+                 window_bytes: int = WINDOW_BYTES, reopen: Opener | None = None) -> None:
+        self.stream = stream
         self.name = name
+        self.reopen = reopen or _reseeker(stream)
         self.window_records = window_records
         self.window_bytes = window_bytes
         self.stats = ReadStats()
+        self.faults: list[str] = []
         self._waiting: OrderedDict[str, ArchivedPage] = OrderedDict()
         self._waiting_bytes = 0
         self._done: set[str] = set()  # response ids already yielded
         self._revisits: OrderedDict[str, dict[str, Any]] = OrderedDict()  # recent, by id
 
     def __iter__(self) -> Iterator[ArchivedPage]:
-        from warcio.archiveiterator import ArchiveIterator
-        from warcio.exceptions import ArchiveLoadFailed
-
-        end = 0  # where the last whole record ended
-        gzipped = False
-        error: str | None = None
-        try:
-            iterator = ArchiveIterator(self.stream)
-            for record in iterator:
-                self.stats.records += 1
-                gzipped = gzipped or iterator.reader.decompressor is not None
-                if record.format != "warc":
-                    error = f"offset {end}: not a WARC record"
-                    break
-                page = self._page(record, iterator)
-                whole = self._whole(record, iterator)
-                offset, length = iterator.get_record_offset(), iterator.get_record_length()
-                if not whole:
-                    error = f"offset {offset}: record cut off before its end"
-                    break
-                end = offset + length
-                if page is not None:
-                    if page.capture["offset"] is None:
-                        page.capture["offset"], page.capture["length"] = offset, length
-                    yield from self._add(page)
-                elif record.rec_type == "revisit":
-                    self._note_revisit(record, offset, length)
-            else:
-                # Uncompressed files end in blank lines outside any record.
-                if gzipped and self.stream.count > end:
-                    error = f"offset {end}: gzip member cut off before its end"
-        except ArchiveLoadFailed as exc:
-            error = f"offset {end}: not a valid WARC ({str(exc).split(', first line:')[0]})"
-        except (OSError, EOFError, ValueError, zlib.error) as exc:
-            error = f"offset {end}: unreadable ({exc})"
+        reader = RecordReader(self.stream, self.name, reopen=self.reopen)
+        for record in reader:
+            self.stats.records += 1
+            page = self._page(record)
+            offset, length = reader.get_record_offset(), reader.get_record_length()
+            if not getattr(record, "newsarchive_whole", True):
+                continue  # the reader names the damage and goes on after it
+            if page is not None:
+                if page.capture["offset"] is None:
+                    page.capture["offset"], page.capture["length"] = offset, length
+                yield from self._add(page)
+            elif record.rec_type == "revisit":
+                self._note_revisit(record, offset, length)
         yield from self._flush(0)
-        if error is None and self.stats.records == 0:
-            error = "no WARC records in it"
-        if error is not None:
-            done = f"; the {self.stats.pages} pages before it were read" if self.stats.pages else ""
-            raise WarcError(f"{self.name}: {error}{done}")
+        self.faults = [str(f) for f in reader.faults]
+        if not self.faults and self.stats.records == 0:
+            self.faults = ["no WARC records in it"]
+        if self.faults:
+            more = f" (and {len(self.faults) - 1} more)" if len(self.faults) > 1 else ""
+            done = (f"; the {self.stats.pages} readable pages were read"
+                    if self.stats.pages else "")
+            raise WarcError(f"{self.name}: {self.faults[0]}{more}{done}")
 
-    @staticmethod
-    def _whole(record: Any, iterator: Any) -> bool:
-        """Whether the record was read to its declared end (warcio does not say)."""
-        iterator.read_to_end()
-        if getattr(record.raw_stream, "limit", 0) > 0:
-            return False
-        decompressor = iterator.reader.decompressor if iterator.reader else None
-        return decompressor is None or bool(getattr(decompressor, "eof", True))
-
-    def _page(self, record: Any, iterator: Any) -> ArchivedPage | None:
+    def _page(self, record: Any) -> ArchivedPage | None:
         """The page a record holds, or None; a DOM record may replace a waiting page."""
         headers = record.rec_headers
         kind = record.rec_type
@@ -287,3 +247,37 @@ class PageReader:
         self._done.add(page.refers_to)
         self.stats.pages += 1
         return page
+
+
+class _Reseek:
+    """The reader's own stream moved to an offset, left open when the reader is done."""
+
+    def __init__(self, stream: BinaryIO, offset: int) -> None:
+        stream.seek(offset)
+        self.stream = stream
+
+    def read(self, size: int = -1) -> bytes:
+        return self.stream.read(size)
+
+    def readline(self, size: int = -1) -> bytes:
+        return self.stream.readline(size)
+
+    def close(self) -> None:
+        """Not closed here: the caller owns the stream."""
+
+    def __enter__(self) -> _Reseek:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _reseeker(stream: BinaryIO) -> Opener | None:
+    """Reopening by seeking, for a seekable stream (a local file); else None."""
+    try:
+        seekable = stream.seekable()
+    except (AttributeError, ValueError):
+        seekable = False
+    if not seekable:
+        return None
+    return lambda offset: _Reseek(stream, offset)  # type: ignore[return-value]

@@ -6,9 +6,10 @@ process's bounded worker (:mod:`newsarchive.extract.bounded`: time and memory
 limits per page) and writes the sidecars with
 :class:`~newsarchive.extract.outputs.SidecarFiles`. It never raises for bad
 input: a page that cannot be extracted is counted (and written as a sidecar
-with ``extractor.error`` when extraction failed or ran over its limits), a damaged WARC ends the file
-early with the sidecars of the pages before the damage kept and the one-line
-reason in :attr:`WarcResult.error`. It is a plain function of picklable
+with ``extractor.error`` when extraction failed or ran over its limits), a
+damaged WARC is read past its damage (at the next whole gzip member) with the
+sidecars of every readable page kept and the one-line reason in
+:attr:`WarcResult.error`. It is a plain function of picklable
 arguments so ``extract --jobs N`` can run one per process.
 """
 
@@ -79,6 +80,7 @@ def extract_warc(
     ``include_all`` keeps the sidecars of non-articles (``is_article: false``);
     ``write_warc=False`` writes only the JSON Lines file; ``limits`` bound each page.
     """
+    from newsarchive.capture.reading import opener_for
     from newsarchive.extract.archive import PageReader
     from newsarchive.extract.bounded import extraction_error, shared
     from newsarchive.extract.outputs import SidecarFiles
@@ -96,7 +98,8 @@ def extract_warc(
     extractor = shared(limits or Limits())
     extractor.start()  # warms up while the first records are read
     files: SidecarFiles | None = None
-    reader = PageReader(stream, name)
+    reader = PageReader(stream, name, reopen=opener_for(source, endpoint_url=endpoint_url,
+                                                         region=region))
     try:
         files = SidecarFiles(out_dir, output_stem(source), warc=write_warc)
         for page in reader:

@@ -81,14 +81,16 @@ class SidecarFiles:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.jsonl = _OpenFile(folder / (stem + JSONL_SUFFIX))
         self.warc: _OpenFile | None = None
+        self.warcinfo_id: str | None = None
         self.count = 0
         if warc:
             self.warc = _OpenFile(folder / (stem + WARC_SUFFIX))
             info = {"software": f"newsarchive/{__version__} extract",
                     "format": "WARC File Format 1.1",
                     "description": f"clean-text sidecars of {stem}"}
-            self.warc.write(gzip_member(
-                records.warcinfo_record(self.warc.path.name, info, self.clock()), GZIP_LEVEL))
+            warcinfo = records.warcinfo_record(self.warc.path.name, info, self.clock())
+            self.warcinfo_id = records.record_id_of(warcinfo)
+            self.warc.write(gzip_member(warcinfo, GZIP_LEVEL))
 
     @property
     def paths(self) -> list[Path]:
@@ -101,8 +103,12 @@ class SidecarFiles:
         data = json.dumps(sidecar, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         self.jsonl.write(gzip_member(data + b"\n", GZIP_LEVEL))
         if self.warc is not None:
-            record = records.metadata_record(sidecar["url"], refers_to, data,
-                                             SIDECAR_CONTENT_TYPE, self.clock())
+            capture = sidecar.get("capture") or {}
+            record = records.metadata_record(
+                records.own_uri("sidecar", sidecar["url"]), refers_to, data,
+                SIDECAR_CONTENT_TYPE, self.clock(),
+                {"WARC-Warcinfo-ID": self.warcinfo_id} if self.warcinfo_id else None,
+                refers_to_uri=sidecar["url"], refers_to_date=capture.get("fetched_at") or None)
             self.warc.write(gzip_member(record, GZIP_LEVEL))
         self.count += 1
 

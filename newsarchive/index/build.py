@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from newsarchive.capture.reading import printable
+from newsarchive.exceptions import WarcError
 from newsarchive.index.catalog import build_part
 from newsarchive.index.cdxj import index_name, index_warc
 from newsarchive.index.collection import Collection, warc_stem
@@ -33,6 +35,8 @@ class IndexReport:
     captures: int = 0
     catalog_parts: int = 0
     indexes: list[str] = field(default_factory=list)
+    faults: list[str] = field(default_factory=list)  # one line each; damage never stops the run
+    failed_files: int = 0  # files with no readable record at all
 
 
 def _stderr_progress(done: int, total: int, name: str) -> None:
@@ -47,7 +51,12 @@ def index_collection(
     catalog: bool = True,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> IndexReport:
-    """Index every WARC of ``coll`` and rebuild its catalog; return what was done."""
+    """Index every WARC of ``coll`` and rebuild its catalog; return what was done.
+
+    A damaged file is indexed as far as it can be read (and a file that
+    cannot be read at all is skipped); each fault is a line in
+    ``report.faults``, and the other files are indexed all the same.
+    """
     report = IndexReport(coll.name)
     warcs = coll.warcs()
     sidecars = {posixpath.basename(s): s for s in coll.sidecar_files()}
@@ -61,7 +70,14 @@ def index_collection(
         for n, warc in enumerate(warcs, 1):
             name = posixpath.basename(warc)
             dest = work / "indexes" / index_name(name)
-            report.captures += index_warc(warc, dest)
+            try:
+                report.captures += index_warc(warc, dest, report.faults)
+            except WarcError as exc:  # a damaged file never stops the others
+                report.faults.append(printable(str(exc), 300))
+                report.failed_files += 1
+                if progress is not None:
+                    progress(n, len(warcs), name)
+                continue
             report.warcs += 1
             report.indexes.append(str(dest))
             parts: list[Path] = []

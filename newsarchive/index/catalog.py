@@ -26,7 +26,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from newsarchive.index.cdxj import CdxjLine, iter_index
-from newsarchive.index.collection import warc_stem
 from newsarchive.index.sidecars import SidecarEntry, iter_entries
 
 logger = logging.getLogger(__name__)
@@ -166,8 +165,10 @@ def iter_rows(index_uri: str, sidecar_uri: str | None) -> Iterator[dict[str, Any
 
 
 def part_name(warc_name: str) -> str:
-    """File name of a WARC's catalog part."""
-    return f"part-{warc_stem(warc_name)}.parquet"
+    """File name of a WARC's catalog part (named like its index, so names never collide)."""
+    from newsarchive.index.cdxj import index_name
+
+    return f"part-{index_name(warc_name).removesuffix('.cdxj')}.parquet"
 
 
 def write_parts(

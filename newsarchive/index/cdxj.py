@@ -1,9 +1,12 @@
 """CDXJ indexes of WARC files, built with cdxj-indexer (the library pywb uses).
 
-One index file per WARC, ``indexes/NAME.cdxj``, sorted by SURT key so pywb can
-binary-search it. Only replayable records are indexed (``response``,
-``revisit``, ``resource``): our ``metadata`` records carry sidecars under the
-page's own URL and would otherwise compete with the page in replay. Request
+One index file per WARC, ``indexes/NAME.cdxj`` (see :func:`index_name`),
+sorted by SURT key so pywb can binary-search it. Only replayable records are
+indexed (``response``, ``revisit``, ``resource``): ``metadata`` records are
+about captures, not captures (and sidecar records written before they got
+their own ``urn:newsarchive:sidecar:`` target URIs carry the page's own URL,
+so they would compete with the page in replay). ARC files are indexed too,
+as pywb reads them. Damage never stops a file: see :func:`index_warc`. Request
 records are still read, so POST captures get their ``__wb_post_data`` key
 (cdxj-indexer's post-append mode, as pywb's own ``wb-manager`` does).
 """
@@ -14,11 +17,14 @@ import json
 import logging
 import os
 import posixpath
+import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, BinaryIO
 
+from newsarchive.capture.reading import Opener, RecordReader, opener_for
 from newsarchive.exceptions import WarcError
 
 logger = logging.getLogger(__name__)
@@ -28,31 +34,98 @@ INDEXED_RECORDS = "response,revisit,resource"
 
 
 def index_name(warc_name: str) -> str:
-    """``NAME.warc.gz`` -> ``NAME.cdxj``."""
-    from newsarchive.index.collection import warc_stem
+    """The index file of a WARC/ARC file: ``NAME.warc.gz`` -> ``NAME.cdxj``.
 
-    return warc_stem(warc_name) + ".cdxj"
-
-
-def index_warc(source: str | Path, dest: Path) -> int:
-    """Index one WARC file (local path or ``s3://`` URI) into ``dest``; return its line count.
-
-    The index is written to ``dest.tmp`` and renamed, so a reader (pywb, the
-    uploader) never sees half an index.
+    Only ``.warc.gz`` files (nearly all) drop their suffix; any other archive
+    keeps its whole name (``NAME.warc`` -> ``NAME.warc.cdxj``, ``NAME.arc.gz``
+    -> ``NAME.arc.gz.cdxj``), so ``X.warc`` and ``X.warc.gz`` in one collection
+    never write the same index file.
     """
+    from newsarchive.index.collection import WARC_SUFFIXES, warc_stem
+
+    base = posixpath.basename(warc_name)
+    stem = warc_stem(base)
+    if base.endswith(".warc.gz") and not stem.endswith(WARC_SUFFIXES):
+        return stem + ".cdxj"
+    return base + ".cdxj"
+
+
+_DATE_FIELDS = re.compile(r"^(\d{4})-?(\d{1,2})-?(\d{1,3})(?:[T ](\d{1,2}):?(\d{1,2}):?(\d{1,2}))?")
+
+
+def lenient_date(value: str) -> str | None:
+    """A W3C date made of an invalid one, each field brought into its range; None if hopeless.
+
+    ClueWeb09's WARCs say ``2008-10-294T05:21:46-0700``; cdxj-indexer (and so
+    pywb's ``wb-manager``) stop at such a record. The capture is still worth
+    indexing, at the nearest valid time.
+    """
+    import calendar
+
+    match = _DATE_FIELDS.match(value.strip())
+    if match is None:
+        return None
+    year, month, day, hour, minute, second = (int(g or 0) for g in match.groups())
+    month = min(max(month, 1), 12)
+    day = min(max(day, 1), calendar.monthrange(year, month)[1])
+    return (f"{year:04d}-{month:02d}-{day:02d}T{min(hour, 23):02d}:{min(minute, 59):02d}:"
+            f"{min(second, 59):02d}Z")
+
+
+def _indexer_class() -> type:
+    """cdxj-indexer's indexer reading through :class:`~newsarchive.capture.reading.RecordReader`."""
     with warnings.catch_warnings():
         # cdxj-indexer imports pyamf, which imports the deprecated pkg_resources.
         warnings.simplefilter("ignore", UserWarning)
         from cdxj_indexer.main import CDXJIndexer
 
-    from newsarchive.store import open_input
+    class ResyncingIndexer(CDXJIndexer):  # type: ignore[misc,valid-type]
+        """Goes on past damage (next whole gzip member); never indexes a cut-off record."""
 
+        reopen: Opener | None = None
+        reader: RecordReader | None = None
+
+        def _create_record_iter(self, input_: BinaryIO) -> RecordReader:
+            self.reader = RecordReader(input_, self.force_filename or "", reopen=self.reopen)
+            return self.reader
+
+        def process_index_entry(self, it: Any, record: Any, filename: str, output: Any) -> None:
+            if getattr(record, "newsarchive_whole", True):
+                super().process_index_entry(it, record, filename, output)
+
+        def _write_line(self, out: Any, index: Any, record: Any, filename: str) -> None:
+            date = record.rec_headers.get_header("WARC-Date") or ""
+            try:
+                super()._write_line(out, index, record, filename)
+            except ValueError:
+                fixed = lenient_date(date)
+                if fixed is None:
+                    raise
+                logger.warning("%s: WARC-Date %r is not a date; indexed as %s",
+                               filename, date, fixed)
+                record.rec_headers.replace_header("WARC-Date", fixed)
+                super()._write_line(out, index, record, filename)
+
+    return ResyncingIndexer
+
+
+def index_warc(source: str | Path, dest: Path, faults: list[str] | None = None, *,
+               endpoint_url: str | None = None, region: str | None = None) -> int:
+    """Index one WARC/ARC file (local path or ``s3://`` URI) into ``dest``; return its line count.
+
+    Damage does not stop it: every record that can be read is indexed
+    (reading resumes at the next whole gzip member), and each fault is
+    appended to ``faults`` as one line. A file with no readable record at
+    all raises :class:`WarcError`. The index is written to ``dest.tmp`` and
+    renamed, so a reader (pywb, the uploader) never sees half an index.
+    """
     name = posixpath.basename(str(source))
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".tmp")
+    open_at = opener_for(str(source), endpoint_url=endpoint_url, region=region)
     try:
-        with open_input(str(source)) as fh, open(tmp, "w", encoding="utf-8") as out:
-            indexer = CDXJIndexer(
+        with open_at(0) as fh, open(tmp, "w", encoding="utf-8") as out:
+            indexer = _indexer_class()(
                 out,
                 [fh],
                 filename=name,
@@ -60,14 +133,26 @@ def index_warc(source: str | Path, dest: Path) -> int:
                 post_append=True,
                 records=INDEXED_RECORDS,
             )
+            indexer.reopen = open_at
             indexer.process_all()
+        reader = indexer.reader
+        problems = [str(f) for f in reader.faults] if reader is not None else []
+        if reader is not None and reader.records == 0:
+            raise WarcError(f"{source}: {problems[0] if problems else 'no WARC or ARC records'}; "
+                            "nothing to index (see `newsarchive warc check`)")
         os.replace(tmp, dest)
     except Exception as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, WarcError):
+            raise
         if isinstance(exc, OSError | ValueError) or type(exc).__module__.startswith("warcio"):
             raise WarcError(f"{source}: cannot index this WARC file ({exc}); "
                             "run `newsarchive warc check` on it") from exc
         raise
+    for problem in problems:
+        logger.warning("%s: %s", name, problem)
+        if faults is not None:
+            faults.append(f"{name}: {problem}")
     with open(dest, "rb") as fh:
         lines = sum(1 for _ in fh)
     logger.info("indexed %s: %d captures -> %s", name, lines, dest)

@@ -22,14 +22,15 @@ from newsarchive.exceptions import ConfigError, UserError
 
 _NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
-WARC_SUFFIXES = (".warc.gz", ".warc")
+#: archive files a collection may hold (ARC files of older crawls are read too)
+WARC_SUFFIXES = (".warc.gz", ".warc", ".arc.gz", ".arc")
 SIDECAR_SUFFIX = ".sidecars.jsonl.gz"
 INDEX_SUFFIX = ".cdxj"
 CATALOG_SUFFIX = ".parquet"
 
 
 def warc_stem(name: str) -> str:
-    """A WARC file name without its ``.warc.gz``/``.warc`` suffix."""
+    """A WARC/ARC file name without its ``.warc.gz``/``.warc``/``.arc.gz``/``.arc`` suffix."""
     base = posixpath.basename(name)
     for suffix in WARC_SUFFIXES:
         if base.endswith(suffix):

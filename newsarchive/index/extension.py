@@ -14,6 +14,10 @@ when they are read, and the uploader learns of the index right after.
   finished part is announced with ``file_closed`` kind ``"catalog"``, so the
   uploader ships it too (and knows the WARC's set is complete).
 
+At the start of a crawl (``spider_opened``) it first indexes the closed WARCs
+of the folder that have no up-to-date index: files closed by crash recovery,
+or left unindexed by a run killed or stopped by a full disk.
+
 Settings: ``INDEX_ENABLED``, ``INDEX_CATALOG``.
 """
 
@@ -23,12 +27,13 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 from newsarchive import signals as na_signals
 from newsarchive.index.catalog import build_part
 from newsarchive.index.cdxj import index_name, index_warc
-from newsarchive.index.collection import warc_stem
+from newsarchive.index.collection import WARC_SUFFIXES, warc_stem
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -58,7 +63,36 @@ class IndexExtension:
         ext = cls(crawler, directory, s.getbool("INDEX_CATALOG"),
                   _store_name(s.get("STORE_URI") or "", directory))
         crawler.signals.connect(ext.file_closed, signal=na_signals.file_closed)
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         return ext
+
+    def spider_opened(self, spider: Any) -> None:
+        """Catch up first: index the closed WARCs an earlier run left without an index."""
+        done = self.catch_up()
+        if done:
+            logger.info("indexed %d WARC files an earlier run left without an index", done)
+            self.crawler.stats.set_value("index/caught_up", done)
+
+    def catch_up(self) -> int:
+        """Index every closed WARC of the folder lacking an up-to-date index; return how many.
+
+        A run killed between closing a file and indexing it, or stopped by a
+        full disk while writing the index, leaves such a file; so does a file
+        closed by crash recovery (:mod:`newsarchive.capture.recovery`).
+        """
+        warc_dir = self.directory / "warc"
+        if not warc_dir.is_dir():
+            return 0
+        done = 0
+        for warc in sorted(warc_dir.iterdir()):
+            if not warc.name.endswith(WARC_SUFFIXES) or not warc.is_file():
+                continue
+            index = self.directory / "indexes" / index_name(warc.name)
+            if index.exists() and index.stat().st_mtime >= warc.stat().st_mtime:
+                continue
+            self.file_closed(warc, "warc")
+            done += 1
+        return done
 
     @property
     def name(self) -> str:

@@ -3,7 +3,9 @@
 The writer puts every sidecar in its own gzip member, so each one has an
 offset and a length in the file, just like a WARC record: the catalog keeps
 them, and the sidecar page reads a single sidecar with one ranged read (on S3
-too). Reading is streaming: one member in memory at a time.
+too). Reading is streaming: one member in memory at a time (bounded by
+``MAX_SIDECAR``); a damaged member is skipped with a warning and reading goes
+on at the next whole one (:mod:`newsarchive.capture.gzmembers`).
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ import logging
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any
+
+from newsarchive.capture.gzmembers import iter_members
 
 logger = logging.getLogger(__name__)
 
-CHUNK = 1 << 16
+#: bytes one sidecar member may inflate to
+MAX_SIDECAR = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -29,55 +34,38 @@ class SidecarEntry:
     length: int
 
 
-def iter_members(fh: BinaryIO) -> Iterator[tuple[int, int, bytes]]:
-    """``(offset, length, data)`` of each gzip member of ``fh``, decompressed.
+def iter_entries(uri: str, faults: list[str] | None = None) -> Iterator[SidecarEntry]:
+    """Every sidecar of a sidecar file (local path or ``s3://`` URI), streaming.
 
-    A truncated last member (a crash mid-write) is skipped with a warning.
+    A damaged member or line is skipped with a warning and, when ``faults``
+    is given, a line appended to it.
     """
-    offset = 0
-    consumed = 0
-    parts: list[bytes] = []
-    decomp = zlib.decompressobj(zlib.MAX_WBITS | 16)
-    pending = b""
-    while True:
-        data = pending or fh.read(CHUNK)
-        pending = b""
-        if not data:
-            if consumed:
-                logger.warning("sidecar file ends in a cut-off gzip member at %d; skipped", offset)
-            return
-        parts.append(decomp.decompress(data))
-        if decomp.eof:
-            used = len(data) - len(decomp.unused_data)
-            length = consumed + used
-            yield offset, length, b"".join(parts)
-            pending = decomp.unused_data
-            offset += length
-            consumed = 0
-            parts = []
-            decomp = zlib.decompressobj(zlib.MAX_WBITS | 16)
-        else:
-            consumed += len(data)
-
-
-def iter_entries(uri: str) -> Iterator[SidecarEntry]:
-    """Every sidecar of a sidecar file (local path or ``s3://`` URI), streaming."""
     from newsarchive.store import open_input
 
+    def fault(message: str) -> None:
+        logger.warning("%s", message)
+        if faults is not None:
+            faults.append(message)
+
     with open_input(uri) as fh:
-        for offset, length, data in iter_members(fh):
-            for line in data.splitlines():
+        for member in iter_members(fh, keep=True, max_data=MAX_SIDECAR, resync=True):
+            offset, length = member.offset, member.length
+            if not member.complete or member.data is None:
+                fault(f"{uri}: offset {offset}: damaged sidecar member ({member.error}); "
+                      "skipped")
+                continue
+            for line in member.data.splitlines():
                 if not line.strip():
                     continue
                 try:
                     yield SidecarEntry(json.loads(line), offset, length)
                 except json.JSONDecodeError as exc:
-                    logger.warning("%s: bad sidecar line at offset %d: %s", uri, offset, exc)
+                    fault(f"{uri}: offset {offset}: bad sidecar line ({exc}); skipped")
 
 
-def iter_sidecars(uri: str) -> Iterator[dict[str, Any]]:
-    """Just the sidecars of a file, streaming."""
-    for entry in iter_entries(uri):
+def iter_sidecars(uri: str, faults: list[str] | None = None) -> Iterator[dict[str, Any]]:
+    """Just the sidecars of a file, streaming (``faults`` as for :func:`iter_entries`)."""
+    for entry in iter_entries(uri, faults):
         yield entry.sidecar
 
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from newsarchive.exceptions import ConfigError
+from newsarchive.exceptions import ConfigError, WarcError
 from newsarchive.index.cdxj import index_name, index_warc
 from newsarchive.index.collection import Collection
 
@@ -93,7 +93,10 @@ def _indexes(coll: Collection, work: Path) -> Path:
             (folder / name).symlink_to(uri)
     for warc in missing:
         logger.warning("no index for %s; indexing it now (run `newsarchive index`)", warc)
-        index_warc(warc, folder / index_name(posixpath.basename(warc)))
+        try:
+            index_warc(warc, folder / index_name(posixpath.basename(warc)))
+        except WarcError as exc:  # one unreadable file must not keep the others from replay
+            logger.error("%s; its captures are not replayed", exc)
     return folder
 
 
