@@ -17,7 +17,7 @@ from newsarchive.demosite.clientside import NAME, use_clientside
 from newsarchive.demosite.server import DemoSite
 from tests.plugins.render import leftover, run_tagged
 
-CHECK_SIDECAR = Path("/work/shared/tools/check_sidecar.py")
+CHECK_SIDECAR = Path(__file__).resolve().parent / "tools" / "check_sidecar.py"
 ARTICLES = 12  # 3 of them client-rendered (one in four)
 
 
