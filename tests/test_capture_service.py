@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from warcio.archiveiterator import ArchiveIterator
 
 from newsarchive.capture.check import check_path
 from newsarchive.capture.exchange import Exchange
 from newsarchive.capture.naming import parse_warc_name
 from newsarchive.capture.service import WarcWriterService, wait_written
 from newsarchive.exceptions import StorageError
+from tests.plugins.warcs import read_records as warc_records
 
 
 def make_exchange(path: str, body: bytes, **kw: object) -> Exchange:
@@ -32,10 +32,11 @@ def make_exchange(path: str, body: bytes, **kw: object) -> Exchange:
 
 
 def read_records(folder: Path) -> list:
+    """Type, headers and content of every record in the folder's WARC files."""
     out = []
     for f in sorted((folder / "warc").glob("*.warc.gz")):
         with open(f, "rb") as fh:
-            for rec in ArchiveIterator(fh):
+            for rec in warc_records(fh):
                 out.append((rec.rec_type, dict(rec.rec_headers.headers), rec.content_stream().read()))
     return out
 

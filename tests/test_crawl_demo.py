@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from warcio.archiveiterator import ArchiveIterator
 
 from newsarchive.capture.check import check_path
 from newsarchive.demosite import DemoSite
+from tests.plugins.warcs import read_records
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -50,7 +50,7 @@ def records(crawled: tuple[DemoSite, Path, dict[str, Any]]) -> dict[str, list[di
     found: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for path in sorted((out / "warc").glob("*.warc.gz")):
         with open(path, "rb") as fh:
-            for rec in ArchiveIterator(fh):
+            for rec in read_records(fh):
                 if rec.rec_type in ("response", "revisit"):
                     found[rec.rec_headers.get_header("WARC-Target-URI")].append({
                         "type": rec.rec_type,
@@ -143,7 +143,7 @@ def test_warcinfo_says_who_what_and_how(crawled) -> None:
     _, out, _ = crawled
     first = sorted((out / "warc").glob("*.warc.gz"))[0]
     with open(first, "rb") as fh:
-        rec = next(iter(ArchiveIterator(fh)))
+        rec = next(iter(read_records(fh)))
     assert rec.rec_type == "warcinfo"
     fields = rec.content_stream().read().decode()
     for key in ("software: newsarchive/", "hostname:", "robots: obey", "crawl-settings:",

@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 import pytest
-from warcio.archiveiterator import ArchiveIterator
 
 from newsarchive.capture.check import check_path
+from tests.plugins.warcs import read_records
 
 BIN = str(Path(sys.executable).with_name("newsarchive"))
 
@@ -55,7 +55,7 @@ def assert_records_present(out: Path, lines: list[str]) -> None:
         assert path.exists(), f"{filename} (named in the crawl log) is missing"
         with open(path, "rb") as fh:
             fh.seek(offset)
-            record = next(iter(ArchiveIterator(fh)))
+            record = next(iter(read_records(fh)))
             assert record.rec_headers.get_header("WARC-Record-ID") == record_id
 
 

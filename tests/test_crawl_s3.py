@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from warcio.archiveiterator import ArchiveIterator
 
 from tests.plugins.s3 import bucket_objects
+from tests.plugins.warcs import read_records
 
 BIN = str(Path(sys.executable).with_name("newsarchive"))
 
@@ -41,7 +41,7 @@ def crawl(url: str, out: Path, *extra: str) -> dict[str, Any]:
 def captures(blobs: list[bytes]) -> set[tuple[str, str, str]]:
     out = set()
     for blob in blobs:
-        for rec in ArchiveIterator(io.BytesIO(blob)):
+        for rec in read_records(io.BytesIO(blob)):
             if rec.rec_type in ("response", "revisit"):
                 h = rec.rec_headers
                 out.add((rec.rec_type, h.get_header("WARC-Target-URI").split("/", 3)[-1],

@@ -17,12 +17,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from warcio.archiveiterator import ArchiveIterator
 
 from newsarchive.capture import records
 from newsarchive.capture.exchange import Exchange
 from newsarchive.discover.site import load_site
 from newsarchive.exceptions import ConfigError
+from tests.plugins.warcs import read_records
 
 NEWSARCHIVE = str(Path(sys.executable).with_name("newsarchive"))
 
@@ -160,7 +160,7 @@ def test_canary_secrets_reach_the_server_and_no_output(tmp_path: Path, paywall: 
     redacted, set_cookies = set(), 0
     for warc in (coll / "warc").glob("*.warc.gz"):
         with open(warc, "rb") as fh:
-            for rec in ArchiveIterator(fh):
+            for rec in read_records(fh):
                 if rec.rec_type == "request":
                     names = rec.rec_headers.get_header(records.REDACTED_HEADER)
                     redacted.update((names or "").split(", "))

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from warcio.archiveiterator import ArchiveIterator
 
 from newsarchive.index.collection import Collection
 from newsarchive.index.sidecars import iter_sidecars
 from newsarchive.store.keys import key_for
 from tests.plugins.collection import NEWSARCHIVE
+from tests.plugins.warcs import read_records
 
 pytestmark = pytest.mark.s3
 
@@ -67,7 +67,7 @@ def test_replay_serves_warcs_from_the_bucket(s3_server: str, s3_collection: str,
         assert sc["title"].split()[0] in body
         stamp = "".join(c for c in sc["capture"]["fetched_at"] if c.isdigit())[:14]
         with urllib.request.urlopen(f"{info['sidecars']}_record/demo/{stamp}/{sc['url']}") as resp:
-            record = next(iter(ArchiveIterator(io.BytesIO(resp.read()))))
+            record = next(iter(read_records(io.BytesIO(resp.read()))))
         assert record.rec_headers.get_header("WARC-Record-ID") == sc["capture"]["record_id"]
     finally:
         proc.terminate()

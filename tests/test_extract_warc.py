@@ -19,7 +19,6 @@ from typing import Any
 
 import brotli
 import pytest
-from warcio.archiveiterator import ArchiveIterator
 
 from newsarchive.capture import records
 from newsarchive.capture.exchange import Exchange
@@ -29,6 +28,7 @@ from newsarchive.demosite.site import SiteModel
 from newsarchive.extract import validate
 from newsarchive.store.keys import key_for
 from tests.plugins.collection import NEWSARCHIVE
+from tests.plugins.warcs import read_records
 
 WHEN = datetime(2026, 3, 14, 12, 0, 0, tzinfo=UTC)
 PROFILE = 'application/json; profile="newsarchive.sidecar/1"'
@@ -44,7 +44,7 @@ def record_at(warc: Path, offset: int, length: int) -> Any:
     with open(warc, "rb") as fh:
         fh.seek(offset)
         member = fh.read(length)
-    rec = next(iter(ArchiveIterator(io.BytesIO(member))))
+    rec = next(iter(read_records(io.BytesIO(member))))
     return rec.rec_type, rec.rec_headers, rec.content_stream().read()
 
 
@@ -66,7 +66,7 @@ def metadata_records(path: Path) -> list[tuple[Any, dict]]:
     out = []
     with open(path, "rb") as fh:
         types = []
-        for rec in ArchiveIterator(fh, check_digests=True):
+        for rec in read_records(fh):
             types.append(rec.rec_type)
             if rec.rec_type == "metadata":
                 out.append((rec.rec_headers, json.loads(rec.content_stream().read())))

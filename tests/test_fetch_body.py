@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from warcio.archiveiterator import ArchiveIterator
 
 from tests.plugins.hostile import BODIES, HostileSite, case_url
 from tests.plugins.render import crawl_command, run_tagged
+from tests.plugins.warcs import read_records
 
 ROOT = Path(__file__).resolve().parents[1]
 CAP = 2 * 1024 * 1024
@@ -39,7 +39,7 @@ def crawl(hostile_site: HostileSite, tmp_path_factory: pytest.TempPathFactory) -
     responses: dict[str, tuple[Any, Any, bytes]] = {}
     for path in sorted((tmp_path / "warc").glob("*.warc.gz")):
         with open(path, "rb") as f:
-            for rec in ArchiveIterator(f):
+            for rec in read_records(f):
                 if rec.rec_type == "response":
                     url = rec.rec_headers.get_header("WARC-Target-URI")
                     responses[url] = (rec.rec_headers, rec.http_headers, rec.raw_stream.read())

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from warcio.archiveiterator import ArchiveIterator
 
 from newsarchive.fetch.render import procs
 from tests.plugins.hostile import HostileSite, case_url
 from tests.plugins.render import leftover, tagged_env
+from tests.plugins.warcs import read_records
 
 ROOT = Path(__file__).resolve().parents[1]
 GiB = 1024**3
@@ -57,7 +57,7 @@ def crawl(site: HostileSite, out: Path, render: str) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     for path in sorted((out / "warc").glob("*.warc.gz")):
         with open(path, "rb") as f:
-            for rec in ArchiveIterator(f):
+            for rec in read_records(f):
                 if rec.rec_type in ("response", "revisit"):
                     responses.setdefault(rec.rec_headers.get_header("WARC-Target-URI"), rec.rec_headers)
     return {"rc": proc.returncode, "stderr": stderr, "summary": json.loads(stdout) if stdout.strip() else {},

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from warcio.archiveiterator import ArchiveIterator
 
 from newsarchive.demosite.server import DemoSite
+from tests.plugins.warcs import read_records
 
 pytestmark = pytest.mark.slow  # four crawl processes
 
@@ -72,7 +72,7 @@ def crawl(site: DemoSite, site_path: Path, out: Path) -> Run:
     records = []
     for name in summary["warc_files"]:
         with open(name, "rb") as fh:
-            for rec in ArchiveIterator(fh):
+            for rec in read_records(fh):
                 if rec.rec_type in ("response", "revisit"):
                     uri = rec.rec_headers.get_header("WARC-Target-URI")
                     records.append((rec.rec_type, uri[len(site.base_url):]))

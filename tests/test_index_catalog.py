@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pyarrow.dataset as ds
 import pytest
-from warcio.archiveiterator import ArchiveIterator
 
 from newsarchive.index.catalog import schema
 from newsarchive.index.cdxj import iter_index
@@ -18,6 +17,7 @@ from newsarchive.index.collection import Collection
 from newsarchive.index.sidecars import iter_entries, read_sidecar
 from newsarchive.store import read_range
 from tests.plugins.collection import NEWSARCHIVE, copy_collection
+from tests.plugins.warcs import read_records
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -28,7 +28,7 @@ def replayable_records(warc: Path) -> list[tuple[str, str]]:
     with open(warc, "rb") as fh:
         return [
             (r.rec_type, r.rec_headers.get_header("WARC-Target-URI"))
-            for r in ArchiveIterator(fh)
+            for r in read_records(fh)
             if r.rec_type in ("response", "revisit", "resource")
         ]
 
@@ -47,7 +47,7 @@ def test_the_crawl_indexes_every_warc_it_writes(demo_collection: Path) -> None:
         assert keys == sorted(keys), "pywb needs a sorted index"
         for line in lines[:10]:  # each line points at its record
             member = read_range(warc, line.offset, line.length)
-            record = next(iter(ArchiveIterator(io.BytesIO(member))))
+            record = next(iter(read_records(io.BytesIO(member))))
             assert record.rec_headers.get_header("WARC-Target-URI") == line.url
 
 

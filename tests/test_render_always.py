@@ -10,10 +10,10 @@ import sys
 from typing import Any
 
 import pytest
-from warcio.archiveiterator import ArchiveIterator
 
 from newsarchive.demosite.server import DemoSite
 from tests.plugins.render import leftover, run_tagged
+from tests.plugins.warcs import read_records
 
 ARTICLES = 16
 
@@ -36,7 +36,7 @@ def crawl(tmp_path_factory: pytest.TempPathFactory) -> Any:
     records = []
     for path in sorted((out / "warc").glob("*.warc.gz")):
         with open(path, "rb") as f:
-            for rec in ArchiveIterator(f):
+            for rec in read_records(f):
                 body = rec.raw_stream.read() if rec.rec_type == "response" else b""  # as stored
                 records.append((rec.rec_type, rec.rec_headers, rec.http_headers, body))
     sidecars = [json.loads(line) for p in sorted((out / "sidecars").glob("*.gz"))

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from warcio.archiveiterator import ArchiveIterator
 
 from tests.plugins.render import ROOT, crawl_command, leftover, run_tagged, tagged_env
+from tests.plugins.warcs import read_records
 
 LONG = {
     "RENDER_MODE": "always",
@@ -63,7 +63,7 @@ def test_300_rendered_pages_recycle_and_leave_no_chromium(make_spa_site: Any, tm
             records += [(r.rec_type, r.rec_headers.get_header("WARC-Target-URI"),
                          r.rec_headers.get_header("WARC-Newsarchive-Content-Decoded"),
                          r.http_headers, r.content_stream().read())
-                        for r in ArchiveIterator(f) if r.rec_type in ("response", "revisit")]
+                        for r in read_records(f) if r.rec_type in ("response", "revisit")]
     archived = {url for _, url, *_ in records}
     asked = {site.url.rstrip("/") + p for _, p, ua in site.log if "HeadlessChrome" in ua}
     assert len(asked) >= 600 and asked - archived == set()

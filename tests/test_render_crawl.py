@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from warcio.archiveiterator import ArchiveIterator
 
 from newsarchive.demosite.clientside import NAME, use_clientside
 from newsarchive.demosite.server import DemoSite
 from tests.plugins.render import leftover, run_tagged
+from tests.plugins.warcs import read_records
 
 CHECK_SIDECAR = Path(__file__).resolve().parent / "tools" / "check_sidecar.py"
 ARTICLES = 12  # 3 of them client-rendered (one in four)
@@ -43,7 +43,7 @@ def crawl(tmp_path_factory: pytest.TempPathFactory) -> Any:
     records = []
     for path in sorted((out / "warc").glob("*.warc.gz")):
         with open(path, "rb") as f:
-            for rec in ArchiveIterator(f):
+            for rec in read_records(f):
                 records.append((rec.rec_type, rec.rec_headers, rec.content_stream().read()))
     sidecars = [json.loads(line) for p in sorted((out / "sidecars").glob("*.gz"))
                 for line in gzip.open(p, "rt", encoding="utf-8")]

@@ -13,11 +13,11 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import pytest
-from warcio.archiveiterator import ArchiveIterator
 
 from newsarchive.index.collection import Collection
 from newsarchive.index.sidecars import iter_sidecars
 from tests.plugins.collection import NEWSARCHIVE
+from tests.plugins.warcs import read_records
 
 pytestmark = pytest.mark.browser
 
@@ -205,6 +205,6 @@ def test_record_link_downloads_the_warc_record(demo_replay: Replay, demo_collect
     url = f"{demo_replay.admin}/_record/{demo_replay.name}/{stamp(sc)}/{sc['url']}"
     with urllib.request.urlopen(url) as resp:
         assert resp.headers["Content-Type"] == "application/warc"
-        record = next(iter(ArchiveIterator(io.BytesIO(resp.read()))))
+        record = next(iter(read_records(io.BytesIO(resp.read()))))
     assert record.rec_headers.get_header("WARC-Target-URI") == sc["url"]
     assert record.rec_headers.get_header("WARC-Record-ID") == sc["capture"]["record_id"]
