@@ -46,6 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_store_options(p)
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.add_argument("--no-report", action="store_true",
+                   help="do not write the HTML report to DIR/reports/ (the run is still recorded)")
     p.set_defaults(func=run)
 
 
@@ -100,10 +102,11 @@ def build_job(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]
 
 def run(args: argparse.Namespace) -> int:
     """Run the crawl; print the summary. Exit 0, or 1 if the archive could not be written."""
-    from newsarchive.fetch.crawl import run_crawl
+    from newsarchive.report.build import crawl_with_report
 
     spider_kwargs, overrides = build_job(args)
-    summary = run_crawl(args.out, spider_kwargs, overrides)
+    summary = crawl_with_report(args.out, spider_kwargs, overrides,
+                                report=not (args.no_report or args.no_archive))
     if args.json:
         print_json(summary.as_dict())
     else:

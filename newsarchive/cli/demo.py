@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run(args: argparse.Namespace) -> int:
     """Serve, crawl, summarise."""
     from newsarchive.demosite import DemoSite
-    from newsarchive.fetch.crawl import run_crawl
+    from newsarchive.report.build import crawl_with_report
 
     if args.articles < 1:
         raise ConfigError("--articles must be 1 or more")
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     with site:
         if not args.json:
             print(f"demo news site serving at {site.url}", file=sys.stderr)
-        summary = run_crawl(
+        summary = crawl_with_report(
             args.out,
             {"start_urls": [site.url], "depth": 3},
             {"PROGRESS_ENABLED": not (args.quiet or args.json), **store_overrides(args)},

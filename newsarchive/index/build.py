@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import posixpath
-import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,12 +32,6 @@ class IndexReport:
     captures: int = 0
     catalog_parts: int = 0
     indexes: list[str] = field(default_factory=list)
-
-
-def _stderr_progress(done: int, total: int, name: str) -> None:
-    print(f"\rindexing {done}/{total} {name[:60]:<60}", end="", file=sys.stderr, flush=True)
-    if done == total:
-        print(file=sys.stderr)
 
 
 def index_collection(
