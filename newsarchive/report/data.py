@@ -209,19 +209,25 @@ def _funnel_part(data: ReportData, without: int | None) -> None:
         data.funnel.append({"stage": "articles without sidecar", "count": without})
 
 
-def _growth(runs: list[RunInfo]) -> list[dict[str, Any]]:
+def _growth(runs: list[RunInfo], per_warc: dict[str, tuple[int, int]]) -> list[dict[str, Any]]:
+    """Totals of the collection after each run: captures and articles of its WARC files
+    in the catalog (``per_warc``), else the counts its summary gave."""
     out, captures, articles, size = [], 0, 0, 0
     for run in runs:
         s = run.summary
         if s.get("status") == "running":
             continue
-        captures += int(s.get("responses") or 0) + int(s.get("revisits") or 0)
-        articles += int(s.get("new_articles") or 0)
+        names = [posixpath.basename(str(w)) for w in s.get("warc_files") or []]
+        if per_warc and names:
+            captures += sum(per_warc.get(n, (0, 0))[0] for n in names)
+            articles += sum(per_warc.get(n, (0, 0))[1] for n in names)
+        else:
+            captures += int(s.get("responses") or 0) + int(s.get("revisits") or 0)
+            articles += int(s.get("sidecars") or 0)
         size += int(s.get("warc_bytes") or 0)
         out.append({"run": run.run_id, "started": s.get("started_at"),
                     "pages": int(s.get("pages") or 0), "captures": captures,
-                    "new_articles": int(s.get("new_articles") or 0), "articles": articles,
-                    "megabytes": round(size / 1e6, 3)})
+                    "articles": articles, "megabytes": round(size / 1e6, 3)})
     return out
 
 
@@ -244,8 +250,13 @@ def gather(coll: Collection, run: RunInfo | None,
     warcs = None
     if run is not None and summary.get("warc_files") is not None:
         warcs = [posixpath.basename(str(w)) for w in summary["warc_files"]]
+    per_warc: dict[str, tuple[int, int]] = {}
     if coll.catalog_files():
-        _catalog_part(data, _Catalog(coll, warcs), log)
+        cat = _Catalog(coll, warcs)
+        _catalog_part(data, cat, log)
+        per_warc = {r[0]: (r[1], r[2]) for r in cat.con.execute(
+            "SELECT warc_filename, count(*), count(*) FILTER (is_article) FROM catalog"
+            " WHERE url NOT LIKE 'urn:%' GROUP BY 1").fetchall()}
     else:
         data.notes.append("no catalog: run `newsarchive index` for charts of the captures")
     _log_part(data, log)
@@ -253,5 +264,5 @@ def gather(coll: Collection, run: RunInfo | None,
     data.totals["articles_without_sidecar"] = articles_without_sidecar
     _funnel_part(data, articles_without_sidecar)
     if not coll.remote:
-        data.growth = _growth(load_runs(Path(coll.root)))
+        data.growth = _growth(load_runs(Path(coll.root)), per_warc)
     return data

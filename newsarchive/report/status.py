@@ -2,8 +2,8 @@
 
 Counted from the collection itself, not from what a crawl said it did: WARC
 files (closed, and ``.open`` ones a crawl is writing or a kill left), their
-bytes, captures and articles (from the catalog, or the CDXJ indexes when
-there is none), articles the crawl state saw fetched but no sidecar holds,
+bytes, captures (from the catalog, or the CDXJ indexes when there is none),
+articles (from the sidecar files; an ``s3://`` store: the catalog), articles the crawl state saw fetched but no sidecar holds,
 uploads pending in the upload journal, and the last run. Health is the quick
 form of ``warc check``: every closed WARC file ends at the end of a complete
 gzip member (its last one), without decompressing the whole file.
@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from newsarchive.index.collection import SIDECAR_SUFFIX, Collection, warc_stem
+from newsarchive.index.collection import SIDECAR_SUFFIX, Collection
 from newsarchive.report.history import load_runs
 
 logger = logging.getLogger(__name__)
@@ -91,11 +91,14 @@ def _fetched_articles(folder: Path) -> list[tuple[str, str | None]]:
         db.close()
 
 
-def _sidecar_urls_from_file(path: Path) -> set[str]:
-    """URLs in one sidecar file, tolerating the cut end of an ``.open`` one."""
+def _scan_sidecar_file(path: Path, urls: set[str]) -> int:
+    """Add the URLs of one sidecar file to ``urls``; return its article count.
+
+    Tolerates the cut end of an ``.open`` file left by a kill: what was read counts.
+    """
     import json
 
-    urls: set[str] = set()
+    articles = 0
     try:
         with gzip.open(path, "rt", encoding="utf-8") as fh:
             for line in fh:
@@ -103,58 +106,41 @@ def _sidecar_urls_from_file(path: Path) -> set[str]:
                     sc = json.loads(line)
                 except ValueError:
                     continue
+                articles += sc.get("is_article", True) is not False
                 for key in ("url", "canonical_url"):
                     if sc.get(key):
                         urls.add(str(sc[key]))
     except (OSError, EOFError, zlib.error):
-        pass  # an .open file ends mid-member after a kill: what was read counts
-    return urls
+        pass
+    return articles
 
 
-def sidecar_urls(coll: Collection) -> set[str]:
-    """URLs (and declared canonical URLs) that have a sidecar in ``coll``.
+def scan_sidecars(folder: Path) -> tuple[int, set[str]]:
+    """Articles in a folder's sidecar files (closed and ``.open``), and their URLs.
 
-    From the catalog for the WARC files it covers; the sidecar files of the
-    others (not indexed yet, or still ``.open``) are read.
+    Read from the files rather than the catalog: a sidecar lands in the file
+    beside the WARC being written when it is extracted, which after a
+    rotation is not the WARC holding its page, and an ``.open`` file is in no
+    catalog yet.
     """
     urls: set[str] = set()
-    covered: set[str] = set()
-    if coll.catalog_files():
-        from newsarchive.index.query import connect
-
-        con = connect([coll])
-        for url, canonical, warc in con.execute(
-            "SELECT url, canonical_url, warc_filename FROM catalog WHERE sidecar_file IS NOT NULL"
-        ).fetchall():
-            urls.add(url)
-            if canonical:
-                urls.add(canonical)
-            covered.add(warc_stem(warc))
-        covered |= {warc_stem(posixpath.basename(w)) for w in _indexed_warcs(con)}
-    if coll.remote:
-        return urls
-    folder = Path(coll.root) / "sidecars"
-    for path in sorted(folder.glob(f"*{SIDECAR_SUFFIX}*")) if folder.is_dir() else []:
-        stem = path.name.split(SIDECAR_SUFFIX)[0]
-        if stem not in covered:
-            urls |= _sidecar_urls_from_file(path)
-    return urls
+    folder = folder / "sidecars"
+    files = sorted(folder.glob(f"*{SIDECAR_SUFFIX}*")) if folder.is_dir() else []
+    return sum(_scan_sidecar_file(p, urls) for p in files), urls
 
 
-def _indexed_warcs(con: Any) -> list[str]:
-    return [r[0] for r in con.execute("SELECT DISTINCT warc_filename FROM catalog").fetchall()]
-
-
-def articles_without_sidecar(coll: Collection) -> int | None:
+def articles_without_sidecar(coll: Collection, have: set[str] | None = None) -> int | None:
     """Articles the crawl state saw fetched (2xx) whose URL no sidecar holds.
 
-    None for a collection without a crawl state (an ``s3://`` store).
+    ``have``: the sidecar URLs, when already read. None for a collection
+    without a crawl state (an ``s3://`` store).
     """
     if coll.remote or not (Path(coll.root) / "state" / "crawl.sqlite").is_file():
         return None
     from newsarchive.discover.canonical import canonical_url
 
-    have = sidecar_urls(coll)
+    if have is None:
+        have = scan_sidecars(Path(coll.root))[1]
     have |= {canonical_url(u) for u in list(have)}
     return sum(1 for url, fetched in _fetched_articles(Path(coll.root))
                if url not in have and (fetched or url) not in have)
@@ -187,16 +173,16 @@ def _count_captures(coll: Collection, st: Status) -> None:
         from newsarchive.index.query import connect
 
         row = connect([coll]).execute(
-            "SELECT count(*) FILTER (url NOT LIKE 'urn:%'), count(*) FILTER (is_article),"
-            " count(*) FILTER (sidecar_file IS NOT NULL) FROM catalog"
+            "SELECT count(*) FILTER (url NOT LIKE 'urn:%'), count(*) FILTER (is_article)"
+            " FROM catalog"
         ).fetchone()
-        st.captures, st.articles, st.sidecars = int(row[0]), int(row[1]), int(row[2])
-        return
-    from newsarchive.index.cdxj import iter_index
+        st.captures, st.articles = int(row[0]), int(row[1])
+    else:
+        from newsarchive.index.cdxj import iter_index
 
-    for uri in coll.index_files():
-        st.captures += sum(1 for line in iter_index(uri) if not line.url.startswith("urn:"))
-    st.problems.append("no catalog: articles not counted (run `newsarchive index`)")
+        for uri in coll.index_files():
+            st.captures += sum(1 for line in iter_index(uri) if not line.url.startswith("urn:"))
+    st.sidecars = st.articles
 
 
 def collection_status(location: str) -> Status:
@@ -232,7 +218,10 @@ def collection_status(location: str) -> Status:
         if runs:
             st.last_run = runs[-1].brief()
     _count_captures(coll, st)
-    st.articles_without_sidecar = articles_without_sidecar(coll)
+    if not coll.remote:
+        st.sidecars, urls = scan_sidecars(Path(coll.root))
+        st.articles = st.sidecars
+        st.articles_without_sidecar = articles_without_sidecar(coll, urls)
     if st.articles_without_sidecar:
         st.problems.append(f"{st.articles_without_sidecar} fetched article(s) have no sidecar "
                            "(`newsarchive extract` can write them)")
