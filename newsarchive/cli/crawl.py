@@ -39,6 +39,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="render pages in Chromium: never, always, or auto (only pages whose HTML has no story; default)",
     )
     p.add_argument(
+        "--screenshots", action="store_true",
+        help="archive a full-page PNG of every rendered page (a resource record "
+        "urn:newsarchive:screenshot:URL; thumbnails in the replay's article list)",
+    )
+    p.add_argument(
         "--recrawl", action="store_true",
         help="fetch pages the collection already holds too (default: only new ones and "
         "those due by the revisit policy)",
@@ -95,6 +100,8 @@ def build_job(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]
         overrides["WARC_OPERATOR"] = args.operator
     if args.render:
         overrides["RENDER_MODE"] = args.render
+    if args.screenshots:
+        overrides["RENDER_SCREENSHOT"] = True
     overrides.update(store_overrides(args))
     overrides["PROGRESS_ENABLED"] = not (args.quiet or args.json)
     return spider_kwargs, overrides
