@@ -70,7 +70,7 @@ def failure_kind(status: int) -> str:
 class LogLine:
     """One attempt, from either format."""
 
-    when: dt.datetime | None
+    stamp: str  # the line's ISO 8601 time, as written
     status: int
     size: int
     url: str
@@ -79,6 +79,11 @@ class LogLine:
     annotations: tuple[str, ...] = ()
     reason: str | None = None
     record_type: str | None = None  # response/revisit (older lines)
+
+    @property
+    def when(self) -> dt.datetime | None:
+        """The line's time (UTC), or None if it is not a time."""
+        return _time(self.stamp)
 
     @property
     def failed(self) -> bool:
@@ -147,7 +152,7 @@ def parse_line(line: str) -> LogLine | None:
     parts = line.split()
     if len(parts) < 4 or not parts[1].lstrip("-").isdigit():
         return None
-    when, status, size, url = _time(parts[0]), int(parts[1]), _int(parts[2]), parts[3]
+    when, status, size, url = parts[0], int(parts[1]), _int(parts[2]), parts[3]
     if len(parts) == 8 and parts[6] in ("response", "revisit") and parts[5].isdigit():
         return LogLine(when, status, size, url, record_type=parts[6])
     if len(parts) >= 9:
@@ -183,21 +188,28 @@ def iter_lines(path: Path) -> Iterator[LogLine | None]:
                 yield parse_line(raw)
 
 
+def _key(when: dt.datetime | None, default: str) -> str:
+    """A time as the first 19 characters of an ISO 8601 UTC stamp: compared as text, the
+    way both formats write it (``2026-11-30T09:54:36``), without parsing every line."""
+    if when is None:
+        return default
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
 def read_log(
     path: Path, since: dt.datetime | None = None, until: dt.datetime | None = None
 ) -> CrawlLog:
-    """Lines logged between ``since`` and ``until`` (all lines when not given)."""
+    """Lines logged between ``since`` and ``until``, to the second (all when not given)."""
     out = CrawlLog([])
     if not path.is_file():
         return out
+    low, high = _key(since, ""), _key(until, "~")
     for line in iter_lines(path):
         if line is None:
             out.unreadable += 1
             continue
-        if line.when is not None:
-            if since is not None and line.when < since:
-                continue
-            if until is not None and line.when > until:
-                continue
+        key = line.stamp[:19]
+        if key[:4].isdigit() and not low <= key <= high:
+            continue
         out.lines.append(line)
     return out

@@ -67,21 +67,27 @@ def _sql_list(items: list[str]) -> str:
 
 
 class _Catalog:
-    """DuckDB over the catalog, restricted to a run's WARC files when given."""
+    """The catalog's columns a report needs, read once into a DuckDB table.
+
+    ``allcap``: every capture of the collection (for growth across runs);
+    ``cap``: those of the run's WARC files (everything when no run is given).
+    Archive rows only: not the DOM/screenshot resource records (``urn:*``).
+    """
+
+    COLUMNS = ("url, host, timestamp, status, mime, record_type, warc_filename, warc_length, "
+               "is_article, rendered, sidecar_file, publisher, ads_count, related_count")
 
     def __init__(self, coll: Collection, warc_names: list[str] | None) -> None:
         from newsarchive.index.query import connect
 
         self.con = connect([coll])
-        self.where = "TRUE"
+        self.con.execute("SET enable_progress_bar = false")  # DuckDB's own, on stderr
+        self.con.execute(f"CREATE TEMP TABLE allcap AS SELECT {self.COLUMNS} FROM catalog "
+                         "WHERE url NOT LIKE 'urn:%'")
+        where = "TRUE"
         if warc_names is not None:
-            self.where = f"warc_filename IN ({_sql_list(warc_names) or 'NULL'})"
-        # Only this collection's records: rows from the archive itself, not the
-        # sidecar/screenshot resource records whose URLs are urn:*.
-        self.con.execute(
-            f"CREATE TEMP VIEW cap AS SELECT * FROM catalog WHERE {self.where} "
-            "AND url NOT LIKE 'urn:%'"
-        )
+            where = f"warc_filename IN ({_sql_list(warc_names) or 'NULL'})"
+        self.con.execute(f"CREATE TEMP VIEW cap AS SELECT * FROM allcap WHERE {where}")
 
     def rows(self, sql: str) -> list[dict[str, Any]]:
         cur = self.con.execute(sql)
@@ -162,7 +168,7 @@ def _log_part(data: ReportData, log: CrawlLog) -> None:
     data.statuses += [{"status": kind, "kind": "failed", "count": n} for kind, n in kinds.items()]
     data.totals["failed"] = len(failures)
     data.failures = [
-        {"time": line.when.isoformat(timespec="seconds") if line.when else "",
+        {"time": line.stamp,
          "url": line.url, "status": line.status, "kind": failure_kind(line.status),
          "reason": line.reason or ""}
         for line in failures[:TABLE_ROWS]
@@ -244,8 +250,6 @@ def gather(coll: Collection, run: RunInfo | None,
     log_path = Path(coll.root) / "logs" / "crawl.log" if not coll.remote else None
     since = run.started if run else None
     until = run.finished if run else None
-    if until is not None:
-        until += dt.timedelta(seconds=1)  # the log's times have milliseconds
     log = read_log(log_path, since, until) if log_path else CrawlLog([])
     warcs = None
     if run is not None and summary.get("warc_files") is not None:
@@ -255,8 +259,8 @@ def gather(coll: Collection, run: RunInfo | None,
         cat = _Catalog(coll, warcs)
         _catalog_part(data, cat, log)
         per_warc = {r[0]: (r[1], r[2]) for r in cat.con.execute(
-            "SELECT warc_filename, count(*), count(*) FILTER (is_article) FROM catalog"
-            " WHERE url NOT LIKE 'urn:%' GROUP BY 1").fetchall()}
+            "SELECT warc_filename, count(*), count(*) FILTER (is_article) FROM allcap"
+            " GROUP BY 1").fetchall()}
     else:
         data.notes.append("no catalog: run `newsarchive index` for charts of the captures")
     _log_part(data, log)

@@ -121,12 +121,33 @@ def scan_sidecars(folder: Path) -> tuple[int, set[str]]:
     Read from the files rather than the catalog: a sidecar lands in the file
     beside the WARC being written when it is extracted, which after a
     rotation is not the WARC holding its page, and an ``.open`` file is in no
-    catalog yet.
+    catalog yet. Closed files are read by DuckDB's JSON reader (C++, three
+    fields of each line); an ``.open`` one here, tolerating its cut end.
     """
     urls: set[str] = set()
     folder = folder / "sidecars"
-    files = sorted(folder.glob(f"*{SIDECAR_SUFFIX}*")) if folder.is_dir() else []
-    return sum(_scan_sidecar_file(p, urls) for p in files), urls
+    if not folder.is_dir():
+        return 0, urls
+    articles = 0
+    closed = sorted(str(p) for p in folder.glob(f"*{SIDECAR_SUFFIX}"))
+    if closed:
+        import duckdb
+
+        con = duckdb.connect(config={"enable_progress_bar": False})
+        try:
+            rows = con.execute(
+                "SELECT url, canonical_url, is_article IS NOT false FROM read_json(?, "
+                "format = 'newline_delimited', compression = 'gzip', ignore_errors = true, "
+                "columns = {'url': 'VARCHAR', 'canonical_url': 'VARCHAR', "
+                "'is_article': 'BOOLEAN'})", [closed]).fetchall()
+        finally:
+            con.close()
+        for url, canonical, is_article in rows:
+            articles += bool(is_article)
+            urls.update(u for u in (url, canonical) if u)
+    for path in sorted(folder.glob(f"*{SIDECAR_SUFFIX}{OPEN_SUFFIX}")):
+        articles += _scan_sidecar_file(path, urls)
+    return articles, urls
 
 
 def articles_without_sidecar(coll: Collection, have: set[str] | None = None) -> int | None:
@@ -172,7 +193,9 @@ def _count_captures(coll: Collection, st: Status) -> None:
     if coll.catalog_files():
         from newsarchive.index.query import connect
 
-        row = connect([coll]).execute(
+        con = connect([coll])
+        con.execute("SET enable_progress_bar = false")
+        row = con.execute(
             "SELECT count(*) FILTER (url NOT LIKE 'urn:%'), count(*) FILTER (is_article)"
             " FROM catalog"
         ).fetchone()
