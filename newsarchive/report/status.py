@@ -133,8 +133,9 @@ def scan_sidecars(folder: Path) -> tuple[int, set[str]]:
     if closed:
         import duckdb
 
-        con = duckdb.connect(config={"enable_progress_bar": False})
+        con = duckdb.connect()
         try:
+            con.execute("SET enable_progress_bar = false")
             rows = con.execute(
                 "SELECT url, canonical_url, is_article IS NOT false FROM read_json(?, "
                 "format = 'newline_delimited', compression = 'gzip', ignore_errors = true, "
