@@ -21,7 +21,8 @@ Spec = dict[str, Any]
 WIDTH = 380  # px of a chart's plot area: two charts side by side on a laptop screen
 COLORS = {
     "new": "#2e7d32", "revisit": "#90a4ae", "failed": "#c62828",
-    "ok": "#2e7d32", "redirect": "#f9a825", "other": "#6d4c41",
+    "ok": "#2e7d32", "redirect": "#f9a825", "http error": "#ef6c00", "no response": "#c62828",
+    "other": "#6d4c41",
 }
 _PALETTE = ("#1565c0", "#6a1b9a", "#ef6c00", "#00838f", "#ad1457", "#558b2f", "#4e342e")
 # Labels are measured when drawn, so the font is one wide enough that a reader's

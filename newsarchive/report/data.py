@@ -99,7 +99,8 @@ class _Catalog:
         return found[0] if found else {}
 
 
-def _catalog_part(data: ReportData, cat: _Catalog, log: CrawlLog) -> None:
+def _catalog_part(data: ReportData, cat: _Catalog, log: CrawlLog,
+                  window: tuple[dt.datetime | None, dt.datetime | None]) -> None:
     t = cat.one(
         "SELECT count(*) AS captures, count(*) FILTER (record_type = 'response') AS responses,"
         " count(*) FILTER (record_type = 'revisit') AS revisits,"
@@ -112,7 +113,9 @@ def _catalog_part(data: ReportData, cat: _Catalog, log: CrawlLog) -> None:
         " FROM cap"
     )
     data.totals.update({k: v for k, v in t.items() if k not in ("first", "last")})
-    first, last = t.get("first"), t.get("last")
+    failed_at = [w for line in log.lines if line.failed and (w := line.when) is not None]
+    first = window[0] or min([x for x in (t.get("first"), *failed_at[:1]) if x], default=None)
+    last = window[1] or max([x for x in (t.get("last"), *failed_at[-1:]) if x], default=None)
     if first is not None and last is not None:
         step = _bucket((last - first).total_seconds())
         data.bucket_seconds = step
@@ -125,16 +128,16 @@ def _catalog_part(data: ReportData, cat: _Catalog, log: CrawlLog) -> None:
             )
         ]
         failed = Counter(
-            dt.datetime.fromtimestamp(int(line.when.timestamp()) // step * step, dt.UTC)
-            for line in log.lines if line.failed and line.when is not None
+            dt.datetime.fromtimestamp(int(when.timestamp()) // step * step, dt.UTC)
+            for when in failed_at
         )
         data.timeline += [
             {"time": when.isoformat(), "kind": "failed", "pages": n}
             for when, n in sorted(failed.items())
         ]
     data.statuses = [
-        {"status": str(r["status"]), "kind": failure_kind(int(r["status"] or 0))
-         if (r["status"] or 0) >= 400 else _status_class(int(r["status"] or 0)), "count": r["n"]}
+        {"status": str(r["status"]), "kind": _status_class(int(r["status"] or 0)),
+         "count": r["n"]}
         for r in cat.rows("SELECT status, count(*) AS n FROM cap GROUP BY 1 ORDER BY 1")
     ]
     data.mimes = cat.rows(
@@ -155,17 +158,21 @@ def _catalog_part(data: ReportData, cat: _Catalog, log: CrawlLog) -> None:
 
 
 def _status_class(status: int) -> str:
+    """``ok``, ``redirect``, ``http error`` or ``other``: the colour of a status bar."""
     if 200 <= status < 300:
         return "ok"
     if 300 <= status < 400:
         return "redirect"
+    if status >= 400:
+        return "http error"
     return "other"
 
 
 def _log_part(data: ReportData, log: CrawlLog) -> None:
     failures = [line for line in log.lines if line.failed]
     kinds = Counter(failure_kind(line.status) for line in failures if line.status < 0)
-    data.statuses += [{"status": kind, "kind": "failed", "count": n} for kind, n in kinds.items()]
+    data.statuses += [{"status": kind, "kind": "no response", "count": n}
+                      for kind, n in kinds.items()]
     data.totals["failed"] = len(failures)
     data.failures = [
         {"time": line.stamp,
@@ -180,7 +187,8 @@ def _log_part(data: ReportData, log: CrawlLog) -> None:
     data.totals["truncated"] = len(cut)
     data.truncated = [{"url": line.url, "why": line.truncated, "size": line.size}
                       for line in cut[:TABLE_ROWS]]
-    timed = sorted((line for line in log.lines if line.duration_ms is not None),
+    timed = sorted((line for line in log.lines
+                    if line.duration_ms is not None and line.status > 0),
                    key=lambda line: line.duration_ms or 0, reverse=True)
     data.slowest = [{"url": line.url, "ms": line.duration_ms, "status": line.status,
                      "size": line.size} for line in timed[:20]]
@@ -257,7 +265,7 @@ def gather(coll: Collection, run: RunInfo | None,
     per_warc: dict[str, tuple[int, int]] = {}
     if coll.catalog_files():
         cat = _Catalog(coll, warcs)
-        _catalog_part(data, cat, log)
+        _catalog_part(data, cat, log, (run.started, run.finished) if run else (None, None))
         per_warc = {r[0]: (r[1], r[2]) for r in cat.con.execute(
             "SELECT warc_filename, count(*), count(*) FILTER (is_article) FROM allcap"
             " GROUP BY 1").fetchall()}
