@@ -110,3 +110,24 @@ def test_status_agrees_with_the_folder_before_and_after_a_killed_crawl(
     assert after["last_run"]["status"] == "lost"
     assert after["health"] == "attention"
     assert any(".open" in p for p in after["problems"])
+
+
+@pytest.mark.slow
+@pytest.mark.s3
+def test_status_of_a_store_counts_what_the_bucket_holds(
+    make_demo_site: Any, s3_server: str, s3_client: Any, s3_bucket: str, tmp_path: Path
+) -> None:
+    store = f"s3://{s3_bucket}/archive/news"
+    summary = crawl(make_demo_site(articles=8).url, tmp_path / "spool", "--render", "never",
+                    "--store", store, "--endpoint-url", s3_server)
+    listed = s3_client.list_objects_v2(Bucket=s3_bucket, Prefix="archive/news/warc/")
+    warcs = [o for o in listed.get("Contents", []) if o["Key"].endswith(".warc.gz")]
+    done = subprocess.run([*NEWSARCHIVE, "status", store, "--endpoint-url", s3_server, "--json"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    got = json.loads(done.stdout)
+    assert got["warc_files"] == len(warcs) == len(summary["warc_files"])
+    assert got["warc_bytes"] == sum(o["Size"] for o in warcs)
+    assert got["captures"] == summary["responses"] + summary["revisits"]
+    assert got["articles"] == summary["sidecars"]
+    assert got["open_files"] == 0 and got["articles_without_sidecar"] is None

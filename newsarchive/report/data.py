@@ -270,7 +270,10 @@ def gather(coll: Collection, run: RunInfo | None,
             "SELECT warc_filename, count(*), count(*) FILTER (is_article) FROM allcap"
             " GROUP BY 1").fetchall()}
     else:
-        data.notes.append("no catalog: run `newsarchive index` for charts of the captures")
+        where = f"`newsarchive report {summary['store']}`" if summary.get("store") else \
+            "`newsarchive index` first"
+        data.notes.append(f"no catalog in this folder (uploaded to a store, or not indexed): "
+                          f"for charts of the captures run {where}")
     _log_part(data, log)
     _render_part(data, summary)
     data.totals["articles_without_sidecar"] = articles_without_sidecar
