@@ -63,6 +63,7 @@ class Progress:
         self._rich: Any = None
         self._task: Any = None
         self._closed = False
+        self._last_text = ""
         if enabled and is_terminal(self.stream):
             self._start_rich()
 
@@ -138,7 +139,11 @@ class Progress:
             if due:
                 self._last_plain = now
         if due:
-            self.stream.write(self.line() + "\n")
+            text = self.line()
+            if force and text == self._last_text:
+                return  # the last line already says it
+            self._last_text = text
+            self.stream.write(text + "\n")
             self.stream.flush()
 
     def refresh(self) -> None:

@@ -10,6 +10,7 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from tests.plugins.render import run_tagged
 from tests.test_replay_browser import CHROMIUM_ARGS, Replay
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+ARTIFACTS = Path(__file__).parent / "artifacts"
 
 
 @pytest.fixture(scope="module")
@@ -157,3 +159,5 @@ def test_thumbnails_of_rendered_pages_screenshots(
         timeout=30000)
     width = page.eval_on_selector("img.thumb", "i => i.naturalWidth")
     assert width >= 1000  # the full-page screenshot, scaled down by the page
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "replay-index.png"), full_page=True)

@@ -126,7 +126,7 @@ def test_status_of_a_store_counts_what_the_bucket_holds(
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     got = json.loads(done.stdout)
-    assert got["warc_files"] == len(warcs) == len(summary["warc_files"])
+    assert got["warc_files"] == len(warcs) >= 1  # (the spool's copies were removed once stored)
     assert got["warc_bytes"] == sum(o["Size"] for o in warcs)
     assert got["captures"] == summary["responses"] + summary["revisits"]
     assert got["articles"] == summary["sidecars"]
