@@ -199,6 +199,31 @@ def _log_part(data: ReportData, log: CrawlLog) -> None:
         data.notes.append(f"{log.unreadable} lines of crawl.log could not be read")
 
 
+def truncated_in_warcs(paths: list[str], limit: int = TABLE_ROWS) -> list[dict[str, Any]]:
+    """Records marked ``WARC-Truncated`` in these WARC files: URL, reason, stored length.
+
+    Read only when the run's summary counted truncations that crawl.log does not
+    name (logs of versions that did not annotate them): it reads the files.
+    """
+    from warcio.archiveiterator import ArchiveIterator
+
+    found: list[dict[str, Any]] = []
+    for path in paths:
+        try:
+            with open(path, "rb") as fh:
+                for rec in ArchiveIterator(fh):
+                    why = rec.rec_headers.get_header("WARC-Truncated")
+                    if why:
+                        found.append({"url": rec.rec_headers.get_header("WARC-Target-URI"),
+                                      "why": why,
+                                      "size": rec.rec_headers.get_header("Content-Length")})
+                        if len(found) >= limit:
+                            return found
+        except (OSError, ValueError) as exc:
+            logger.warning("report: cannot read %s for truncated records: %s", path, exc)
+    return found
+
+
 def _render_part(data: ReportData, summary: dict[str, Any]) -> None:
     rendered = summary.get("rendered")
     plain = data.totals.get("html_pages", 0)
@@ -275,6 +300,10 @@ def gather(coll: Collection, run: RunInfo | None,
         data.notes.append(f"no catalog in this folder (uploaded to a store, or not indexed): "
                           f"for charts of the captures run {where}")
     _log_part(data, log)
+    counted = summary.get("truncated")
+    if isinstance(counted, dict) and sum(counted.values()) and not data.truncated:
+        local = [str(w) for w in summary.get("warc_files") or [] if Path(str(w)).is_file()]
+        data.truncated = truncated_in_warcs(local)
     _render_part(data, summary)
     data.totals["articles_without_sidecar"] = articles_without_sidecar
     _funnel_part(data, articles_without_sidecar)

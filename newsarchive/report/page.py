@@ -49,6 +49,13 @@ def _e(value: Any) -> str:
     return html.escape("" if value is None else str(value))
 
 
+def _count(value: Any, default: Any) -> Any:
+    """A summary's count: a number, or a dict of counts by reason (summed)."""
+    if isinstance(value, dict):
+        return sum(int(v) for v in value.values())
+    return default if value is None else value
+
+
 def kpis(data: ReportData) -> dict[str, Any]:
     """The headline numbers: the run's summary where it has them, else the catalog's."""
     run = data.run or {}
@@ -65,7 +72,7 @@ def kpis(data: ReportData) -> dict[str, Any]:
         "articles_without_sidecar": t.get("articles_without_sidecar"),
         "failed": t.get("failed"),
         "robots_forbidden": run.get("robots_forbidden", t.get("robots_blocked_logged")),
-        "truncated": run.get("truncated", t.get("truncated")),
+        "truncated": _count(run.get("truncated"), t.get("truncated")),
         "warc_files": len(files) if isinstance(files, list) else None,
         "megabytes": round(run["warc_bytes"] / 1e6, 2) if run.get("warc_bytes") else None,
         "elapsed": round(run["elapsed"], 1) if run.get("elapsed") else None,
@@ -148,7 +155,7 @@ def render(data: ReportData, svgs: dict[str, str]) -> str:
         f"<h2>Blocked by robots.txt ({_e(numbers['robots_forbidden'] or 0)})</h2>",
         _table(data.robots, [("url", "URL")], t.get("robots_blocked_logged"),
                "No URL of this run is listed as blocked in crawl.log.", "robots"),
-        f"<h2>Truncated ({_e(t.get('truncated', 0))})</h2>",
+        f"<h2>Truncated ({_e(numbers['truncated'] or 0)})</h2>",
         _table(data.truncated, [("url", "URL"), ("why", "why"), ("size", "size")],
                t.get("truncated"), "No truncated captures.", "truncated"),
     ]
