@@ -66,7 +66,7 @@ def failure_kind(status: int) -> str:
     return "ok"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class LogLine:
     """One attempt, from either format."""
 
@@ -149,27 +149,26 @@ def _reason(annotations: tuple[str, ...], extra: str) -> str | None:
 
 def parse_line(line: str) -> LogLine | None:
     """One line, or None when it is neither format."""
-    parts = line.split()
+    parts = line.split(None, 11)
     if len(parts) < 4 or not parts[1].lstrip("-").isdigit():
         return None
-    when, status, size, url = parts[0], int(parts[1]), _int(parts[2]), parts[3]
+    stamp, status, size, url = parts[0], int(parts[1]), _int(parts[2]), parts[3]
     if len(parts) == 8 and parts[6] in ("response", "revisit") and parts[5].isdigit():
-        return LogLine(when, status, size, url, record_type=parts[6])
-    if len(parts) >= 9:
-        fields = line.split(None, 11)
-        annotations: tuple[str, ...] = ()
-        extra = ""
-        if len(fields) >= 12:
-            tail = fields[11].split(None, 1)
-            if tail[0] != "-":
-                annotations = tuple(a for a in tail[0].split(",") if a)
-            extra = tail[1] if len(tail) > 1 else ""
-        mime = parts[6] if parts[6] != "-" else None
-        return LogLine(
-            when, status, size, url, mime=mime, duration_ms=_duration(parts[8]),
-            annotations=annotations, reason=_reason(annotations, extra),
-        )
-    return LogLine(when, status, size, url)
+        return LogLine(stamp, status, size, url, record_type=parts[6])
+    if len(parts) < 9:
+        return LogLine(stamp, status, size, url)
+    annotations: tuple[str, ...] = ()
+    extra = ""
+    if len(parts) == 12:
+        tail = parts[11].split(None, 1)
+        if tail[0] != "-":
+            annotations = tuple(a for a in tail[0].split(",") if a)
+        extra = tail[1] if len(tail) > 1 else ""
+    return LogLine(
+        stamp, status, size, url, mime=parts[6] if parts[6] != "-" else None,
+        duration_ms=_duration(parts[8]), annotations=annotations,
+        reason=_reason(annotations, extra) if annotations or extra else None,
+    )
 
 
 @dataclass
