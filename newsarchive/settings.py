@@ -113,6 +113,7 @@ EXTENSIONS = {
 }
 PROGRESS_ENABLED = False  # the CLI turns it on; a live line on stderr
 PROGRESS_INTERVAL = 1.0  # seconds between updates
+PROGRESS_LOG_INTERVAL = 5.0  # seconds between plain lines when stderr is not a terminal
 
 # --- Store: upload closed files to S3 (newsarchive.store) -------------------------
 STORE_URI = ""  # s3://BUCKET/PREFIX/COLLECTION to upload; "" keeps files in WARC_DIR only

@@ -228,12 +228,16 @@ def test_schedule_once_and_runs_table_with_real_crawls(tmp_path: Path, demo_site
     assert row["pages"] > 10 and row["new_articles"] > 0 and row["errors"] == 0
     assert row["warc_files"] and all(Path(p).is_file() for p in row["warc_files"])
     assert Path(row["collection"]) == collections / "demo"
+    # The run's crawl report, written by the crawl into the collection.
+    assert Path(row["report"]).is_file() and Path(row["report"]).parent == collections / "demo" / "reports"
     table = subprocess.run(
         [NEWSARCHIVE, "runs", "--collections", str(collections)],
         capture_output=True, text=True, timeout=60,
     ).stdout.splitlines()
-    assert table[0].split() == ["ID", "SITE", "START", "DURATION", "STATUS", "PAGES", "NEW", "ERRORS", "WARC"]
+    assert table[0].split() == ["ID", "SITE", "START", "DURATION", "STATUS", "PAGES", "NEW", "ERRORS",
+                                "WARC", "REPORT"]
     assert table[1].split()[1] == "demo" and "ok" in table[1].split()
+    assert table[1].split()[-1] == row["report"]
 
 
 def test_runs_without_a_database_is_one_line(tmp_path: Path) -> None:

@@ -39,6 +39,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="render pages in Chromium: never, always, or auto (only pages whose HTML has no story; default)",
     )
     p.add_argument(
+        "--screenshots", action="store_true",
+        help="archive a full-page PNG of every rendered page (a resource record "
+        "urn:newsarchive:screenshot:URL; thumbnails in the replay's article list)",
+    )
+    p.add_argument(
         "--recrawl", action="store_true",
         help="fetch pages the collection already holds too (default: only new ones and "
         "those due by the revisit policy)",
@@ -51,6 +56,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.add_argument("--no-report", action="store_true",
+                   help="do not write the HTML report to DIR/reports/ (the run is still recorded)")
     p.set_defaults(func=run)
 
 
@@ -98,6 +105,8 @@ def build_job(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]
         overrides["WARC_OPERATOR"] = args.operator
     if args.render:
         overrides["RENDER_MODE"] = args.render
+    if args.screenshots:
+        overrides["RENDER_SCREENSHOT"] = True
     overrides.update(store_overrides(args))
     for item in args.set:
         name, sep, value = item.partition("=")
@@ -110,10 +119,11 @@ def build_job(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]
 
 def run(args: argparse.Namespace) -> int:
     """Run the crawl; print the summary. Exit 0, or 1 if the archive could not be written."""
-    from newsarchive.fetch.crawl import run_crawl
+    from newsarchive.report.build import crawl_with_report
 
     spider_kwargs, overrides = build_job(args)
-    summary = run_crawl(args.out, spider_kwargs, overrides)
+    summary = crawl_with_report(args.out, spider_kwargs, overrides,
+                                report=not (args.no_report or args.no_archive))
     if args.json:
         print_json(summary.as_dict())
     else:

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     """Serve, crawl, summarise."""
     from newsarchive.demosite import DemoSite
     from newsarchive.demosite.content import MAX_ARTICLES
-    from newsarchive.fetch.crawl import run_crawl
+    from newsarchive.report.build import crawl_with_report
 
     if not 1 <= args.articles <= MAX_ARTICLES:
         raise ConfigError(f"--articles must be between 1 and {MAX_ARTICLES:,}, not {args.articles}")
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     with site:
         if not args.json:
             print(f"demo news site serving at {site.url}", file=sys.stderr)
-        summary = run_crawl(
+        summary = crawl_with_report(
             args.out,
             {"start_urls": [site.url], "depth": 3},
             {"PROGRESS_ENABLED": not (args.quiet or args.json), **store_overrides(args)},

@@ -52,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
     from newsarchive.export.filters import ExportFilter
     from newsarchive.export.rows import Progress
     from newsarchive.index.collection import Collection
+    from newsarchive.progress import Progress as ProgressDisplay
 
     apply_s3_options(args)
     flt = ExportFilter.build(
@@ -61,12 +62,9 @@ def run(args: argparse.Namespace) -> int:
     coll = Collection.open(args.collection)
     started = time.monotonic()
 
-    def show(p: Progress) -> None:
-        rate = p.read / max(time.monotonic() - started, 1e-6)
-        print(f"\rexport: {p.read} articles read, {p.kept} written ({rate:,.0f}/s)",
-              end="", file=sys.stderr, flush=True)
-
-    progress = Progress(None if args.quiet or args.json else show)
+    display = ProgressDisplay("export", unit="articles read", enabled=not (args.quiet or args.json),
+                              detail=lambda d: f"{progress.kept} written")
+    progress = Progress(lambda p: display.update(p.read))
     if args.format == "wacz":
         if args.fields or args.dedupe_stories:
             raise ConfigError("--fields and --dedupe-stories do not apply to --format wacz")
@@ -79,8 +77,8 @@ def run(args: argparse.Namespace) -> int:
         fields = select_fields(args.fields, args.dedupe_stories)
         report = export_rows(coll, args.format, args.out, flt, fields,
                              dedupe=args.dedupe_stories, progress=progress)
-    if progress.report is not None:
-        print(file=sys.stderr)
+    display.update(progress.read)
+    display.close()
     if args.json:
         stdout, sys.stdout = sys.stdout, sys.stderr
         try:

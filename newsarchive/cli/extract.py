@@ -309,44 +309,32 @@ def warc_sources(inputs: Iterable[str], endpoint_url: str | None = None,
 
 
 class _Progress:
-    """Totals of the running extraction, shown on stderr at most once a second."""
+    """Totals of the running extraction, shown by the shared progress display."""
 
     def __init__(self, files: int, quiet: bool) -> None:
-        self.files, self.quiet = files, quiet
-        self.done = self.records = self.sidecars = 0
-        self.start = self._last = time.monotonic()
+        from newsarchive.progress import Progress
+
+        self.records = self.sidecars = 0
         self._lock = threading.Lock()
-        self._tty = sys.stderr.isatty()
+        self.display = Progress("extract", total=files, unit="WARC files", enabled=not quiet,
+                                detail=self._detail, rate=False)
+        self.start = self.display.start
+
+    def _detail(self, shown: Any) -> str:
+        return (f"{self.records} records | {self.sidecars} sidecars | "
+                f"{self.records / max(shown.elapsed, 1e-9):.0f} records/s")
 
     def add(self, records: int, sidecars: int) -> None:
         with self._lock:
             self.records += records
             self.sidecars += sidecars
-            if time.monotonic() - self._last >= 1.0:
-                self.show()
+        self.display.refresh()
 
     def file_done(self) -> None:
-        with self._lock:
-            self.done += 1
-            self.show()
-
-    def rate(self) -> float:
-        return self.records / max(1e-9, time.monotonic() - self.start)
-
-    def show(self) -> None:
-        self._last = time.monotonic()
-        if self.quiet:
-            return
-        line = (f"extract: {self.done}/{self.files} files, {self.records} records, "
-                f"{self.sidecars} sidecars, {self.rate():.0f} records/s")
-        if self._tty:
-            print("\r" + line, end="", file=sys.stderr, flush=True)
-        else:
-            print(line, file=sys.stderr, flush=True)
+        self.display.advance()
 
     def finish(self) -> None:
-        if self._tty and not self.quiet:
-            print(file=sys.stderr)
+        self.display.close()
 
 
 _QUEUE: Any = None  # a worker process's progress queue (set by _init_worker)

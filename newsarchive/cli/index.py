@@ -30,14 +30,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     """Rebuild; print a one-line summary (or JSON)."""
-    from newsarchive.index.build import _stderr_progress, index_collection
+    from newsarchive.index.build import index_collection
     from newsarchive.index.collection import Collection
+    from newsarchive.progress import Progress
 
     apply_s3_options(args)
     coll = Collection.open(args.collection)
-    report = index_collection(
-        coll, catalog=not args.no_catalog, progress=None if args.json else _stderr_progress
-    )
+    with Progress("index", unit="WARC files", enabled=not args.json) as shown:
+        report = index_collection(
+            coll, catalog=not args.no_catalog,
+            progress=lambda done, total, _name: shown.update(done, total),
+        )
     if args.json:
         print_json(vars(report))
     else:

@@ -8,7 +8,7 @@ from pathlib import Path
 from newsarchive.cli.common import print_json
 from newsarchive.exceptions import ConfigError
 
-COLUMNS = ("ID", "SITE", "START", "DURATION", "STATUS", "PAGES", "NEW", "ERRORS", "WARC")
+COLUMNS = ("ID", "SITE", "START", "DURATION", "STATUS", "PAGES", "NEW", "ERRORS", "WARC", "REPORT")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -17,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "runs",
         help="list past scheduled runs",
         description="Print the runs 'newsarchive schedule' recorded in COLLECTIONS/runs.sqlite: "
-        "site, start, duration, status, pages fetched, new articles, errors, WARC files written.",
+        "site, start, duration, status, pages fetched, new articles, errors, WARC files written, "
+        "and the run's HTML crawl report.",
     )
     p.add_argument(
         "--collections", type=Path, default=Path("collections"), metavar="DIR",
@@ -41,6 +42,19 @@ def _num(value: int | None) -> str:
     return "-" if value is None else str(value)
 
 
+def report_of(output: str | None) -> str | None:
+    """The HTML report a run's crawl wrote, as named in its ``--json`` summary (if it exists)."""
+    import json
+
+    if not output:
+        return None
+    try:
+        report = json.loads(Path(output).read_text(encoding="utf-8")).get("report")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return report if isinstance(report, str) and Path(report).is_file() else None
+
+
 def run(args: argparse.Namespace) -> int:
     """Print the table (or JSON). Exit 0; 2 if there is no runs database."""
     from newsarchive.schedule.runs import RunsDB
@@ -57,13 +71,15 @@ def run(args: argparse.Namespace) -> int:
         records = db.list(args.site, args.limit)
     finally:
         db.close()
+    reports = {r.id: report_of(r.output) for r in records}
     if args.json:
-        print_json([r.as_dict() for r in records])
+        print_json([{**r.as_dict(), "report": reports[r.id]} for r in records])
         return 0
     rows = [COLUMNS] + [
         (
             str(r.id), r.site, r.started_at.replace("T", " ")[:19], _duration(r.duration), r.status,
             _num(r.pages), _num(r.new_articles), _num(r.errors), str(len(r.warc_files)),
+            reports[r.id] or "-",
         )
         for r in records
     ]

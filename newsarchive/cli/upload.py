@@ -12,9 +12,8 @@ what to do; files not yet stored stay in the folder); 2 a usage mistake.
 from __future__ import annotations
 
 import argparse
-import sys
-import time
 from pathlib import Path
+from typing import Any
 
 from newsarchive import settings as defaults
 from newsarchive.cli.common import add_s3_options, print_json
@@ -55,27 +54,25 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=run)
 
 
-class _ProgressLine:
-    """A progress line on stderr: redrawn in place on a terminal, one line a few seconds else."""
+class _UploadProgress:
+    """Feeds the uploader's running report to the shared progress display."""
 
     def __init__(self) -> None:
-        self.tty = sys.stderr.isatty()
-        self.every = 0.5 if self.tty else 5.0
-        self.last = 0.0
+        from newsarchive.progress import Progress
 
-    def __call__(self, report: object, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self.last < self.every:
-            return
-        self.last = now
-        r = report  # UploadReport
-        line = (
-            f"upload: {r.uploaded + r.existed}/{r.files_total} files, "  # type: ignore[attr-defined]
-            f"{r.bytes_sent / 1e6:.1f}/{r.bytes_total / 1e6:.1f} MB, "  # type: ignore[attr-defined]
-            f"{r.mb_per_s:.1f} MB/s, {r.failed} errors"  # type: ignore[attr-defined]
-        )
-        sys.stderr.write(f"\r{line}\x1b[K" if self.tty else f"{line}\n")
-        sys.stderr.flush()
+        self.report: Any = None
+        self.display = Progress("upload", unit="files", detail=self._detail, rate=False)
+
+    def _detail(self, _progress: object) -> str:
+        r = self.report  # UploadReport
+        if r is None:
+            return ""
+        return (f"{r.bytes_sent / 1e6:.1f}/{r.bytes_total / 1e6:.1f} MB | "
+                f"{r.mb_per_s:.1f} MB/s | {r.failed} errors")
+
+    def __call__(self, report: Any) -> None:
+        self.report = report
+        self.display.update(report.uploaded + report.existed, report.files_total or None)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -102,12 +99,13 @@ def run(args: argparse.Namespace) -> int:
     uri = collection_uri(args.store, collection)
     store = store_for(uri, endpoint_url=args.endpoint_url, region=args.region,
                       **options.store_options())
-    progress = _ProgressLine()
-    with Uploader(collection, store, options, on_progress=progress) as uploader:
-        report = uploader.run(scan=True)
-    progress(report, force=True)
-    if sys.stderr.isatty():
-        sys.stderr.write("\n")
+    progress = _UploadProgress()
+    try:
+        with Uploader(collection, store, options, on_progress=progress) as uploader:
+            report = uploader.run(scan=True)
+        progress(report)
+    finally:
+        progress.display.close()
     summary = report.as_dict()
     summary["store"] = uri
     if args.json:

@@ -48,6 +48,11 @@ class CrawlSummary:
     stored: int = 0
     store: str | None = None
     error: str | None = None
+    # Reports (newsarchive.report): render use, the run's id and its HTML report.
+    rendered: int = 0
+    render_failed: int = 0
+    run_id: str | None = None
+    report: str | None = None
 
     @property
     def rate(self) -> float:
@@ -89,6 +94,8 @@ class CrawlSummary:
         if self.error:
             lines.append(f"  ERROR           {self.error}")
         lines.append(f"  crawl log       {Path(self.out) / 'logs' / 'crawl.log'}")
+        if self.report:
+            lines.append(f"  report          {self.report}")
         return "\n".join(lines)
 
 
@@ -151,5 +158,7 @@ def run_crawl(
         stored=int(stats.get("store/uploaded", 0)) + int(stats.get("store/already_stored", 0)),
         store=settings.get("STORE_URI") or None,
         error=stats.get("warc/error") or stats.get("store/error"),
+        rendered=int(stats.get("render/pages", 0)),
+        render_failed=int(stats.get("render/failed", 0)) + int(stats.get("render/timeouts", 0)),
     )
     return summary

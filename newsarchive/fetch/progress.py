@@ -1,17 +1,18 @@
-"""A live progress line for crawls: pages, MB, errors, rate.
+"""The crawl's progress: pages, MB, errors, sidecars, rate.
 
-On a terminal the line is redrawn in place; otherwise (logs, CI) a plain line
-is printed every ``PROGRESS_INTERVAL * 10`` seconds, so logs stay readable.
+Drawn by :class:`newsarchive.progress.Progress` like every other verb's: live
+on a terminal; otherwise (logs, cron, CI) a plain line every
+``PROGRESS_LOG_INTERVAL`` seconds and one at the end.
 """
 
 from __future__ import annotations
 
-import sys
-import time
 from typing import TYPE_CHECKING, Any, TextIO
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
+
+from newsarchive.progress import Progress
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -37,25 +38,26 @@ def crawl_counts(stats: dict[str, Any]) -> dict[str, Any]:
 
 
 def format_line(counts: dict[str, Any], elapsed: float) -> str:
-    """``pages 120 | 4.1 MB | errors 0 | 38.2 pages/s | 0.9 MB/s``."""
+    """``4.1 MB | errors 0 | sidecars 12 | 38.2 pages/s | 0.9 MB/s``: the counters after the pages."""
     rate = counts["pages"] / elapsed if elapsed > 0 else 0.0
     mbps = counts["bytes"] / 1e6 / elapsed if elapsed > 0 else 0.0
     return (
-        f"pages {counts['pages']} | {counts['bytes'] / 1e6:.1f} MB | errors {counts['errors']}"
+        f"{counts['bytes'] / 1e6:.1f} MB | errors {counts['errors']}"
         f" | sidecars {counts['sidecars']} | {rate:.1f} pages/s | {mbps:.2f} MB/s"
     )
 
 
 class ProgressExtension:
-    """Prints the progress line while a crawl runs (``PROGRESS_ENABLED``)."""
+    """Shows the crawl's progress while it runs (``PROGRESS_ENABLED``), with :mod:`newsarchive.progress`."""
 
-    def __init__(self, stats: StatsCollector, interval: float, stream: TextIO = sys.stderr):
+    def __init__(self, stats: StatsCollector, interval: float, log_interval: float = 5.0,
+                 stream: TextIO | None = None):
         self.stats = stats
         self.interval = interval
+        self.log_interval = log_interval
         self.stream = stream
-        self.tty = stream.isatty()
-        self.start = time.monotonic()
-        self._last_plain = 0.0
+        self.progress: Progress | None = None
+        self._counts: dict[str, Any] = {}
         self._task: Any = None
 
     @classmethod
@@ -65,35 +67,36 @@ class ProgressExtension:
             # Off by default (the CLI turns it on unless --quiet/--json): no
             # message, or Scrapy would warn "Disabled ..." on those crawls.
             raise NotConfigured
-        ext = cls(crawler.stats, crawler.settings.getfloat("PROGRESS_INTERVAL"))
+        ext = cls(crawler.stats, crawler.settings.getfloat("PROGRESS_INTERVAL"),
+                  crawler.settings.getfloat("PROGRESS_LOG_INTERVAL", 5.0))
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 
+    def _detail(self, progress: Progress) -> str:
+        return format_line(self._counts, progress.elapsed) if self._counts else ""
+
     def spider_opened(self, spider: Any) -> None:
-        """Start the timer."""
+        """Start the display and its timer."""
         from twisted.internet import task
 
-        self.start = time.monotonic()
+        self.progress = Progress("crawl", unit="pages", detail=self._detail, stream=self.stream,
+                                 interval=self.log_interval, rate=False)
         self._task = task.LoopingCall(self.tick)
         self._task.start(self.interval, now=False)
 
     def tick(self) -> None:
-        """Redraw (or print) the line."""
-        elapsed = time.monotonic() - self.start
-        line = format_line(crawl_counts(self.stats.get_stats()), elapsed)
-        if self.tty:
-            self.stream.write("\r\x1b[K" + line)
-            self.stream.flush()
-        elif elapsed - self._last_plain >= self.interval * 10:
-            self._last_plain = elapsed
-            self.stream.write(line + "\n")
-            self.stream.flush()
+        """Read the stats; redraw (or print a line when one is due)."""
+        if self.progress is None:
+            return
+        self._counts = crawl_counts(self.stats.get_stats())
+        self.progress.update(self._counts["pages"])
 
     def spider_closed(self, spider: Any) -> None:
-        """Stop the timer and end the line."""
+        """Stop the timer and end the display with the final counts."""
         if self._task is not None and self._task.running:
             self._task.stop()
-        if self.tty:
-            self.stream.write("\n")
-            self.stream.flush()
+        if self.progress is not None:
+            self._counts = crawl_counts(self.stats.get_stats())
+            self.progress.update(self._counts["pages"])
+            self.progress.close()

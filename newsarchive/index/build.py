@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import posixpath
-import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,12 +36,6 @@ class IndexReport:
     indexes: list[str] = field(default_factory=list)
     faults: list[str] = field(default_factory=list)  # one line each; damage never stops the run
     failed_files: int = 0  # files with no readable record at all
-
-
-def _stderr_progress(done: int, total: int, name: str) -> None:
-    print(f"\rindexing {done}/{total} {name[:60]:<60}", end="", file=sys.stderr, flush=True)
-    if done == total:
-        print(file=sys.stderr)
 
 
 def index_collection(

@@ -128,7 +128,7 @@ def prepare(coll: Collection, work: Path, options: ReplayOptions) -> ReplaySetup
         encoding="utf-8",
     )
     db = work / "articles.sqlite"
-    articles.build(coll, db)
+    articles.build(coll, db, [str(p) for p in sorted(indexes.glob("*.cdxj"))])
     admin_port = options.admin_port
     if admin_port is None:
         admin_port = options.port + 1 if options.port else 0

@@ -9,7 +9,8 @@ framing it.
 
 Routes::
 
-    /                                   articles with sidecars, ?offset=N
+    /                                   articles with sidecars: ?q=WORDS&sort=S&page=N
+    /_screenshot/NAME/[TS/]URL          a page's screenshot (PNG), when the crawl took one
     /_sidecar/NAME/[TS/]URL             the sidecar page (closest capture to TS, else latest)
     /_sidecar.json/NAME/[TS/]URL        the sidecar itself
     /_record/NAME/[TS/]URL              the WARC record (its gzip member; ranged read)
@@ -24,7 +25,7 @@ import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import quote
 
 from newsarchive.replay.articles import Article, ArticleIndex
 from newsarchive.replay.isolation import replay_url
@@ -32,7 +33,6 @@ from newsarchive.replay.isolation import replay_url
 logger = logging.getLogger(__name__)
 
 _TS = re.compile(r"^(\d{1,14})/(.*)$")
-PAGE_SIZE = 200
 
 _STYLE = """
 body{font:16px/1.5 system-ui,sans-serif;margin:0;color:#222}
@@ -133,6 +133,9 @@ class SidecarApp:
         try:
             if path == "/":
                 return self._respond(environ, start_response, "200 OK", self.list_page(environ))
+            if path.startswith(f"/_screenshot/{self.collection}/"):
+                rest = path[len(f"/_screenshot/{self.collection}/"):]
+                return self.screenshot(rest, environ, start_response)
             for route, handler in (("/_sidecar/", self.sidecar_page),
                                    ("/_sidecar.json/", self.sidecar_json),
                                    ("/_record/", self.record)):
@@ -164,28 +167,31 @@ class SidecarApp:
 
     # -- pages ------------------------------------------------------------------
     def list_page(self, environ: dict[str, Any]) -> str:
-        """Every article with a sidecar, a page at a time."""
-        query = parse_qs(environ.get("QUERY_STRING", ""))
-        offset = max(0, int((query.get("offset") or ["0"])[0] or 0))
-        total = self.articles.count()
-        origin = self.replay_origin(environ)
-        rows = []
-        for a in self.articles.page(offset, PAGE_SIZE):
-            side = f"/_sidecar/{self.collection}/{a.ts}/{quote(a.url, safe=':/?&=%')}"
-            rows.append(
-                f"<tr><td><a href='{_e(side)}'>{_e(a.title or a.url)}</a></td>"
-                f"<td>{_e(a.ts)}</td><td><a href='{_e(origin + replay_url(self.collection, a.ts, a.url))}'"
-                f" target='_blank' rel='noopener noreferrer'>replay</a></td></tr>"
-            )
-        more = (f"<p><a href='/?offset={offset + PAGE_SIZE}'>next {PAGE_SIZE}</a></p>"
-                if offset + PAGE_SIZE < total else "")
-        return (
-            f"<!doctype html><html><head><meta charset='utf-8'><title>{_e(self.collection)}"
-            f"</title><style>{_STYLE}</style></head><body><header><h1>{_e(self.collection)}</h1>"
-            f"<div class='meta'>{total} articles with sidecars &middot; "
-            f"<a href='{_e(origin)}/{_e(self.collection)}/'>search the replay</a></div></header>"
-            f"<div style='padding:0 20px'><table>{''.join(rows)}</table>{more}</div></body></html>"
-        )
+        """The article list: search, sort, pages (:mod:`newsarchive.replay.article_list`)."""
+        from newsarchive.replay.article_list import list_page
+
+        return list_page(self.articles, self.collection, self.replay_origin(environ), environ,
+                         _STYLE)
+
+    def screenshot(self, rest: str, environ: dict[str, Any],
+                   start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """A page's screenshot (PNG) from its WARC resource record, by one ranged read."""
+        import io
+
+        from warcio.archiveiterator import ArchiveIterator
+
+        from newsarchive.store import read_range
+
+        ts, url = self._target(rest, environ)
+        shot = self.articles.screenshot(url, ts)
+        source = self.warcs.get(shot.warc_filename) if shot else None
+        if shot is None or source is None:
+            return self._respond(environ, start_response, "404 Not Found", "<p>no screenshot</p>")
+        data = read_range(source, shot.offset, shot.length)
+        record = next(iter(ArchiveIterator(io.BytesIO(data))))
+        body = record.content_stream().read()
+        start_response("200 OK", self.headers(environ, "image/png"))
+        return [body]
 
     def sidecar_page(self, article: Article, environ: dict[str, Any],
                      start_response: Callable[..., Any]) -> Iterable[bytes]:

@@ -20,7 +20,7 @@ What a rendered request leaves behind:
   (document, scripts, styles, images, fonts, XHR), through the WARC service;
 - the rendered DOM as a ``resource`` record (``urn:dom:URL``, ``text/html``,
   ``WARC-Concurrent-To`` the document's response), and with
-  ``RENDER_SCREENSHOT`` a full-page PNG (``urn:view:URL``, as Browsertrix names it);
+  ``RENDER_SCREENSHOT`` a full-page PNG (``urn:newsarchive:screenshot:URL``);
 - a Scrapy response whose body is the DOM (UTF-8), flagged ``"rendered"``,
   with ``meta["warc_ticket"]`` the document's ticket, and ``meta["warc_skip"]``
   set so the capture middleware does not archive the DOM as if it were sent.
@@ -170,7 +170,7 @@ class RenderDownloadHandler(KeepingDownloadHandler):
         )
         if page.screenshot is not None:
             service.submit_record(
-                f"urn:view:{page.url}", ticket.record_id, page.screenshot, "image/png", "resource"
+                f"urn:newsarchive:screenshot:{page.url}", ticket.record_id, page.screenshot, "image/png", "resource"
             )
 
     def _response(self, request: Request, page: RenderedPage, dom: bytes) -> Response:

@@ -1,0 +1,97 @@
+"""Building a crawl report file: gather the numbers, draw the charts, write the HTML."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from newsarchive.exceptions import StorageError
+from newsarchive.index.collection import Collection
+from newsarchive.report.history import RunInfo, find_run
+
+logger = logging.getLogger(__name__)
+
+
+def build_report(location: str | Path, run_id: str | None = None,
+                 out: Path | None = None) -> Path:
+    """Write the report of run ``run_id`` of a collection (its latest run when None).
+
+    A collection without recorded runs gets a report of all it holds. The
+    file goes to ``out``, else beside the run's summary
+    (``DIR/reports/RUN.html``), else ``DIR/reports/collection.html``.
+    """
+    coll = Collection.open(location, must_have_warcs=False)
+    run = None if coll.remote else find_run(Path(coll.root), run_id)
+    if out is None:
+        if coll.remote:
+            out = Path(f"{coll.name}-report.html")
+        elif run is not None:
+            out = run.report
+        else:
+            out = Path(coll.root) / "reports" / "collection.html"
+    return write_report(coll, run, out)
+
+
+def write_report(coll: Collection, run: RunInfo | None, out: Path) -> Path:
+    """Gather, draw and write; the file appears complete or not at all."""
+    from newsarchive.report.charts import draw_all
+    from newsarchive.report.data import gather
+    from newsarchive.report.page import render
+    from newsarchive.report.status import articles_without_sidecar
+
+    data = gather(coll, run, articles_without_sidecar(coll))
+    text = render(data, draw_all(data))
+    tmp = out.with_name(out.name + ".tmp")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise StorageError(f"cannot write the report {out}: {exc.strerror or exc}") from exc
+    logger.info("report: %s", out)
+    return out
+
+
+def report_after_crawl(run: RunInfo, summary: dict[str, Any]) -> str | None:
+    """The end-of-crawl report of a collection folder; its path, or None if it failed.
+
+    A report that cannot be written is logged, never a failed crawl.
+    """
+    try:
+        coll = Collection.open(summary.get("out") or run.path.parent.parent,
+                               must_have_warcs=False)
+        return str(write_report(coll, run, run.report))
+    except Exception as exc:  # the crawl's own outcome must stand whatever happens here
+        logger.warning("could not write the crawl report %s: %s", run.report, exc,
+                       exc_info=logger.isEnabledFor(logging.DEBUG))
+        return None
+
+
+def crawl_with_report(out: Path, spider_kwargs: dict[str, Any],
+                      overrides: dict[str, Any] | None = None, report: bool = True) -> Any:
+    """Run a crawl (:func:`newsarchive.fetch.crawl.run_crawl`) as a recorded run of ``out``.
+
+    Its summary is kept in ``out/reports/RUN.json`` (``running`` until it
+    ends), and its report written to ``out/reports/RUN.html`` unless
+    ``report`` is False; the summary names both.
+    """
+    from newsarchive.fetch.crawl import run_crawl
+    from newsarchive.report.history import finish_run, start_run
+
+    try:
+        run = start_run(Path(out))
+    except OSError as exc:
+        raise StorageError(f"cannot write to {out}: {exc.strerror or exc}") from exc
+    summary = run_crawl(out, spider_kwargs, overrides)
+    summary.run_id = run.run_id
+    code = 1 if summary.error else 0
+    if report:
+        summary.report = str(run.report)
+    finish_run(run, summary.as_dict(), code)
+    if report and report_after_crawl(run, run.summary) is None:
+        summary.report = None
+        finish_run(run, summary.as_dict(), code)  # no report to name
+    return summary

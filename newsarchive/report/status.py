@@ -1,0 +1,256 @@
+"""``status``: what a collection holds and whether it is healthy, at a glance.
+
+Counted from the collection itself, not from what a crawl said it did: WARC
+files (closed, and ``.open`` ones a crawl is writing or a kill left), their
+bytes, captures (from the catalog, or the CDXJ indexes when there is none),
+articles (from the sidecar files; an ``s3://`` store: the catalog), articles the crawl state saw fetched but no sidecar holds,
+uploads pending in the upload journal, and the last run. Health is the quick
+form of ``warc check``: every closed WARC file ends at the end of a complete
+gzip member (its last one), without decompressing the whole file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import os
+import posixpath
+import sqlite3
+import zlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from newsarchive.index.collection import SIDECAR_SUFFIX, Collection
+from newsarchive.report.history import load_runs
+
+logger = logging.getLogger(__name__)
+
+OPEN_SUFFIX = ".open"
+TAIL_BYTES = 1 << 20  # the end of a WARC file read to check its last gzip member
+
+
+@dataclass
+class Status:
+    """The numbers of ``status --json``."""
+
+    collection: str
+    location: str
+    warc_files: int = 0
+    warc_bytes: int = 0
+    open_files: int = 0
+    captures: int = 0
+    articles: int = 0
+    sidecars: int = 0
+    articles_without_sidecar: int | None = None
+    pending_uploads: int | None = None
+    size_bytes: int | None = None
+    last_run: dict[str, Any] | None = None
+    health: str = "ok"
+    problems: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return asdict(self)
+
+
+def _open_db(path: Path) -> sqlite3.Connection | None:
+    if not path.is_file():
+        return None
+    try:
+        return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    except sqlite3.Error:
+        return None
+
+
+def pending_uploads(folder: Path) -> int | None:
+    """Files the upload journal still has to store (None: this folder never uploads)."""
+    db = _open_db(folder / "state" / "uploads.sqlite")
+    if db is None:
+        return None
+    try:
+        return int(db.execute("SELECT count(*) FROM uploads WHERE state = 'pending'").fetchone()[0])
+    except sqlite3.Error:
+        return None
+    finally:
+        db.close()
+
+
+def _fetched_articles(folder: Path) -> list[tuple[str, str | None]]:
+    db = _open_db(folder / "state" / "crawl.sqlite")
+    if db is None:
+        return []
+    try:
+        return list(db.execute(
+            "SELECT url, fetched_url FROM urls WHERE kind = 'article' "
+            "AND last_status BETWEEN 200 AND 299"
+        ))
+    except sqlite3.Error:
+        return []
+    finally:
+        db.close()
+
+
+def _scan_sidecar_file(path: Path, urls: set[str]) -> int:
+    """Add the URLs of one sidecar file to ``urls``; return its article count.
+
+    Tolerates the cut end of an ``.open`` file left by a kill: what was read counts.
+    """
+    import json
+
+    articles = 0
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            for line in fh:
+                try:
+                    sc = json.loads(line)
+                except ValueError:
+                    continue
+                articles += sc.get("is_article", True) is not False
+                for key in ("url", "canonical_url"):
+                    if sc.get(key):
+                        urls.add(str(sc[key]))
+    except (OSError, EOFError, zlib.error):
+        pass
+    return articles
+
+
+def scan_sidecars(folder: Path) -> tuple[int, set[str]]:
+    """Articles in a folder's sidecar files (closed and ``.open``), and their URLs.
+
+    Read from the files rather than the catalog: a sidecar lands in the file
+    beside the WARC being written when it is extracted, which after a
+    rotation is not the WARC holding its page, and an ``.open`` file is in no
+    catalog yet. Closed files are read by DuckDB's JSON reader (C++, three
+    fields of each line); an ``.open`` one here, tolerating its cut end.
+    """
+    urls: set[str] = set()
+    folder = folder / "sidecars"
+    if not folder.is_dir():
+        return 0, urls
+    articles = 0
+    closed = sorted(str(p) for p in folder.glob(f"*{SIDECAR_SUFFIX}"))
+    if closed:
+        import duckdb
+
+        con = duckdb.connect()
+        try:
+            con.execute("SET enable_progress_bar = false")
+            rows = con.execute(
+                "SELECT url, canonical_url, is_article IS NOT false FROM read_json(?, "
+                "format = 'newline_delimited', compression = 'gzip', ignore_errors = true, "
+                "columns = {'url': 'VARCHAR', 'canonical_url': 'VARCHAR', "
+                "'is_article': 'BOOLEAN'})", [closed]).fetchall()
+        finally:
+            con.close()
+        for url, canonical, is_article in rows:
+            articles += bool(is_article)
+            urls.update(u for u in (url, canonical) if u)
+    for path in sorted(folder.glob(f"*{SIDECAR_SUFFIX}{OPEN_SUFFIX}")):
+        articles += _scan_sidecar_file(path, urls)
+    return articles, urls
+
+
+def articles_without_sidecar(coll: Collection, have: set[str] | None = None) -> int | None:
+    """Articles the crawl state saw fetched (2xx) whose URL no sidecar holds.
+
+    ``have``: the sidecar URLs, when already read. None for a collection
+    without a crawl state (an ``s3://`` store).
+    """
+    if coll.remote or not (Path(coll.root) / "state" / "crawl.sqlite").is_file():
+        return None
+    from newsarchive.discover.canonical import canonical_url
+
+    if have is None:
+        have = scan_sidecars(Path(coll.root))[1]
+    have |= {canonical_url(u) for u in list(have)}
+    return sum(1 for url, fetched in _fetched_articles(Path(coll.root))
+               if url not in have and (fetched or url) not in have)
+
+
+def last_member_complete(path: Path) -> bool:
+    """Whether the file ends with a complete gzip member (its tail decompresses to EOF)."""
+    size = path.stat().st_size
+    if size == 0:
+        return False
+    with open(path, "rb") as fh:
+        fh.seek(max(0, size - TAIL_BYTES))
+        tail = fh.read()
+    # Find the last member start whose decompression reaches the end exactly.
+    start = tail.rfind(b"\x1f\x8b\x08")
+    while start != -1:
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            d.decompress(tail[start:])
+            if d.eof and not d.unused_data:
+                return True
+        except zlib.error:
+            pass
+        start = tail.rfind(b"\x1f\x8b\x08", 0, start)
+    return False
+
+
+def _count_captures(coll: Collection, st: Status) -> None:
+    if coll.catalog_files():
+        from newsarchive.index.query import connect
+
+        con = connect([coll])
+        con.execute("SET enable_progress_bar = false")
+        row = con.execute(
+            "SELECT count(*) FILTER (url NOT LIKE 'urn:%'), count(*) FILTER (is_article)"
+            " FROM catalog"
+        ).fetchone()
+        st.captures, st.articles = int(row[0]), int(row[1])
+    else:
+        from newsarchive.index.cdxj import iter_index
+
+        for uri in coll.index_files():
+            st.captures += sum(1 for line in iter_index(uri) if not line.url.startswith("urn:"))
+    st.sidecars = st.articles
+
+
+def collection_status(location: str) -> Status:
+    """The status of a collection folder or ``s3://`` store."""
+    coll = Collection.open(location, must_have_warcs=False)
+    st = Status(collection=coll.name, location=coll.root)
+    warcs = coll.warcs()
+    st.warc_files = len(warcs)
+    if coll.remote:
+        from newsarchive.store import store_for
+        from newsarchive.store.s3 import split_s3_uri
+
+        stores: dict[str, Any] = {}
+        for uri in warcs:
+            bucket, key = split_s3_uri(uri)
+            store = stores.setdefault(bucket, store_for(f"s3://{bucket}"))
+            info = store.head(key)
+            st.warc_bytes += info.size if info else 0
+    else:
+        folder = Path(coll.root)
+        st.warc_bytes = sum(os.path.getsize(w) for w in warcs)
+        opened = sorted((folder / "warc").glob(f"*{OPEN_SUFFIX}")) if (folder / "warc").is_dir() else []
+        st.open_files = len(opened)
+        st.size_bytes = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+        st.pending_uploads = pending_uploads(folder)
+        broken = [posixpath.basename(w) for w in warcs
+                  if w.endswith(".gz") and not last_member_complete(Path(w))]
+        st.problems += [f"{name}: ends in an incomplete record" for name in broken]
+        if opened:
+            st.problems.append(f"{len(opened)} .open WARC file(s): a crawl is writing, or was "
+                               "killed (the next crawl into this folder recovers them)")
+        runs = load_runs(folder)
+        if runs:
+            st.last_run = runs[-1].brief()
+    _count_captures(coll, st)
+    if not coll.remote:
+        st.sidecars, urls = scan_sidecars(Path(coll.root))
+        st.articles = st.sidecars
+        st.articles_without_sidecar = articles_without_sidecar(coll, urls)
+    if st.articles_without_sidecar:
+        st.problems.append(f"{st.articles_without_sidecar} fetched article(s) have no sidecar "
+                           "(`newsarchive extract` can write them)")
+    if any("incomplete" in p for p in st.problems):
+        st.health = "damaged"
+    elif st.problems:
+        st.health = "attention"
+    return st

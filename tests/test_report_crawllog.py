@@ -1,0 +1,54 @@
+"""Reading crawl.log tolerantly: Heritrix-style lines (failures, timings, truncation) and older lines."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from newsarchive.report.crawllog import failure_kind, parse_line, read_log
+
+HERITRIX = (
+    "2026-11-30T09:54:36.120Z   200      17213 http://news.example/a.html L http://news.example/ "
+    "text/html #005 20261130095436050+70 sha1:ABCDEF - -\n"
+    "2026-11-30T09:54:37.000Z    -1          - http://gone.example/ L http://news.example/ "
+    "- #002 20261130095436900+100 - - err=dns,reason=no-such-host\n"
+    "2026-11-30T09:54:38.000Z -9998          - http://news.example/private/x.html L - "
+    "- #001 - - - robots\n"
+    "2026-11-30T09:54:39.000Z   200    5000000 http://news.example/big.bin L - "
+    "application/octet-stream #004 20261130095438000+900 sha1:X - lenTrunc\n"
+    "2026-11-30T09:54:40.000Z   404        120 http://news.example/missing.html L - "
+    "text/html #003 20261130095439990+10 sha1:Y - - {\"reason\": \"Not Found\"}\n"
+)
+OLD = ("2026-11-30T09:50:00Z 200 1234 http://news.example/old.html "
+       "newsarchive-1.warc.gz 0 response <urn:uuid:1>\n")
+
+
+def test_heritrix_lines_give_failures_timings_robots_and_truncation(tmp_path: Path) -> None:
+    log = tmp_path / "crawl.log"
+    log.write_text(OLD + HERITRIX + "garbage line\n")
+    read = read_log(log)
+    assert read.unreadable == 1
+    assert [line.url.rsplit("/", 1)[-1] for line in read.lines] == [
+        "old.html", "a.html", "", "x.html", "big.bin", "missing.html"]
+    old, ok, dns, robots, big, missing = read.lines
+    assert old.record_type == "response" and old.duration_ms is None and not old.failed
+    assert ok.duration_ms == 70 and ok.mime == "text/html" and not ok.failed
+    assert dns.failed and failure_kind(dns.status) == "dns" and dns.reason == "no-such-host"
+    assert robots.robots_blocked and not robots.failed
+    assert big.truncated == "lenTrunc" and big.duration_ms == 900
+    assert missing.failed and failure_kind(404) == "http 404" and missing.reason == "Not Found"
+
+
+def test_a_run_reads_only_its_own_time_window(tmp_path: Path) -> None:
+    log = tmp_path / "crawl.log"
+    log.write_text(OLD + HERITRIX)
+    since = dt.datetime(2026, 11, 30, 9, 54, 37, tzinfo=dt.UTC)
+    until = dt.datetime(2026, 11, 30, 9, 54, 39, tzinfo=dt.UTC)
+    assert [line.status for line in read_log(log, since, until).lines] == [-1, -9998, 200]
+    assert read_log(tmp_path / "missing.log").lines == []
+
+
+def test_unknown_negative_codes_and_5xx_have_a_kind() -> None:
+    assert failure_kind(-4) == "timeout" and failure_kind(-12345) == "error -12345"
+    assert failure_kind(503) == "http 5xx" and failure_kind(200) == "ok"
+    assert parse_line("not a log line") is None
