@@ -53,6 +53,14 @@ FAILURE_KINDS = ("dns", "connect", "connect_lost", "timeout", "http", "render", 
 REFUSAL_KINDS = ("robots", "blocked")
 
 _BY_NAME = {
+    # Scrapy's own download errors (scrapy.exceptions, 2.13+) ...
+    "CannotResolveHostError": "dns",
+    "DownloadConnectionRefusedError": "connect",
+    "DownloadTimeoutError": "timeout",
+    "DownloadFailedError": "connect_lost",
+    "ResponseDataLossError": "connect_lost",
+    "UnsupportedURLSchemeError": "other",
+    # ... and Twisted's, which older paths still raise
     "DNSLookupError": "dns",
     "ConnectionRefusedError": "connect",
     "ConnectError": "connect",
@@ -65,7 +73,6 @@ _BY_NAME = {
     "ResponseFailed": "connect_lost",
     "PotentialDataLoss": "connect_lost",
     "TimeoutError": "timeout",
-    "DownloadTimeoutError": "timeout",
     "UserTimeoutError": "timeout",
 }
 
