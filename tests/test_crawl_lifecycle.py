@@ -111,14 +111,14 @@ def assert_files_check(out: Path) -> None:
 
 @pytest.mark.slow
 def test_kill_loop_then_clean_run_is_exactly_once(make_demo_site, tmp_path: Path) -> None:
-    """7 SIGKILLs at random moments of an 800-article crawl, then a clean run."""
+    """6 SIGKILLs at random moments of an 800-article crawl, then a clean run."""
     site = make_demo_site(articles=800)
     article_urls = {site.urljoin(a.path) for a in site.articles}
     out = tmp_path / "coll"
     seed = int(os.environ.get("KILL_LOOP_SEED", random.randrange(1 << 30)))
     rng = random.Random(seed)
     leftovers: list[str] = []
-    for i in range(7):
+    for i in range(6):
         before = log_lines(out)
         proc = start(crawl_cmd(site.url, out, "--warc-max-size", "400000", "--quiet"))
         if i == 0 or rng.random() < 0.3:
