@@ -61,7 +61,7 @@ DOWNLOADER_MIDDLEWARES = {
     "newsarchive.fetch.outcomes.FetchOutcomeMiddleware": 540,
 }
 FETCH_OUTCOMES_ENABLED = True  # count failed/refused requests by kind; crawl.log lines for them
-CRAWL_STOP_GRACE = 8.0  # seconds a stop on the first Ctrl-C/SIGTERM may take before stopping at once
+CRAWL_STOP_GRACE = 6.0  # seconds a stop on the first Ctrl-C/SIGTERM may take before stopping at once
 WARC_ENABLED = True
 WARC_DIR = "archive"  # the collection folder; WARC files go to WARC_DIR/warc/
 WARC_PREFIX = "newsarchive"  # first part of IIPC-style file names

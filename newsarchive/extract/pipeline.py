@@ -12,7 +12,7 @@ multi-core machine; the GIL rules out threads. The workers die with the
 crawl and leave Ctrl-C to it (:mod:`newsarchive.extract.workers`).
 
 Before the crawl fetches anything, the pipeline extracts the archived pages a
-killed run left without a sidecar (found by the WARC service's reconcile scan,
+killed (or interrupted: :meth:`SidecarPipeline.stop_soon`) run left without a sidecar (found by the WARC service's reconcile scan,
 :mod:`newsarchive.capture.reconcile`).
 """
 
@@ -23,7 +23,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -72,6 +72,8 @@ class SidecarPipeline:
         self.workers = workers
         self._pool: Executor | None = None
         self._inflight = 0
+        self._stopping = False
+        self._futures: set[Future[Any]] = set()
         crawler.sidecar_pipeline = self  # type: ignore[attr-defined]  # for the crawl's hard stop
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
@@ -145,9 +147,21 @@ class SidecarPipeline:
 
     async def _extract(self, item: PageItem) -> tuple[dict[str, Any] | None, str | None]:
         args = (item.body, item.url, item.content_type, item.fetched_at)
+        if self._stopping:
+            raise asyncio.CancelledError("the crawl is stopping")
         if self.workers <= 0:
             return extract_page(*args)
-        return await asyncio.wrap_future(self._ensure_pool().submit(extract_page, *args))
+        future = self._ensure_pool().submit(extract_page, *args)
+        self._futures.add(future)
+        future.add_done_callback(self._futures.discard)
+        return await asyncio.wrap_future(future)
+
+    def stop_soon(self) -> None:
+        """The crawl was asked to stop: extract nothing more in this run (the pages
+        waiting are left to the next start, see the module docstring)."""
+        self._stopping = True
+        for future in list(self._futures):
+            future.cancel()  # only those not running yet
 
     async def process_item(self, item: Any, spider: Any = None) -> Any:
         """Extract the page; queue its sidecar if it is an article."""

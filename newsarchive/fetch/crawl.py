@@ -13,8 +13,9 @@ Around the Scrapy run:
 * with ``STORE_URI``, the bucket is checked writable before anything is fetched
   (:mod:`newsarchive.store.precheck`);
 * signals: the first SIGINT/SIGTERM stops fetching and closes the crawl as
-  Scrapy does (pending pages are dropped, extraction in flight finishes, the
-  WARC files are closed); if that takes longer than ``CRAWL_STOP_GRACE``
+  Scrapy does (pending requests are dropped, the page being extracted
+  finishes, pages still waiting for extraction are left to the next start,
+  the WARC files are closed); if that takes longer than ``CRAWL_STOP_GRACE``
   seconds, or on a second signal, it stops at once: the WARC writer finishes
   the record it is writing and closes its files, the extraction workers are
   killed, and the next start extracts the sidecars that were not written;
@@ -198,10 +199,22 @@ class _Process(CrawlerProcess):
             self._signal_kill(signum, frame)
             return
         self.signum = signum
+        from twisted.internet import reactor
+
+        reactor.callFromThread(self._extract_no_more)
         super()._signal_shutdown(signum, frame)  # the next signal goes to _signal_kill
         timer = threading.Timer(self.grace, self._stop_at_once)
         timer.daemon = True
         timer.start()
+
+    def _extract_no_more(self) -> None:
+        """Scrapy's close waits for every page queued for extraction: with many
+        queued on a busy machine, longer than a Ctrl-C may take. They are left
+        to the next start instead."""
+        for crawler in self.crawlers:
+            pipeline = getattr(crawler, "sidecar_pipeline", None)
+            if pipeline is not None:
+                pipeline.stop_soon()
 
     def _signal_kill(self, signum: int, frame: Any) -> None:
         install_shutdown_handlers(signal.SIG_IGN)
