@@ -118,19 +118,26 @@ def test_kill_loop_then_clean_run_is_exactly_once(make_demo_site, tmp_path: Path
     seed = int(os.environ.get("KILL_LOOP_SEED", random.randrange(1 << 30)))
     rng = random.Random(seed)
     leftovers: list[str] = []
-    for i in range(6):
+    kills = 0
+    for i in range(12):
+        if kills == 6:
+            break
         before = log_lines(out)
         proc = start(crawl_cmd(site.url, out, "--warc-max-size", "400000", "--quiet"))
         if i == 0 or rng.random() < 0.3:
             time.sleep(rng.uniform(0.5, 3.0))  # while starting: recovery, reconcile, imports
         else:
-            target = before + rng.randint(30, 600)
+            # A full crawl writes ~850 lines: six of these kills land before its end.
+            target = before + rng.randint(20, 120)
             wait_for(lambda p=proc, t=target: log_lines(out) >= t or p.poll() is not None, 60)
-        os.kill(proc.pid, signal.SIGKILL)
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            kills += 1
         proc.communicate()
         # Children notice their parent's death: give them a moment on a loaded machine.
         wait_for(lambda p=proc: not session_members(p.pid), 20, poll=0.2)
         leftovers += session_members(proc.pid)
+    assert kills == 6, f"only {kills} crawls were still running to be killed (seed {seed})"
     assert not leftovers, f"processes outlived the killed crawl (seed {seed}): {leftovers}"
     done = subprocess.run(crawl_cmd(site.url, out), capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
