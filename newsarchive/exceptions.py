@@ -23,6 +23,10 @@ class ConfigError(UserError):
     """A bad setting, site file or command-line option."""
 
 
+class BusyError(UserError):
+    """What the command would work on is in use by another run (a crawl's collection)."""
+
+
 class WarcError(UserError):
     """A WARC file that is truncated, corrupt or not a WARC at all."""
 

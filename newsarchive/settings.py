@@ -66,7 +66,12 @@ DOWNLOADER_MIDDLEWARES = {
     # Scrapy's content decoding, capped at FETCH_PARSE_MAXSIZE (newsarchive.fetch.body).
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
     "newsarchive.fetch.body.BoundedHttpCompressionMiddleware": 590,
+    # Just below RetryMiddleware (550): sees each request's final outcome
+    # (newsarchive.fetch.outcomes), counts failures, logs them to crawl.log.
+    "newsarchive.fetch.outcomes.FetchOutcomeMiddleware": 540,
 }
+FETCH_OUTCOMES_ENABLED = True  # count failed/refused requests by kind; crawl.log lines for them
+CRAWL_STOP_GRACE = 6.0  # seconds a stop on the first Ctrl-C/SIGTERM may take before stopping at once
 WARC_ENABLED = True
 WARC_DIR = "archive"  # the collection folder; WARC files go to WARC_DIR/warc/
 WARC_PREFIX = "newsarchive"  # first part of IIPC-style file names

@@ -116,6 +116,12 @@ class WarcCaptureMiddleware:
                 )
         if self.service.recovered:
             self.crawler.stats.set_value("warc/recovered_files", len(self.service.recovered))
+        found = self.service.reconciled
+        if found.files:
+            self.crawler.stats.set_value("warc/reconciled_files", found.files)
+        if getattr(self.crawler, "sidecar_pipeline", None) is None:
+            # No sidecars in this crawl: nothing waits for the reconciled pages.
+            self.service.settle()
 
     def spider_closed(self, spider: Any, reason: str) -> None:
         """Write what is queued and close the files."""

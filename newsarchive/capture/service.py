@@ -9,11 +9,19 @@ disk cannot keep up, the crawl waits rather than holding responses in memory.
 
 Every record written is reported in ``DIR/logs/crawl.log`` (one line per URL,
 Heritrix-style) *after* its bytes were flushed, so a line in that log is a
-promise the record survives a kill.
+promise the record survives a kill. Fetches that failed get a line too
+(:meth:`WarcWriterService.log_failure`), with a negative status code.
+
+On start the service closes the ``.open`` files a killed run left
+(:mod:`~newsarchive.capture.recovery`) and reconciles the dedup index and the
+sidecars with what is on disk (:mod:`~newsarchive.capture.reconcile`). The
+dedup index commits each digest right after its record is written, so only a
+kill between the two leaves a gap, which the next start closes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import queue
@@ -29,6 +37,13 @@ from typing import Any
 from newsarchive.capture import records
 from newsarchive.capture.dedup import DigestIndex
 from newsarchive.capture.exchange import Exchange
+from newsarchive.capture.reconcile import (
+    Reconciled,
+    mark_settled,
+    mark_unsettled,
+    scan,
+    unsettled_since,
+)
 from newsarchive.capture.recovery import recover_directory
 from newsarchive.capture.writer import Location, WarcFileSet
 from newsarchive.exceptions import NewsarchiveError, StorageError
@@ -97,6 +112,23 @@ class WarcWriterService:
         self.directory = Path(directory)
         self.redaction = redaction or records.Redaction()  # header values never archived
         self.recovered = recover_directory(self.directory)
+        self.dedup = (
+            DigestIndex(self.directory / "state" / "dedup.sqlite", commit_every=1)
+            if dedup else None
+        )
+        since = unsettled_since(self.directory)
+        self.reconciled = (
+            scan(self.directory, since, self.dedup) if since is not None else Reconciled()
+        )
+        # Files written from now on belong to this run (see reconcile.MARKER).
+        self.run_started = time.time()
+        mark_unsettled(self.directory, self.run_started if since is None else since)
+        self._settled = False
+        self._abandoned = False
+        self._aborting = False
+        self._log_lock = threading.Lock()
+        if not self.reconciled.pages:
+            self.settle()
         self.files = WarcFileSet(
             self.directory,
             prefix=prefix,
@@ -107,7 +139,6 @@ class WarcWriterService:
             on_close=self._closed,
         )
         self._on_close = on_close
-        self.dedup = DigestIndex(self.directory / "state" / "dedup.sqlite") if dedup else None
         self.stats = CaptureStats()
         self.error: NewsarchiveError | None = None
         self._queue: queue.Queue[tuple[str, Any] | None] = queue.Queue(maxsize=queue_size)
@@ -141,21 +172,77 @@ class WarcWriterService:
         self._put(("record", (uri, refers_to, payload, content_type, record_type)))
 
     def flush(self, timeout: float | None = None) -> None:
-        """Wait until everything queued so far is written."""
+        """Wait until everything queued so far is written (at once if the writer stopped)."""
         marker = threading.Event()
-        self._put(("marker", marker))
-        marker.wait(timeout)
+        if self._thread.is_alive():
+            self._put(("marker", marker))
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not marker.wait(0.2) and self._thread.is_alive():
+            if deadline is not None and time.monotonic() > deadline:
+                break
         self._raise_if_failed()
+
+    def adopt(self, page: Any) -> None:
+        """Let :meth:`submit_sidecar` write a sidecar for ``page``, an
+        :class:`~newsarchive.extract.archive.ArchivedPage` found by the reconcile scan."""
+        capture = page.capture
+        ticket = Ticket(
+            record_id=page.refers_to,
+            url=page.url,
+            fetched_at=datetime.fromisoformat(capture["fetched_at"].replace("Z", "+00:00")),
+            payload_digest=capture.get("payload_digest"),
+            location=Location(capture["warc_filename"], capture["offset"], capture["length"]),
+        )
+        ticket.done.set()
+        self._put(("adopt", ticket))
+
+    def settle(self) -> None:
+        """The reconcile scan's pages have their sidecars (queued): write them, then
+        move the unsettled marker to this run's start."""
+        if self._settled:
+            return
+        if self.reconciled.pages:
+            self.flush()
+        if not self._abandoned:  # else the next start must read those files again
+            mark_unsettled(self.directory, self.run_started)
+        self.reconciled.pages = []
+        self._settled = True
+
+    def abandoned(self) -> None:
+        """Some archived page will get no sidecar in this run: keep the marker, so the
+        next start extracts it."""
+        self._abandoned = True
+
+    def log_failure(self, code: int, url: str, kind: str, reason: str) -> None:
+        """A crawl.log line for a fetch that archived nothing (Heritrix's negative codes)."""
+        date = records.warc_date(datetime.now(UTC))
+        reason = " ".join(reason.split())[:300] or "-"
+        with self._log_lock:
+            if not self._crawl_log.closed:
+                self._crawl_log.write(f"{date} {code} - {url} - - {kind} - {reason}\n")
+
+    def abort(self, timeout: float = 3.0) -> None:
+        """Stop at once: drop what is queued, close the files after the record being
+        written (each record is whole), leave the marker for the next start."""
+        self._aborting = True
+        self._abandoned = True
+        if self._thread.is_alive():
+            with contextlib.suppress(queue.Full):
+                self._queue.put_nowait(None)
+            self._thread.join(timeout)
 
     def close(self) -> None:
         """Write what is queued, close the files, stop the thread."""
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join()
-        self._crawl_log.close()
+        with self._log_lock:
+            self._crawl_log.close()
         if self.dedup is not None:
             self.dedup.close()
         self._raise_if_failed()
+        if self._settled and not self._abandoned and not self._aborting:
+            mark_settled(self.directory)
 
     # -- internals ----------------------------------------------------------------
     def _put(self, item: tuple[str, Any]) -> None:
@@ -179,10 +266,12 @@ class WarcWriterService:
         try:
             while True:
                 item = self._queue.get()
-                if item is None:
+                if item is None or self._aborting:
                     break
                 kind, payload = item
-                if kind == "exchange":
+                if kind == "adopt":
+                    self._recent[payload.record_id] = payload
+                elif kind == "exchange":
                     self._write_exchange(*payload)
                 elif kind == "sidecar":
                     self._write_sidecar(*payload)
@@ -195,7 +284,7 @@ class WarcWriterService:
             logger.error("%s", exc)
         except OSError as exc:
             self.error = StorageError(f"cannot write the WARC files in {self.directory}: {exc}")
-            logger.exception("writer failed")
+            logger.error("%s", self.error)
         finally:
             try:
                 self.files.close()
@@ -255,11 +344,12 @@ class WarcWriterService:
             self.stats.revisits += 1
         else:
             self.stats.responses += 1
-        self._crawl_log.write(
-            f"{date} {ex.status} {size} {ex.url} {ticket.location.filename} "
-            f"{ticket.location.offset} {'revisit' if ticket.revisit else 'response'} "
-            f"{ex.record_id}\n"
-        )
+        with self._log_lock:
+            self._crawl_log.write(
+                f"{date} {ex.status} {size} {ex.url} {ticket.location.filename} "
+                f"{ticket.location.offset} {'revisit' if ticket.revisit else 'response'} "
+                f"{ex.record_id}\n"
+            )
         self._recent[ex.record_id] = ticket
         if len(self._recent) > 10_000:
             self._recent.popitem(last=False)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -118,14 +120,33 @@ def build_job(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the crawl; print the summary. Exit 0, or 1 if the archive could not be written."""
+    """Run the crawl as a recorded run; print the summary; exit as
+    :meth:`CrawlSummary.exit_code` says."""
+    from newsarchive.fetch.crawl import Interrupted
     from newsarchive.report.build import crawl_with_report
 
     spider_kwargs, overrides = build_job(args)
-    summary = crawl_with_report(args.out, spider_kwargs, overrides,
-                                report=not (args.no_report or args.no_archive))
+    try:
+        summary = crawl_with_report(args.out, spider_kwargs, overrides,
+                                    report=not (args.no_report or args.no_archive))
+    except Interrupted as exc:
+        print(f"newsarchive: interrupted by {exc} before the crawl started", file=sys.stderr)
+        return 128 + exc.signum
     if args.json:
         print_json(summary.as_dict())
     else:
         print(summary.text(), file=sys.stdout)
-    return 1 if summary.error else 0
+    return exit_code(summary)
+
+
+def exit_code(summary: Any) -> int:
+    """The crawl's exit code; after a stop at once, exit the process right here."""
+    code = int(summary.exit_code())
+    if summary.stopped_at_once:
+        # Stopped without the reactor's shutdown: its thread pool (and any helper
+        # thread) would keep the interpreter from exiting. Files are closed.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code

@@ -69,4 +69,6 @@ def run(args: argparse.Namespace) -> int:
         print_json(summary.as_dict())
     else:
         print(summary.text())
-    return 1 if summary.error else 0
+    from newsarchive.cli.crawl import exit_code
+
+    return exit_code(summary)

@@ -2,7 +2,7 @@
 
 Exit codes: 0 success; 1 the work ran but found faults (a bad WARC, failed
 pages); 2 a usage or configuration mistake; 3 a storage problem (bucket,
-credentials, disk); 130 interrupted.
+credentials, disk); 130 interrupted (143 by SIGTERM).
 """
 
 from __future__ import annotations

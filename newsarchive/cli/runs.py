@@ -17,8 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "runs",
         help="list past scheduled runs",
         description="Print the runs 'newsarchive schedule' recorded in COLLECTIONS/runs.sqlite: "
-        "site, start, duration, status, pages fetched, new articles, errors, WARC files written, "
-        "and the run's HTML crawl report.",
+        "site, start, duration, status (ok, partial, failed, interrupted, time-limited, lost), "
+        "pages fetched, new articles, errors, WARC files written, and the run's HTML crawl report.",
     )
     p.add_argument(
         "--collections", type=Path, default=Path("collections"), metavar="DIR",

@@ -1,7 +1,8 @@
 """``newsarchive schedule SITES_DIR``: run every site file on its cron expression.
 
 Exit codes: 0 stopped cleanly (SIGTERM/SIGINT, or ``--once`` with every run
-ok); 1 a ``--once`` run failed or was skipped (locked); 2 a bad site file.
+ok or time-limited); 1 a ``--once`` run was partial, failed, interrupted or skipped
+(locked); 2 a bad site file.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ def _log_to_stdout() -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the site files, then schedule (or run them once)."""
+    from newsarchive.schedule.runs import GOOD_STATUSES
     from newsarchive.schedule.scheduler import Scheduler, SystemClock, load_sites
 
     sites = load_sites(args.sites_dir)
@@ -82,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         if args.once:
             report = scheduler.run_now(args.site)
             records = scheduler.wait_idle(args.poll)
-            ok = not report.skipped and all(r.status == "ok" for r in records)
+            ok = not report.skipped and all(r.status in GOOD_STATUSES for r in records)
             return 0 if ok else 1
         if not any(s.schedule for s in sites):
             raise ConfigError(

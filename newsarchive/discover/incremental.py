@@ -21,6 +21,7 @@ The spider tags each request with ``meta["na_kind"]`` (see
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from pathlib import Path
@@ -34,6 +35,7 @@ from newsarchive.capture.records import sha1_digest
 from newsarchive.discover.canonical import canonical_url
 from newsarchive.discover.revisit import RevisitPolicy
 from newsarchive.discover.state import CrawlState
+from newsarchive.exceptions import NewsarchiveError
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -66,6 +68,15 @@ def crawl_state(crawler: Crawler) -> CrawlState:
         )
         state = CrawlState(Path(path))
         crawler.crawl_state = state  # type: ignore[attr-defined]
+
+        def archive_first() -> None:
+            # A fetch is durable in the state only once its record is on disk.
+            service = getattr(crawler, "warc_service", None)
+            if service is not None:
+                with contextlib.suppress(NewsarchiveError):  # reported by the capture
+                    service.flush(timeout=30)
+
+        state.before_commit = archive_first
 
         def close(spider: Any = None, reason: str = "") -> None:
             crawler.stats.set_value("state/urls_known", len(state))

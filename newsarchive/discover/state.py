@@ -12,14 +12,17 @@ the collection reads it to skip what is known and not due (see
 :mod:`newsarchive.discover.revisit`). Writes are batched in one transaction
 committed every :attr:`CrawlState.commit_every` changes and on close, in WAL
 mode, so a killed crawl loses at most a batch -- and a lost row only means a
-page is fetched once more, never that one is missed.
+page is fetched once more, never that one is missed. A row must never be
+durable before the record it describes, or a kill would leave a page "known"
+that is not archived: the crawl sets :attr:`CrawlState.before_commit` to wait
+for the WARC writer to flush what it has queued.
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,6 +89,7 @@ class CrawlState:
         self.path = Path(path)
         self.db = open_db(self.path, SCHEMA, "crawl state")
         self._pending = 0
+        self.before_commit: Callable[[], None] | None = None
 
     # -- reading -------------------------------------------------------------------
     def resolve(self, url: str) -> str:
@@ -181,7 +185,9 @@ class CrawlState:
             self.commit()
 
     def commit(self) -> None:
-        """Make the recorded fetches durable."""
+        """Make the recorded fetches durable (after :attr:`before_commit`)."""
+        if self.before_commit is not None and self._pending:
+            self.before_commit()
         try:
             self.db.commit()
         except sqlite3.Error as exc:

@@ -12,16 +12,23 @@ over them, or one the extractor fails on, gets a sidecar with ``extractor.error`
 Extraction is CPU work in Python (about 13 ms for a 18 KB page): done on the
 reactor thread it caps a crawl near 75 pages/s. With ``SIDECAR_WORKERS`` > 0
 it runs in a process pool instead, so fetching and extracting overlap on a
-multi-core machine; the GIL rules out threads.
+multi-core machine; the GIL rules out threads. The workers die with the
+crawl and leave Ctrl-C to it (:mod:`newsarchive.extract.workers`).
+
+Before the crawl fetches anything, the pipeline extracts the archived pages a
+killed (or interrupted: :meth:`SidecarPipeline.stop_soon`) run left without a sidecar (found by the WARC service's reconcile scan,
+:mod:`newsarchive.capture.reconcile`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import os
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +37,7 @@ from scrapy.exceptions import NotConfigured
 
 from newsarchive.exceptions import NewsarchiveError
 from newsarchive.extract.bounded import Limits
+from newsarchive.extract.workers import PRELOAD, worker_init
 from newsarchive.fetch.items import PageItem
 
 if TYPE_CHECKING:
@@ -75,6 +83,10 @@ class SidecarPipeline:
         self.workers = workers
         self.limits = Limits.from_settings(crawler.settings)
         self._pool: Executor | None = None
+        self._inflight = 0
+        self._stopping = False
+        self._futures: set[Future[Any]] = set()
+        crawler.sidecar_pipeline = self  # type: ignore[attr-defined]  # for the crawl's hard stop
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
@@ -89,30 +101,79 @@ class SidecarPipeline:
         workers = s.getint("SIDECAR_WORKERS", -1)
         return cls(crawler, default_workers() if workers < 0 else workers)
 
-    def spider_opened(self, spider: Any = None) -> None:
+    async def spider_opened(self, spider: Any = None) -> None:
         """Start the workers now: importing the extractor takes seconds, which then
-        overlap with the first fetches instead of delaying the first sidecar."""
+        overlap with the first fetches instead of delaying the first sidecar.
+        Then extract what a killed run left without a sidecar; the crawl starts after."""
         if self.workers > 0:
             self._ensure_pool().submit(warm_up, self.limits)
+        service = getattr(self.crawler, "warc_service", None)
+        if service is None:
+            return
+        pages = list(service.reconciled.pages)
+        for page in pages:
+            service.adopt(page)
+            fetched = datetime.fromisoformat(page.capture["fetched_at"].replace("Z", "+00:00"))
+            await self.process_item(PageItem(
+                url=page.url, status=200, body=page.body, content_type=page.content_type,
+                record_id=page.refers_to, fetched_at=fetched,
+                rendered=bool(page.capture.get("rendered")),
+            ))
+        if pages:
+            self.stats.set_value("sidecar/reconciled", len(pages))
+        service.settle()
 
     def _ensure_pool(self) -> Executor:
         if self._pool is None:
             # forkserver: never fork a process that runs a reactor and threads.
             ctx = multiprocessing.get_context("forkserver")
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+            ctx.set_forkserver_preload(PRELOAD)
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=ctx, initializer=worker_init
+            )
         return self._pool
 
     def spider_closed(self, spider: Any = None) -> None:
         """Stop the worker processes."""
+        if self._inflight:
+            self._abandon()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
+    def abort(self) -> None:
+        """Stop at once (a second Ctrl-C): drop pending pages, kill the workers."""
+        self._abandon()
+        pool, self._pool = self._pool, None
+        if isinstance(pool, ProcessPoolExecutor):
+            procs = list((getattr(pool, "_processes", None) or {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for proc in procs:
+                with contextlib.suppress(Exception):
+                    proc.kill()
+
+    def _abandon(self) -> None:
+        service = getattr(self.crawler, "warc_service", None)
+        if service is not None:
+            service.abandoned()
+
     async def _extract(self, item: PageItem) -> tuple[dict[str, Any] | None, str | None]:
         args = (item.body, item.url, item.content_type, item.fetched_at, self.limits)
+        if self._stopping:
+            raise asyncio.CancelledError("the crawl is stopping")
         if self.workers <= 0:  # the work is in the bounded worker process; wait off the reactor
             return await asyncio.to_thread(extract_page, *args)
-        return await asyncio.wrap_future(self._ensure_pool().submit(extract_page, *args))
+        future = self._ensure_pool().submit(extract_page, *args)
+        self._futures.add(future)
+        future.add_done_callback(self._futures.discard)
+        return await asyncio.wrap_future(future)
+
+    def stop_soon(self) -> None:
+        """The crawl was asked to stop: extract nothing more in this run (the pages
+        waiting are left to the next start, see the module docstring)."""
+        self._stopping = True
+        for future in list(self._futures):
+            future.cancel()  # only those not running yet
 
     async def process_item(self, item: Any, spider: Any = None) -> Any:
         """Extract the page; queue its sidecar if it is an article."""
@@ -121,12 +182,20 @@ class SidecarPipeline:
         service = getattr(self.crawler, "warc_service", None)
         if service is None:
             return item
+        self._inflight += 1
         try:
             sidecar, error = await self._extract(item)
+        except (asyncio.CancelledError, BrokenProcessPool, RuntimeError) as exc:
+            # The crawl is stopping (pool shut down or broken): the next start extracts it.
+            self._abandon()
+            logger.info("no sidecar for %s in this run: %s", item.url, exc or type(exc).__name__)
+            return item
         except Exception:
             self.stats.inc_value("sidecar/errors")
             logger.exception("extraction failed on %s", item.url)
             return item
+        finally:
+            self._inflight -= 1
         if error is not None:
             self.stats.inc_value("sidecar/errors")
             logger.warning("no sidecar for %s: %s" if sidecar is None

@@ -2,22 +2,49 @@
 
 Scrapy's reactor cannot be restarted, so a process runs one crawl; the CLI
 and the tests start a process per crawl, as a user (or cron) would.
+
+Around the Scrapy run:
+
+* a lock on the collection folder (``DIR/state/crawl.lock``, ``fcntl.flock``
+  via :class:`~newsarchive.schedule.lock.SiteLock`): a second crawl into a
+  folder in use is refused at once (:class:`~newsarchive.exceptions.BusyError`,
+  naming the running crawl's PID and start time); the kernel drops the lock of
+  a killed crawl, so the next one simply takes it;
+* with ``STORE_URI``, the bucket is checked writable before anything is fetched
+  (:mod:`newsarchive.store.precheck`);
+* signals: the first SIGINT/SIGTERM stops fetching and closes the crawl as
+  Scrapy does (pending requests are dropped, the page being extracted
+  finishes, pages still waiting for extraction are left to the next start,
+  the WARC files are closed); if that takes longer than ``CRAWL_STOP_GRACE``
+  seconds, or on a second signal, it stops at once: the WARC writer finishes
+  the record it is writing and closes its files, the extraction workers are
+  killed, and the next start extracts the sidecars that were not written;
+* the outcome (:attr:`CrawlSummary.outcome`): ``interrupted``, ``failed``
+  (storage, or no page fetched), ``partial`` (some fetches failed),
+  ``time-limited`` (``CLOSESPIDER_TIMEOUT``) or ``ok``, and the exit code the
+  CLI gives for it (:meth:`CrawlSummary.exit_code`).
 """
 
 from __future__ import annotations
 
 import logging
 import resource
+import signal
+import threading
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
+from scrapy.utils.ossignal import install_shutdown_handlers
 
-from newsarchive.exceptions import StorageError
+from newsarchive.exceptions import BusyError, StorageError
+from newsarchive.fetch.outcomes import outcome_counts
 from newsarchive.fetch.progress import crawl_counts
+from newsarchive.schedule.lock import SiteLock
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +80,39 @@ class CrawlSummary:
     render_failed: int = 0
     run_id: str | None = None
     report: str | None = None
+    failures: dict[str, int] = field(default_factory=dict)  # failed fetches by kind
+    refused: dict[str, int] = field(default_factory=dict)  # robots.txt, egress policy
+    reconciled_sidecars: int = 0  # sidecars a killed run left unwritten, written now
+    interrupted_by: str | None = None  # SIGINT / SIGTERM
+    stopped_at_once: bool = False  # a second signal (or the grace period) cut the stop short
+    storage_error: bool = False
+    extraction_failed: int = 0  # pages whose extraction raised or ran over its limits
+
+    @property
+    def failed(self) -> int:
+        """Fetches that failed, every kind."""
+        return sum(self.failures.values())
+
+    @property
+    def outcome(self) -> str:
+        """ok, partial, failed, interrupted or time-limited (see the module docstring)."""
+        if self.interrupted_by:
+            return "interrupted"
+        if self.storage_error or (self.failed and not self.pages):
+            return "failed"
+        if self.failed or self.error or self.extraction_failed:
+            return "partial"
+        if self.finish_reason == "closespider_timeout":
+            return "time-limited"
+        return "ok"
+
+    def exit_code(self) -> int:
+        """0 ok (or time-limited), 1 some work failed, 3 storage, 130/143 interrupted."""
+        if self.interrupted_by:
+            return 128 + int(getattr(signal, self.interrupted_by))
+        if self.storage_error:
+            return 3
+        return 1 if self.outcome in ("failed", "partial") else 0
 
     @property
     def rate(self) -> float:
@@ -61,17 +121,28 @@ class CrawlSummary:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {**asdict(self), "pages_per_second": round(self.rate, 2)}
+        return {**asdict(self), "pages_per_second": round(self.rate, 2),
+                "failed": self.failed, "outcome": self.outcome}
 
     def text(self) -> str:
         """The human summary printed at the end of a crawl."""
+        head = f"crawl finished ({self.finish_reason}) in {self.elapsed:.1f} s"
+        if self.outcome != "ok":
+            head += f": {self.outcome}"
+        if self.interrupted_by:
+            how = "stopped at once" if self.stopped_at_once else "stopped cleanly"
+            head = f"crawl interrupted by {self.interrupted_by} ({how}) in {self.elapsed:.1f} s"
         lines = [
-            f"crawl finished ({self.finish_reason}) in {self.elapsed:.1f} s",
+            head,
             f"  pages fetched   {self.pages} ({self.bytes / 1e6:.2f} MB, {self.rate:.1f} pages/s)",
-            f"  errors          {self.errors}",
+            f"  errors          {self.failed}" + (
+                " (" + ", ".join(f"{k} {v}" for k, v in sorted(self.failures.items())) + ")"
+                if self.failures else ""),
             f"  WARC records    {self.records} ({self.responses} responses, "
             f"{self.revisits} revisits)",
-            f"  sidecars        {self.sidecars}",
+            f"  sidecars        {self.sidecars}" + (
+                f" ({self.extraction_failed} pages failed extraction)"
+                if self.extraction_failed else ""),
             f"  WARC files      {len(self.warc_files)} ({self.warc_bytes / 1e6:.2f} MB) "
             f"in {Path(self.out) / 'warc'}",
         ]
@@ -87,8 +158,13 @@ class CrawlSummary:
             lines.append(f"  undecodable     {self.undecodable} bodies archived as sent, not parsed")
         if self.robots_forbidden:
             lines.append(f"  robots.txt      {self.robots_forbidden} URLs not fetched (disallowed)")
+        if self.refused.get("blocked"):
+            lines.append(f"  blocked         {self.refused['blocked']} URLs not fetched (policy)")
         if self.recovered_files:
             lines.append(f"  recovered       {self.recovered_files} files left by an interrupted run")
+        if self.reconciled_sidecars:
+            lines.append(f"  reconciled      {self.reconciled_sidecars} archived pages extracted "
+                         "that an interrupted run left without a sidecar")
         if self.store:
             lines.append(f"  uploaded        {self.stored} files to {self.store}")
         if self.error:
@@ -112,6 +188,88 @@ def crawl_settings(out: Path, overrides: dict[str, Any] | None = None) -> Settin
     return settings
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGINT/SIGTERM before the crawl started (nothing was opened yet)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _interrupted(signum: int, frame: Any) -> None:
+    raise Interrupted(signum)
+
+
+class _Process(CrawlerProcess):
+    """Scrapy's process, with the stop rules of the module docstring."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.signum: int | None = None
+        self.hard = False
+        self.grace = settings.getfloat("CRAWL_STOP_GRACE")
+
+    def _signal_shutdown(self, signum: int, frame: Any) -> None:
+        if self.signum is not None:
+            # Scrapy installs this handler again once the reactor runs: a signal
+            # that came before that was the first one.
+            self._signal_kill(signum, frame)
+            return
+        self.signum = signum
+        from twisted.internet import reactor
+
+        reactor.callFromThread(self._extract_no_more)
+        super()._signal_shutdown(signum, frame)  # the next signal goes to _signal_kill
+        timer = threading.Timer(self.grace, self._stop_at_once)
+        timer.daemon = True
+        timer.start()
+
+    def _extract_no_more(self) -> None:
+        """Scrapy's close waits for every page queued for extraction: with many
+        queued on a busy machine, longer than a Ctrl-C may take. They are left
+        to the next start instead."""
+        for crawler in self.crawlers:
+            pipeline = getattr(crawler, "sidecar_pipeline", None)
+            if pipeline is not None:
+                pipeline.stop_soon()
+
+    def _signal_kill(self, signum: int, frame: Any) -> None:
+        install_shutdown_handlers(signal.SIG_IGN)
+        self._stop_at_once()
+
+    def _stop_at_once(self) -> None:
+        """Leave the reactor now (no shutdown triggers: they wait for the graceful
+        close); :func:`run_crawl` then stops the writer and the workers."""
+        from twisted.internet import reactor
+
+        if not self.hard:
+            self.hard = True
+            reactor.callFromThread(reactor.crash)
+
+
+def _stop_children(crawler: Any) -> None:
+    """After a stop at once: whole records only, no extraction worker left."""
+    pipeline = getattr(crawler, "sidecar_pipeline", None)
+    if pipeline is not None:
+        pipeline.abort()
+    service = getattr(crawler, "warc_service", None)
+    if service is not None:
+        service.abort()
+
+
+def lock_collection(out: Path) -> SiteLock:
+    """Take the collection's lock, or raise :class:`BusyError` naming its holder."""
+    lock = SiteLock(out / "state" / "crawl.lock")
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    if not lock.acquire(note=f"started {started}"):
+        pid, _, note = lock.holder_note().partition(" ")
+        raise BusyError(
+            f"{out} is in use by another crawl (pid {pid or '?'}, {note or 'start unknown'}); "
+            "wait for it to finish or crawl into another --out folder"
+        )
+    return lock
+
+
 def run_crawl(
     out: Path,
     spider_kwargs: dict[str, Any],
@@ -123,23 +281,47 @@ def run_crawl(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StorageError(f"cannot create {out}: {exc.strerror or exc}") from exc
+    lock = lock_collection(out)
+    install_shutdown_handlers(_interrupted)
+    try:
+        return _run_locked(out, spider_kwargs, settings_overrides)
+    finally:
+        lock.release()
+
+
+def _run_locked(
+    out: Path, spider_kwargs: dict[str, Any], settings_overrides: dict[str, Any] | None
+) -> CrawlSummary:
     before = {p.name for p in (out / "warc").glob("*.warc.gz")}
     settings = crawl_settings(out, settings_overrides)
+    store_uri = settings.get("STORE_URI")
+    if store_uri and str(store_uri).startswith("s3://"):
+        from newsarchive.store.precheck import check_store
+
+        check_store(store_uri, settings.get("STORE_ENDPOINT_URL") or None,
+                    settings.get("STORE_REGION") or None)
     from spiders.news import NewsSpider
 
-    process = CrawlerProcess(settings)
+    process = _Process(settings)
+    # From here on (opening the WARC files, the reconcile scan) a signal stops
+    # the crawl the same way; Scrapy would install these only once the reactor runs.
+    install_shutdown_handlers(process._signal_shutdown)
     crawler = process.create_crawler(NewsSpider)
     started = time.monotonic()
     process.crawl(crawler, **spider_kwargs)
     process.start()
+    if process.hard:
+        _stop_children(crawler)
     stats = crawler.stats.get_stats() if crawler.stats else {}
     counts = crawl_counts(stats)
+    failures, refused = outcome_counts(stats)
     after = sorted(p for p in (out / "warc").glob("*.warc.gz") if p.name not in before)
+    error = stats.get("warc/error") or stats.get("store/error")
     summary = CrawlSummary(
         out=str(out),
         pages=counts["pages"],
         bytes=counts["bytes"],
-        errors=counts["errors"],
+        errors=sum(failures.values()),
         records=int(stats.get("warc/records", 0)),
         responses=int(stats.get("warc/responses", 0)),
         revisits=int(stats.get("warc/revisits", 0)),
@@ -150,14 +332,21 @@ def run_crawl(
         new_articles=int(stats.get("state/new_articles", 0)),
         skipped=int(stats.get("state/skipped", 0)),
         warc_files=[str(p) for p in after],
-        warc_bytes=sum(p.stat().st_size for p in after),
+        warc_bytes=sum(p.stat().st_size for p in after if p.exists()),
         recovered_files=int(stats.get("warc/recovered_files", 0)),
         elapsed=time.monotonic() - started,
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        finish_reason=str(stats.get("finish_reason", "")),
+        finish_reason=str(stats.get("finish_reason", "")) or ("stopped" if process.hard else ""),
         stored=int(stats.get("store/uploaded", 0)) + int(stats.get("store/already_stored", 0)),
         store=settings.get("STORE_URI") or None,
-        error=stats.get("warc/error") or stats.get("store/error"),
+        error=error,
+        failures=failures,
+        refused=refused,
+        reconciled_sidecars=int(stats.get("sidecar/reconciled", 0)),
+        interrupted_by=signal.Signals(process.signum).name if process.signum else None,
+        stopped_at_once=process.hard,
+        storage_error=bool(error),
+        extraction_failed=int(stats.get("sidecar/errors", 0)),
         rendered=int(stats.get("render/pages", 0)),
         render_failed=int(stats.get("render/failed", 0)) + int(stats.get("render/timeouts", 0)),
     )

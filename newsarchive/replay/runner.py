@@ -4,10 +4,16 @@ The CLI process stays in charge: it prepares (where user mistakes become
 one-line errors), starts :mod:`newsarchive.replay.serve` as a child, relays its
 "listening" line, and on Ctrl-C or SIGTERM stops the child and deletes the
 work folder.
+
+After the "listening" line, a thread keeps reading the child's stdout (pywb
+prints a line per index lookup; unread, the pipe fills and the server blocks
+for good) and passes it to the debug log. A child that does not stop within
+:data:`STOP_TIMEOUT` seconds of SIGTERM is killed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -15,6 +21,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +31,15 @@ from newsarchive.index.collection import Collection
 from newsarchive.replay.setup import ReplayOptions, prepare
 
 logger = logging.getLogger(__name__)
+
+STOP_TIMEOUT = 5.0
+
+
+def _drain(stream: Any) -> None:
+    """Read the child's stdout to its end (see the module docstring)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in stream:
+            logger.debug("replay server: %s", line.rstrip())
 
 
 def serve(
@@ -64,8 +80,16 @@ def serve(
                     f"the replay server stopped at start (exit {code}); see the messages above "
                     "(is the port in use? try --port)"
                 )
+            threading.Thread(target=_drain, args=(child.stdout,), name="replay-stdout",
+                             daemon=True).start()
             on_ready(json.loads(line))
-            code = child.wait()
+            while True:
+                try:
+                    code = child.wait(0.5 if not stopping else STOP_TIMEOUT)
+                    break
+                except subprocess.TimeoutExpired:
+                    if stopping:
+                        child.kill()
             return 0 if stopping else code
         finally:
             for sig, handler in previous.items():
@@ -73,7 +97,7 @@ def serve(
             if child.poll() is None:
                 child.terminate()
                 try:
-                    child.wait(5)
+                    child.wait(STOP_TIMEOUT)
                 except subprocess.TimeoutExpired:
                     child.kill()
                     child.wait()

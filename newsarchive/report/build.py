@@ -79,15 +79,20 @@ def crawl_with_report(out: Path, spider_kwargs: dict[str, Any],
     ``report`` is False; the summary names both.
     """
     from newsarchive.fetch.crawl import run_crawl
-    from newsarchive.report.history import finish_run, start_run
+    from newsarchive.report.history import discard_run, finish_run, start_run
 
     try:
         run = start_run(Path(out))
     except OSError as exc:
         raise StorageError(f"cannot write to {out}: {exc.strerror or exc}") from exc
-    summary = run_crawl(out, spider_kwargs, overrides)
+    try:
+        summary = run_crawl(out, spider_kwargs, overrides)
+    except BaseException:
+        discard_run(run)  # it never started (a busy folder, a bad setting, Ctrl-C)
+        raise
     summary.run_id = run.run_id
-    code = 1 if summary.error else 0
+    code = summary.exit_code()
+    report = report and not summary.stopped_at_once  # a hard stop must not wait for charts
     if report:
         summary.report = str(run.report)
     finish_run(run, summary.as_dict(), code)

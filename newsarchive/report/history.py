@@ -53,10 +53,13 @@ class RunInfo:
 
     @property
     def status(self) -> str:
-        """``ok``, ``failed`` (the crawl reported an error), ``running`` or ``lost``."""
+        """The crawl's outcome (``ok``, ``partial``, ``failed``, ``interrupted``,
+        ``time-limited``), or ``running``, or ``lost`` (killed before its end)."""
         state = self.summary.get("status")
         if state == "running":
             return "running" if _pid_alive(self.summary.get("pid")) else "lost"
+        if self.summary.get("outcome"):
+            return str(self.summary["outcome"])
         if self.summary.get("error") or (self.summary.get("exit_code") or 0) != 0:
             return "failed"
         return "ok"
@@ -133,6 +136,14 @@ def finish_run(run: RunInfo, summary: Mapping[str, Any], exit_code: int,
     _write_json(run.path, data)
     run.summary = data
     return run
+
+
+def discard_run(run: RunInfo) -> None:
+    """Remove the ``running`` file of a run that never started."""
+    try:
+        run.path.unlink()
+    except OSError as exc:
+        logger.warning("could not remove %s: %s", run.path, exc)
 
 
 def load_runs(collection: Path) -> list[RunInfo]:

@@ -6,7 +6,9 @@ to second-guess. The scheduler takes the lock, then hands the descriptor to
 the crawl it starts (``pass_fds``): the lock is held while *either* is alive.
 If the scheduler dies mid-run and is restarted, the orphaned crawl still holds
 the lock and the site is not started twice. The file also holds the PID of
-the holder, for messages only.
+the holder (and what :meth:`SiteLock.acquire` was given to say about it, such
+as a start time), for messages only. The crawl takes the same kind of lock
+on its collection folder (:mod:`newsarchive.fetch.crawl`).
 """
 
 from __future__ import annotations
@@ -25,8 +27,11 @@ class SiteLock:
         self.path = Path(path)
         self.fd: int | None = None
 
-    def acquire(self) -> bool:
-        """Take the lock; False if another process (or descriptor) holds it."""
+    def acquire(self, note: str = "") -> bool:
+        """Take the lock; False if another process (or descriptor) holds it.
+
+        ``note`` is written after the PID, for :meth:`holder_note`.
+        """
         if self.fd is not None:
             return True
         try:
@@ -40,7 +45,7 @@ class SiteLock:
             os.close(fd)
             return False
         os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        os.write(fd, f"{os.getpid()} {note}".rstrip().encode() + b"\n")
         self.fd = fd
         return True
 
@@ -52,11 +57,15 @@ class SiteLock:
 
     def holder(self) -> int | None:
         """The PID written by the last holder, if any (informative)."""
+        first = self.holder_note().partition(" ")[0]
+        return int(first) if first.isdigit() else None
+
+    def holder_note(self) -> str:
+        """What the last holder wrote: its PID, then its note."""
         try:
-            text = self.path.read_text().strip()
+            return self.path.read_text().strip()
         except OSError:
-            return None
-        return int(text) if text.isdigit() else None
+            return ""
 
     def release(self) -> None:
         """Close our descriptor (a crawl that inherited it keeps the lock until it exits)."""

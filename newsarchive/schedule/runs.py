@@ -1,7 +1,9 @@
 """The runs database: one row per scheduled crawl, for ``newsarchive runs``.
 
 ``COLLECTIONS/runs.sqlite`` holds, per run: the site, when it started and how
-long it took, its status (``running``, ``ok``, ``failed``, ``lost``), the exit
+long it took, its status (``running``; then ``ok``, ``partial`` (some pages
+failed), ``failed``, ``interrupted`` (SIGINT/SIGTERM), ``time-limited``, or
+``lost`` (the process vanished without a summary): see :func:`run_status`), the exit
 code, and from the crawl's ``--json`` summary the pages fetched, new articles,
 errors and WARC files written. A row is inserted when a run starts, so a run
 whose scheduler died is still visible (and is settled on the next start).
@@ -25,7 +27,7 @@ CREATE TABLE IF NOT EXISTS runs (
     started_at TEXT NOT NULL,      -- ISO 8601 with offset
     finished_at TEXT,
     duration REAL,                 -- seconds
-    status TEXT NOT NULL,          -- running, ok, failed, lost
+    status TEXT NOT NULL,          -- running, ok, partial, failed, interrupted, time-limited, lost
     exit_code INTEGER,
     pages INTEGER,
     new_articles INTEGER,
@@ -64,6 +66,25 @@ class RunRecord:
     def as_dict(self) -> dict[str, Any]:
         """JSON form for ``runs --json``."""
         return asdict(self)
+
+
+#: statuses of a run that did its job (``schedule --once`` exits 0 on them)
+GOOD_STATUSES = frozenset({"ok", "time-limited"})
+_SIGNAL_EXITS = {130, 143, -2, -15}  # 128+signal from the crawl; -signal if it died of it
+
+
+def run_status(exit_code: int, summary: dict[str, Any] | None) -> str:
+    """A settled run's status: the crawl's own ``outcome`` when it printed a
+    summary that agrees with its exit code, else what the exit code says."""
+    outcome = (summary or {}).get("outcome")
+    if exit_code in _SIGNAL_EXITS:
+        return "interrupted"
+    if outcome in ("ok", "partial", "failed", "interrupted", "time-limited"):
+        if exit_code == 0 or outcome != "ok":
+            return str(outcome)
+    if exit_code == 0 and summary is not None:
+        return "ok"
+    return "failed"
 
 
 @dataclass(frozen=True)
@@ -112,7 +133,7 @@ class RunsDB:
         assert row is not None
         summary = outcome.summary or {}
         started = datetime.fromisoformat(row.started_at)
-        status = "ok" if outcome.exit_code == 0 and outcome.summary is not None else "failed"
+        status = run_status(outcome.exit_code, outcome.summary)
         self.db.execute(
             "UPDATE runs SET finished_at = ?, duration = ?, status = ?, exit_code = ?,"
             " pages = ?, new_articles = ?, errors = ?, warc_files = ?, message = ?"
@@ -124,7 +145,7 @@ class RunsDB:
                 outcome.exit_code,
                 summary.get("pages"),
                 summary.get("new_articles"),
-                summary.get("errors"),
+                summary.get("failed", summary.get("errors")),
                 json.dumps(summary.get("warc_files") or []),
                 outcome.message or summary.get("error"),
                 run_id,

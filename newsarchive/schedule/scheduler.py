@@ -324,7 +324,8 @@ class Scheduler:
         entry.handle = entry.run_id = entry.lock = None
         logger.info(
             "%s: run %d %s in %.1f s: %s pages, %s new articles, %s errors, %d WARC files%s",
-            record.site, record.id, "finished" if record.status == "ok" else "FAILED",
+            record.site, record.id,
+            "finished" if record.status == "ok" else f"ended {record.status.upper()}",
             record.duration or 0.0, record.pages or 0, record.new_articles or 0,
             record.errors or 0, len(record.warc_files),
             f" ({record.message})" if record.status != "ok" and record.message else "",

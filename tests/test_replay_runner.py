@@ -1,0 +1,56 @@
+"""`newsarchive replay` keeps answering, and stops on SIGTERM.
+
+pywb prints a line (``Dir ... unchanged``, ~45 bytes) for every index lookup;
+a 64 KiB pipe nobody read was full after ~1,450 lookups and the server hung.
+The test makes 2,000 lookups, past that point (each is slow on a loaded
+machine: 0.1 s at load 12, so 5,000 would take minutes).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from newsarchive.index.collection import Collection
+from newsarchive.index.sidecars import iter_sidecars
+from tests.plugins.collection import NEWSARCHIVE
+
+
+@pytest.mark.slow
+def test_replay_answers_past_a_full_pipe_then_stops_on_sigterm(demo_collection: Path) -> None:
+    proc = subprocess.Popen(
+        [*NEWSARCHIVE, "replay", str(demo_collection), "--port", "0", "--admin-port", "0",
+         "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True,
+    )
+    try:
+        assert proc.stdout is not None
+        info = json.loads(proc.stdout.readline())
+        parts = urlsplit(info["replay"])
+        first = Collection.open(demo_collection).sidecar_files()[0]
+        article = next(iter(iter_sidecars(first)))["url"]
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        for i in range(2000):
+            conn.request("GET", f"/{info['collection']}/cdx?url={article}")
+            resp = conn.getresponse()
+            body = resp.read()
+            assert resp.status == 200 and article.encode() in body, f"lookup {i}: {resp.status}"
+        conn.request("GET", f"/{info['collection']}/{article}")
+        assert conn.getresponse().status == 200
+        conn.close()
+        proc.send_signal(signal.SIGTERM)
+        t0 = time.monotonic()
+        code = proc.wait(30)
+        assert time.monotonic() - t0 < 10, "SIGTERM must stop replay within 10 s"
+        assert code == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
