@@ -103,7 +103,7 @@ class Collection:
         from newsarchive.index.query import connect
 
         con = connect([self.location])
-        return con.execute("SELECT * FROM catalog").to_arrow_table()
+        return con.sql("SELECT * FROM catalog").to_arrow_table()
 
 
 def open_collection(

@@ -89,15 +89,31 @@ def _header(record: bytes, name: str) -> str | None:
     return None
 
 
+def _read_upto(uri: str, offset: int, size: int) -> bytes:
+    """Up to ``size`` bytes at ``offset`` (fewer at the end of the file; none past it)."""
+    from newsarchive.store import is_remote, read_range
+
+    if not is_remote(uri):
+        with open(uri, "rb") as fh:
+            fh.seek(offset)
+            return fh.read(size)
+    while size >= 512:  # a ranged read past the end fails: try shorter ones
+        try:
+            return read_range(uri, offset, size)
+        except Exception:
+            size //= 4
+    return b""
+
+
 def _companion(uri: str, offset: int, length: int) -> tuple[int, int] | None:
     """The request record written right after the response at ``offset``, if it is one."""
     from newsarchive.store import read_range
 
     try:
         first = read_range(uri, offset, length)
-        after = read_range(uri, offset + length, HEAD_BYTES)
     except Exception:
         return None
+    after = _read_upto(uri, offset + length, HEAD_BYTES)
     response, nxt = _member(first), _member(after)
     if response is None or nxt is None:
         return None
@@ -193,12 +209,7 @@ def choose_records(coll: Collection, pages: Iterable[Page]) -> Subset:
 
 
 def _warcinfo(uri: str) -> tuple[int, int] | None:
-    from newsarchive.store import read_range
-
-    try:
-        first = _member(read_range(uri, 0, HEAD_BYTES))
-    except Exception:
-        return None
+    first = _member(_read_upto(uri, 0, HEAD_BYTES))
     if first and _header(first[0], "WARC-Type") == "warcinfo":
         return 0, first[1]
     return None
