@@ -37,8 +37,8 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 NUM_PERM = 128
-SHINGLE = 5  # words per shingle
-THRESHOLD = 0.5  # estimated Jaccard similarity at which two versions are one story
+SHINGLE = 3  # words per shingle: 3 keeps a changed word from hiding more than 3 of them
+THRESHOLD = 0.4  # estimated Jaccard similarity at which two versions are one story
 SEED = 1
 SCHEME = "affine32"  # datasketch 2's 32-bit hashing: signatures of NUM_PERM uint32
 _WORD = re.compile(r"\w+")
@@ -72,11 +72,11 @@ def _template() -> Any:
 
 
 @cache
-def bands() -> tuple[int, int]:
-    """``(b, r)``: LSH bands and rows per band for :data:`THRESHOLD` (datasketch's choice)."""
+def bands(threshold: float = THRESHOLD) -> tuple[int, int]:
+    """``(b, r)``: LSH bands and rows per band for ``threshold`` (datasketch's choice)."""
     from datasketch import MinHashLSH
 
-    lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
+    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
     return lsh.b, lsh.r
 
 
@@ -109,15 +109,16 @@ def new_story_id(record: str) -> str:
 class StoryIndex:
     """The persistent LSH index that gives each article version its ``story_id``."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, threshold: float = THRESHOLD) -> None:
         self.path = Path(path)
+        self.threshold = threshold
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(str(path), check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
-        self.b, self.r = bands()
+        self.b, self.r = bands(threshold)
 
     def close(self) -> None:
         """Commit and close."""
@@ -162,7 +163,7 @@ class StoryIndex:
             score = similarity(sig, np.frombuffer(got[1], dtype=np.uint32))
             if score > best:
                 best, story = score, got[0]
-        if story is None or best < THRESHOLD:
+        if story is None or best < self.threshold:
             story = new_story_id(record)
         cur = self.db.execute("INSERT INTO member (record, story, exact, sig) VALUES (?, ?, ?, ?)",
                               (record, story, exact, sig.tobytes()))
