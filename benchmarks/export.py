@@ -81,7 +81,8 @@ t = time.perf_counter()
 code = main(sys.argv[1:])
 elapsed = time.perf_counter() - t
 hwm = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM'))
-print(f'{elapsed} {hwm}', file=sys.stderr)
+ru = resource.getrusage(resource.RUSAGE_SELF)
+print(f'{elapsed} {hwm} {ru.ru_utime + ru.ru_stime}', file=sys.stderr)
 sys.exit(code)
 """
 
@@ -95,8 +96,9 @@ def baseline_tree(rev: str, dest: Path) -> Path:
     return dest
 
 
-def run_export(folder: Path, fmt: str, out: Path, code: Path = ROOT) -> tuple[float, float]:
-    """Seconds and peak RSS (MB) of one export in a fresh process, by the code under ``code``."""
+def run_export(folder: Path, fmt: str, out: Path, code: Path = ROOT) -> tuple[float, float, float]:
+    """Seconds, peak RSS (MB) and CPU seconds (all threads, imports included) of one export
+    in a fresh process, by the code under ``code``."""
     env = {**os.environ, "PYTHONPATH": str(code)}
     proc = subprocess.run(
         [sys.executable, "-c", MEASURE, "export", str(folder), "--format", fmt,
@@ -105,8 +107,8 @@ def run_export(folder: Path, fmt: str, out: Path, code: Path = ROOT) -> tuple[fl
     )
     if proc.returncode != 0:
         raise SystemExit(f"export failed: {proc.stderr[-1500:]}")
-    elapsed, hwm_kb = proc.stderr.strip().splitlines()[-1].split()
-    return float(elapsed), int(hwm_kb) / 1024
+    elapsed, hwm_kb, cpu = proc.stderr.strip().splitlines()[-1].split()
+    return float(elapsed), int(hwm_kb) / 1024, float(cpu)
 
 
 def main() -> int:
@@ -126,7 +128,7 @@ def main() -> int:
     args = parser.parse_args()
     base = args.keep or Path(tempfile.mkdtemp(prefix="newsarchive-bench-"))
     sides = {"newsarchive": ROOT}
-    results: dict[tuple[str, int, str], list[tuple[float, float]]] = {}
+    results: dict[tuple[str, int, str], list[tuple[float, float, float]]] = {}
     try:
         if not args.no_baseline:
             sides["baseline"] = baseline_tree(args.baseline_rev, base / "baseline-code")
@@ -141,11 +143,12 @@ def main() -> int:
                 for fmt in args.formats:
                     for side in order:
                         out = base / f"out{n}.{fmt}"
-                        secs, peak = run_export(folder, fmt, out, sides[side])
+                        secs, peak, cpu = run_export(folder, fmt, out, sides[side])
                         out.unlink()
-                        results.setdefault((side, n, fmt), []).append((n / secs, peak))
+                        results.setdefault((side, n, fmt), []).append((n / secs, peak, n / cpu))
                         print(f"round {rnd + 1} {side:<11} {n:>9,} rows {fmt:<8} "
-                              f"{n / secs:>9,.0f} rows/s  peak RSS {peak:7.1f} MB", flush=True)
+                              f"{n / secs:>9,.0f} rows/s  {n / cpu:>9,.0f} rows/CPU-s  "
+                              f"peak RSS {peak:7.1f} MB", flush=True)
     finally:
         if args.keep is None:
             shutil.rmtree(base, ignore_errors=True)
@@ -155,16 +158,19 @@ def main() -> int:
             line = []
             for side in sides:
                 runs = results[(side, n, fmt)]
-                rate = statistics.median(r for r, _ in runs)
-                peak = statistics.median(p for _, p in runs)
-                line.append((side, rate, peak))
+                rate = statistics.median(r for r, _, _ in runs)
+                peak = statistics.median(p for _, p, _ in runs)
+                per_cpu = statistics.median(c for _, _, c in runs)
+                line.append((side, rate, peak, per_cpu))
                 print(f"  {fmt:<8} {n:>9,} rows  {side:<11} {rate:>9,.0f} rows/s  "
-                      f"peak RSS {peak:7.1f} MB")
+                      f"{per_cpu:>9,.0f} rows/CPU-s  peak RSS {peak:7.1f} MB")
             if len(line) == 2:
                 print(f"  {fmt:<8} {n:>9,} rows  ratio newsarchive/baseline "
-                      f"{line[0][1] / line[1][1]:.2f}x")
+                      f"{line[0][1] / line[1][1]:.2f}x (wall), "
+                      f"{line[0][3] / line[1][3]:.2f}x (CPU)")
         for side in sides:
-            peaks = [statistics.median(p for _, p in results[(side, n, fmt)]) for n in args.rows]
+            peaks = [statistics.median(p for _, p, _ in results[(side, n, fmt)])
+                     for n in args.rows]
             if len(peaks) > 1:
                 print(f"  {fmt:<8} {side}: peak RSS at {args.rows[-1]:,} rows / at "
                       f"{args.rows[0]:,} rows = {peaks[-1] / peaks[0]:.2f}x (flat memory: ~1.0x)")
