@@ -34,7 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--domain", action="append", default=[], metavar="DOMAIN",
                    help="only this site and its subdomains (repeatable)")
     p.add_argument("--lang", action="append", default=[], metavar="CODE",
-                   help="only this language, e.g. en (matches en-US) (repeatable)")
+                   help="only this language: a primary tag like en (every article has one, "
+                   "declared or detected) or a declared tag like en-US (repeatable)")
     p.add_argument("--query", metavar="WORDS", help="only articles whose title or text contain every word")
     p.add_argument("--fields", metavar="A,B,...", help="columns to write (default: all); not for wacz")
     p.add_argument("--latest", action="store_true",
