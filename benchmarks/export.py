@@ -13,7 +13,10 @@ whether memory grows with the row count (it must not).
 Usage: .venv/bin/python benchmarks/export.py [--rows 50000 200000] [--rounds 2]
        [--formats parquet jsonl] [--baseline-rev REV | --no-baseline] [--keep DIR]
 
-Measured on the 2-core development VM (shared, loaded): see README's table.
+Measured on the 2-core development VM (shared, load 8-20): 50,000 / 200,000 rows to
+Parquet 2.00x / 1.37x the baseline's rows/s, 1.55x / 1.68x its rows per CPU-second;
+peak RSS 200k/50k 1.11x. Decompressing and parsing the sidecar JSON alone costs about
+40% of the baseline's CPU time, which bounds what any reader of these files gains.
 """
 
 from __future__ import annotations

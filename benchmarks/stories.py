@@ -19,7 +19,9 @@ sports results) that differ only in names and numbers every few words.
 
 Usage: .venv/bin/python benchmarks/stories.py [--versions 10000] [--thresholds 0.5]
 
-Measured on the 2-core development VM (shared, loaded): see README's table.
+Measured on the 2-core development VM (shared, load 17-20), 10,000 versions of 3,528
+stories: threshold 0.4 precision 1.0000, recall 0.9923, 63 versions/s (the SQLite
+index on disk included); 0.5 gave recall 0.88 on 2,000 versions; exact text: recall 0.013.
 """
 
 from __future__ import annotations
