@@ -1,18 +1,23 @@
-"""Export throughput and memory: synthetic sidecars to Parquet and JSONL.
+"""Export throughput and memory: synthetic sidecars to Parquet (and JSONL), vs a baseline.
 
 Writes a collection of N synthetic sidecars (realistic sizes: ~4 KB of story
 text, ads, related links; gzip member per line, like the crawl writes them),
-then runs ``newsarchive export`` to Parquet and to JSONL in child processes and
-reports rows/s and each child's peak RSS (VmHWM). Running two sizes shows
-whether memory grows with the row count (it must not: rows stream, Parquet is
-written a row group at a time).
+then runs ``newsarchive export`` in child processes and reports rows/s and each
+child's peak RSS (VmHWM). The baseline is the same export run by the code of
+``--baseline-rev`` (default: the last commit before the Arrow engine, which
+built a Python dict per row), checked out with ``git archive`` into a
+temporary folder and run by the same interpreter, in the same run: rounds
+alternate which side goes first, and medians are reported. Two sizes show
+whether memory grows with the row count (it must not).
 
-Usage: .venv/bin/python benchmarks/export.py [--rows 50000 200000] [--keep DIR]
+Usage: .venv/bin/python benchmarks/export.py [--rows 50000 200000] [--rounds 2]
+       [--formats parquet jsonl] [--baseline-rev REV | --no-baseline] [--keep DIR]
 
-Measured here (2 shared, busy cores): 50,000 rows -> Parquet 850 rows/s, peak
-RSS 186 MB; JSONL 1,180 rows/s, 24 MB. 200,000 rows -> Parquet 1,536 rows/s,
-189 MB; JSONL 959 rows/s, 24 MB. Peak RSS ratio 200k/50k: 1.02x (Parquet),
-1.00x (JSONL): memory does not grow with the row count.
+Measured on the 2-core development VM (shared, load 8-20): 50,000 / 200,000 rows to
+Parquet 2.00x / 1.37x the baseline's rows/s, 1.55x / 1.68x its rows per CPU-second;
+peak RSS 200k/50k 1.11x. Decompressing the sidecar files (one gzip member per line) is
+about a fifth of the baseline's CPU time and over a quarter of ours: a floor for any
+reader of these files.
 """
 
 from __future__ import annotations
@@ -80,54 +85,99 @@ t = time.perf_counter()
 code = main(sys.argv[1:])
 elapsed = time.perf_counter() - t
 hwm = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM'))
-print(f'{elapsed} {hwm}', file=sys.stderr)
+ru = resource.getrusage(resource.RUSAGE_SELF)
+print(f'{elapsed} {hwm} {ru.ru_utime + ru.ru_stime}', file=sys.stderr)
 sys.exit(code)
 """
 
 
-def run_export(folder: Path, fmt: str, out: Path) -> tuple[float, float]:
-    """Seconds and peak RSS (MB) of one export in a fresh process."""
+def baseline_tree(rev: str, dest: Path) -> Path:
+    """The ``newsarchive`` package of commit ``rev``, extracted under ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "newsarchive"],
+                             capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return dest
+
+
+def run_export(folder: Path, fmt: str, out: Path, code: Path = ROOT) -> tuple[float, float, float]:
+    """Seconds, peak RSS (MB) and CPU seconds (all threads, imports included) of one export
+    in a fresh process, by the code under ``code``."""
+    env = {**os.environ, "PYTHONPATH": str(code)}
     proc = subprocess.run(
         [sys.executable, "-c", MEASURE, "export", str(folder), "--format", fmt,
          "--out", str(out), "--quiet"],
-        capture_output=True, text=True, cwd=ROOT, check=False,
+        capture_output=True, text=True, cwd=code, check=False, env=env,
     )
     if proc.returncode != 0:
         raise SystemExit(f"export failed: {proc.stderr[-1500:]}")
-    elapsed, hwm_kb = proc.stderr.strip().splitlines()[-1].split()
-    return float(elapsed), int(hwm_kb) / 1024
+    elapsed, hwm_kb, cpu = proc.stderr.strip().splitlines()[-1].split()
+    return float(elapsed), int(hwm_kb) / 1024, float(cpu)
 
 
 def main() -> int:
-    """Generate, export, report."""
+    """Generate, export with both codes in alternating rounds, report medians."""
+    import statistics
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[50_000, 200_000])
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--formats", nargs="+", default=["parquet"],
+                        choices=["parquet", "jsonl", "csv"])
+    parser.add_argument("--baseline-rev", default="6de575c",
+                        help="git commit whose export is the baseline (default: before the "
+                        "Arrow engine)")
+    parser.add_argument("--no-baseline", action="store_true", help="measure this code only")
     parser.add_argument("--keep", type=Path, help="generate collections here and keep them")
     args = parser.parse_args()
     base = args.keep or Path(tempfile.mkdtemp(prefix="newsarchive-bench-"))
-    results = []
+    sides = {"newsarchive": ROOT}
+    results: dict[tuple[str, int, str], list[tuple[float, float, float]]] = {}
     try:
+        if not args.no_baseline:
+            sides["baseline"] = baseline_tree(args.baseline_rev, base / "baseline-code")
         for n in args.rows:
             folder = base / f"bench{n}"
             if not folder.exists():
                 t = time.perf_counter()
                 make_collection(folder, n)
                 print(f"generated {n:,} sidecars in {time.perf_counter() - t:.1f} s", file=sys.stderr)
-            for fmt in ("parquet", "jsonl"):
-                out = base / f"out{n}.{fmt}"
-                secs, peak = run_export(folder, fmt, out)
-                results.append((n, fmt, secs, peak, out.stat().st_size / 1e6))
-                out.unlink()
-                print(f"{n:>9,} rows  {fmt:<8} {n / secs:>9,.0f} rows/s  peak RSS {peak:7.1f} MB"
-                      f"  ({results[-1][4]:.0f} MB written)", flush=True)
+            for rnd in range(args.rounds):
+                order = list(sides) if rnd % 2 == 0 else list(reversed(sides))
+                for fmt in args.formats:
+                    for side in order:
+                        out = base / f"out{n}.{fmt}"
+                        secs, peak, cpu = run_export(folder, fmt, out, sides[side])
+                        out.unlink()
+                        results.setdefault((side, n, fmt), []).append((n / secs, peak, n / cpu))
+                        print(f"round {rnd + 1} {side:<11} {n:>9,} rows {fmt:<8} "
+                              f"{n / secs:>9,.0f} rows/s  {n / cpu:>9,.0f} rows/CPU-s  "
+                              f"peak RSS {peak:7.1f} MB", flush=True)
     finally:
         if args.keep is None:
             shutil.rmtree(base, ignore_errors=True)
-    for fmt in ("parquet", "jsonl"):
-        peaks = [r[3] for r in results if r[1] == fmt]
-        if len(peaks) > 1:
-            print(f"{fmt}: peak RSS at {args.rows[-1]:,} rows / at {args.rows[0]:,} rows = "
-                  f"{peaks[-1] / peaks[0]:.2f}x (flat memory: ~1.0x)")
+    print("\nmedians:")
+    for fmt in args.formats:
+        for n in args.rows:
+            line = []
+            for side in sides:
+                runs = results[(side, n, fmt)]
+                rate = statistics.median(r for r, _, _ in runs)
+                peak = statistics.median(p for _, p, _ in runs)
+                per_cpu = statistics.median(c for _, _, c in runs)
+                line.append((side, rate, peak, per_cpu))
+                print(f"  {fmt:<8} {n:>9,} rows  {side:<11} {rate:>9,.0f} rows/s  "
+                      f"{per_cpu:>9,.0f} rows/CPU-s  peak RSS {peak:7.1f} MB")
+            if len(line) == 2:
+                print(f"  {fmt:<8} {n:>9,} rows  ratio newsarchive/baseline "
+                      f"{line[0][1] / line[1][1]:.2f}x (wall), "
+                      f"{line[0][3] / line[1][3]:.2f}x (CPU)")
+        for side in sides:
+            peaks = [statistics.median(p for _, p, _ in results[(side, n, fmt)])
+                     for n in args.rows]
+            if len(peaks) > 1:
+                print(f"  {fmt:<8} {side}: peak RSS at {args.rows[-1]:,} rows / at "
+                      f"{args.rows[0]:,} rows = {peaks[-1] / peaks[0]:.2f}x (flat memory: ~1.0x)")
     return 0
 
 

@@ -72,3 +72,18 @@ def test_replay_serves_warcs_from_the_bucket(s3_server: str, s3_collection: str,
     finally:
         proc.terminate()
         assert proc.wait(15) == 0
+
+
+def test_api_reads_the_bucket_like_export(s3_server: str, s3_collection: str) -> None:
+    import newsarchive
+
+    remote = run(s3_server, "export", s3_collection, "--quiet", "--fields", "url,story_id")
+    assert remote.returncode == 0, remote.stderr
+    rows = [json.loads(line) for line in remote.stdout.splitlines()]
+    coll = newsarchive.open(s3_collection, endpoint_url=s3_server)
+    table = coll.articles(columns=["url", "story_id"])
+    assert table.num_rows == len(rows) > 0
+    assert table.to_pylist() == rows and all(r["story_id"] for r in rows)
+    assert coll.captures().num_rows >= len(rows)
+    dedupe = run(s3_server, "export", s3_collection, "--quiet", "--dedupe-stories", "--fields", "url")
+    assert coll.articles(stories="dedupe").num_rows == len(dedupe.stdout.splitlines())

@@ -28,7 +28,7 @@ def test_folder_with_jobs_writes_json_and_txt(tmp_path: Path) -> None:
     code = main(["extract", str(pages), "--out", str(out), "--jobs", "2"])
     assert code == 1  # the garbage page is reported, the others are written
     sidecar = json.loads((out / "german.json").read_text(encoding="utf-8"))
-    assert sidecar["language"] == "de-DE"
+    assert sidecar["language"] == "de" and sidecar["language_declared"] == "de-DE"
     assert (out / "german.txt").read_text(encoding="utf-8").startswith("Der Stadtrat")
     assert json.loads((out / "section-front.json").read_text())["is_article"] is False
     assert not (out / "garbage.json").exists()

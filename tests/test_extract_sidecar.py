@@ -66,7 +66,7 @@ def test_wire_template_publisher_dateline_and_capture_bound() -> None:
     assert s["authors"] == ["John Roe"]
     # JSON-LD says 2031: later than the capture, so the <time> element is used.
     assert s["published"].startswith("2022-03-01")
-    assert s["language"] == "en-GB"
+    assert s["language"] == "en" and s["language_declared"] == "en-GB"
     assert [r["title"] for r in s["related"]] == [
         "Port congestion eases as ships are rerouted", "Wheat prices climb on supply worries"]
     assert s["related"][0]["summary"] == "Waiting times fell for the first time since autumn."
@@ -76,7 +76,7 @@ def test_wire_template_publisher_dateline_and_capture_bound() -> None:
 def test_german_page_in_windows_1252() -> None:
     s = extract_sidecar(_page("german.html"), "https://tagesblatt.example/lokal/radwege.html")
     validate(s)
-    assert s["language"] == "de-DE"
+    assert s["language"] == "de" and s["language_declared"] == "de-DE"
     assert s["title"] == "Stadtrat beschließt neue Radwege"
     assert s["authors"] == ["Jürgen Müller"]
     assert s["paragraphs"][0].startswith("Der Stadtrat hat am Donnerstag")

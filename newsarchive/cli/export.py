@@ -17,11 +17,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "export",
         help="export a collection's articles as JSON Lines, CSV, Parquet or a WACZ",
         description="Stream every article (sidecar) of a collection (folder or s3:// store) "
-        "that passes the filters to a file or stdout, with bounded memory. wacz packages "
-        "the matching articles' WARC files, indexes, a pages list and the sidecars with "
-        "py-wacz. Progress goes to stderr. A damaged sidecar file is read past its damage "
-        "(each fault one line on stderr). Exit 0, 1 if anything was damaged, 2 on a bad "
-        "option, 3 on a storage problem.",
+        "that passes the filters to a file or stdout, with bounded memory: one row per "
+        "capture (a URL crawled twice gives two rows) unless --latest, --dedupe-stories or "
+        "--stories choose rows across the collection. Columns and their types: docs/export.md. "
+        "wacz packages the WARC records of the matching articles and their resources, "
+        "indexes, a pages list and the sidecars with py-wacz. Progress goes to stderr. "
+        "A damaged sidecar file is read past its damage (each fault one line on stderr). "
+        "Exit 0, 1 if anything was damaged, 2 on a bad option, 3 on a storage problem.",
     )
     p.add_argument("collection", metavar="COLLECTION", help="collection folder or s3:// store")
     p.add_argument("--format", "-f", choices=FORMATS, default="jsonl", help="default: jsonl")
@@ -33,11 +35,21 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--domain", action="append", default=[], metavar="DOMAIN",
                    help="only this site and its subdomains (repeatable)")
     p.add_argument("--lang", action="append", default=[], metavar="CODE",
-                   help="only this language, e.g. en (matches en-US) (repeatable)")
+                   help="only this language: a primary tag like en (every article has one, "
+                   "declared or detected) or a declared tag like en-US (repeatable)")
     p.add_argument("--query", metavar="WORDS", help="only articles whose title or text contain every word")
     p.add_argument("--fields", metavar="A,B,...", help="columns to write (default: all); not for wacz")
-    p.add_argument("--dedupe-stories", action="store_true",
-                   help="one row per story fingerprint; also_at lists the other URLs")
+    p.add_argument("--latest", action="store_true",
+                   help="one row per URL: its latest capture (default: a row per capture)")
+    views = p.add_mutually_exclusive_group()
+    views.add_argument("--dedupe-stories", action="store_true",
+                       help="one row per story (near-duplicate versions across sites and "
+                       "captures); also_at lists the other URLs and their capture times")
+    views.add_argument("--stories", action="store_true",
+                       help="one row per story with versions: every capture of it")
+    p.add_argument("--prefer", choices=("earliest", "latest"), default="earliest",
+                   help="with --dedupe-stories/--stories: the capture a story's row shows "
+                   "(default: earliest)")
     p.add_argument("--title", help="wacz: the package title (default: the collection name)")
     add_s3_options(p)
     p.add_argument("--json", action="store_true", help="print the report as JSON on stderr")
@@ -49,8 +61,9 @@ def run(args: argparse.Namespace) -> int:
     """Export; progress and a summary on stderr."""
     from newsarchive.capture.reading import printable
     from newsarchive.exceptions import ConfigError
+    from newsarchive.export.batches import Progress
     from newsarchive.export.filters import ExportFilter
-    from newsarchive.export.rows import Progress
+    from newsarchive.export.views import View
     from newsarchive.index.collection import Collection
     from newsarchive.progress import Progress as ProgressDisplay
 
@@ -59,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
         since=args.since, until=args.until, date_field=args.date_field,
         domains=args.domain, languages=args.lang, query=args.query,
     )
+    view = View(latest=args.latest, prefer=args.prefer,
+                stories="dedupe" if args.dedupe_stories else "stories" if args.stories else None)
     coll = Collection.open(args.collection)
     started = time.monotonic()
 
@@ -66,17 +81,19 @@ def run(args: argparse.Namespace) -> int:
                               detail=lambda d: f"{progress.kept} written")
     progress = Progress(lambda p: display.update(p.read))
     if args.format == "wacz":
-        if args.fields or args.dedupe_stories:
-            raise ConfigError("--fields and --dedupe-stories do not apply to --format wacz")
+        if args.fields or view.stories:
+            raise ConfigError("--fields, --dedupe-stories and --stories do not apply to "
+                              "--format wacz")
         from newsarchive.export.wacz import export_wacz
 
-        report: object = export_wacz(coll, args.out, flt, title=args.title, progress=progress)
+        report: object = export_wacz(coll, args.out, flt, title=args.title, progress=progress,
+                                     latest=args.latest)
     else:
         from newsarchive.export.tabular import export_rows, select_fields
 
-        fields = select_fields(args.fields, args.dedupe_stories)
-        report = export_rows(coll, args.format, args.out, flt, fields,
-                             dedupe=args.dedupe_stories, progress=progress)
+        fields = select_fields(args.fields, view)
+        report = export_rows(coll, args.format, args.out, flt, fields, view=view,
+                             progress=progress)
     display.update(progress.read)
     display.close()
     if args.json:

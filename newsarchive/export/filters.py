@@ -26,20 +26,6 @@ def parse_day(value: str | None, option: str) -> dt.date | None:
         raise ConfigError(f"{option} {value!r}: give a date as YYYY-MM-DD") from None
 
 
-def row_day(value: Any) -> dt.date | None:
-    """The date of an ISO date/date-time string or datetime, or None if it has none."""
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str) and len(value) >= 10:
-        try:
-            return dt.date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    return None
-
-
 @dataclass(frozen=True)
 class ExportFilter:
     """Conditions an article must meet to be exported (all of them)."""
@@ -77,24 +63,46 @@ class ExportFilter:
             query=tuple((query or "").lower().split()),
         )
 
-    def matches(self, row: dict[str, Any]) -> bool:
-        """Whether an export row (see :mod:`newsarchive.export.rows`) passes."""
+    @property
+    def active(self) -> bool:
+        """Whether any condition is set (else every article passes)."""
+        return bool(self.since or self.until or self.domains or self.languages or self.query)
+
+    def mask(self, table: Any) -> Any:
+        """A boolean array: which rows of an export table (see
+        :mod:`newsarchive.export.batches`) pass every condition."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        keep = pa.array([True] * table.num_rows, pa.bool_())
         if self.since or self.until:
-            day = row_day(row.get(self.date_field))
-            if day is None:
-                return False
-            if (self.since and day < self.since) or (self.until and day > self.until):
-                return False
+            day = pc.cast(table[self.date_field], pa.date32())
+            if self.since:
+                keep = pc.and_(keep, pc.fill_null(pc.greater_equal(day, self.since), False))
+            if self.until:
+                keep = pc.and_(keep, pc.fill_null(pc.less_equal(day, self.until), False))
         if self.domains:
-            host = row.get("host") or ""
-            if not any(host == d or host.endswith("." + d) for d in self.domains):
-                return False
+            host = pc.fill_null(table["host"], "")
+            hit = None
+            for d in self.domains:
+                one = pc.or_(pc.equal(host, d), pc.ends_with(host, "." + d))
+                hit = one if hit is None else pc.or_(hit, one)
+            keep = pc.and_(keep, hit)
         if self.languages:
-            lang = (row.get("language") or "").lower()
-            if not any(lang == code or lang.startswith(code + "-") for code in self.languages):
-                return False
+            lang = pc.utf8_lower(pc.fill_null(table["language"], ""))
+            declared = pc.utf8_lower(pc.fill_null(table["language_declared"], ""))
+            hit = None
+            for code in self.languages:
+                # "en" is the primary tag every export has; "en-us" asks for the declared tag
+                one = (pc.equal(lang, code) if "-" not in code else
+                       pc.or_(pc.equal(declared, code), pc.starts_with(declared, code + "-")))
+                hit = one if hit is None else pc.or_(hit, one)
+            keep = pc.and_(keep, hit)
         if self.query:
-            haystack = f"{row.get('title') or ''}\n{row.get('text') or ''}".lower()
-            if not all(word in haystack for word in self.query):
-                return False
-        return True
+            title = pc.fill_null(table["title"], "")
+            text = pc.fill_null(table["text"], "")
+            for word in self.query:
+                found = pc.or_(pc.match_substring(title, word, ignore_case=True),
+                               pc.match_substring(text, word, ignore_case=True))
+                keep = pc.and_(keep, found)
+        return keep

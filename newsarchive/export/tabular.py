@@ -1,10 +1,13 @@
 """Exporting a collection's articles as JSON Lines, CSV or Parquet.
 
-:func:`export_rows` ties the stages together: rows streamed from the sidecar
-files (:mod:`~newsarchive.export.rows`), filtered, optionally deduplicated by
-story (:mod:`~newsarchive.export.dedupe`), and written by a streaming writer
+:func:`export_rows` ties the stages together: Arrow tables streamed from the
+sidecar files and filtered (:mod:`~newsarchive.export.batches`), optionally
+reduced to a view across the collection -- latest capture, one row per story
+(:mod:`~newsarchive.export.views`) -- and written by a streaming writer
 (:mod:`~newsarchive.export.writers`). A file is written under a temporary name
 and renamed at the end, so a failed export never leaves half a file behind.
+The Python API (:mod:`newsarchive.api`) reads through the same
+:func:`select_tables`.
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from newsarchive.exceptions import ConfigError
-from newsarchive.export.dedupe import dedupe_stories
+from newsarchive.export.batches import Progress, iter_tables
+from newsarchive.export.columns import ALL_FIELDS, FIELDS
 from newsarchive.export.filters import ExportFilter
-from newsarchive.export.rows import FIELDS, Progress, iter_articles
+from newsarchive.export.views import View, apply_view
 from newsarchive.export.writers import WRITERS
 from newsarchive.index.collection import Collection
 
@@ -36,20 +40,31 @@ class ExportReport:
     files: int
 
 
-def select_fields(spec: str | None, dedupe: bool) -> list[str]:
-    """The ``--fields`` list (comma-separated), checked; default: all."""
-    default = [f for f in FIELDS if f != "also_at" or dedupe]
+def select_fields(spec: str | None, view: View | None = None) -> list[str]:
+    """The ``--fields`` list (comma-separated), checked; default: all the view has."""
+    view = view or View()
+    default = [*FIELDS, *([view.extra] if view.extra else [])]
     if not spec:
         return default
     chosen = [f.strip() for f in spec.split(",") if f.strip()]
-    unknown = [f for f in chosen if f not in FIELDS]
+    unknown = [f for f in chosen if f not in ALL_FIELDS]
     if unknown:
         raise ConfigError(
-            f"--fields: unknown field(s) {', '.join(unknown)}; choose from {', '.join(FIELDS)}"
+            f"--fields: unknown field(s) {', '.join(unknown)}; choose from {', '.join(ALL_FIELDS)}"
         )
-    if "also_at" in chosen and not dedupe:
-        raise ConfigError("--fields also_at needs --dedupe-stories")
+    for f in chosen:
+        if f not in default:
+            option = "--dedupe-stories" if f == "also_at" else "--stories"
+            raise ConfigError(f"--fields {f} needs {option}")
     return chosen
+
+
+def select_tables(
+    coll: Collection, flt: ExportFilter | None = None, view: View | None = None,
+    progress: Progress | None = None,
+) -> Iterator[Any]:
+    """Arrow tables of the articles of ``coll`` passing ``flt``, reduced to ``view``."""
+    return apply_view(iter_tables(coll, flt, progress), view or View())
 
 
 @contextlib.contextmanager
@@ -80,29 +95,20 @@ def export_rows(
     flt: ExportFilter,
     fields: Sequence[str],
     *,
-    dedupe: bool = False,
+    view: View | None = None,
     progress: Progress | None = None,
 ) -> ExportReport:
-    """Write the articles of ``coll`` passing ``flt`` to ``out`` in ``fmt``."""
+    """Write the articles of ``coll`` passing ``flt`` (in ``view``) to ``out`` in ``fmt``."""
     if fmt not in WRITERS:
         raise ConfigError(f"--format {fmt!r}: use one of {', '.join(WRITERS)} or wacz")
     progress = progress or Progress()
-    passes = 0
-
-    def rows() -> Iterator[dict[str, Any]]:
-        # With --dedupe-stories rows are read twice; progress counts the last pass.
-        nonlocal passes
-        passes += 1
-        return iter_articles(coll, flt, progress if passes == (2 if dedupe else 1) else None)
-
-    source = dedupe_stories(rows) if dedupe else rows()
     written = 0
     with open_output(out) as fh:
         writer = WRITERS[fmt](fh, fields)
         try:
-            for row in source:
-                writer.write(row)
-                written += 1
+            for table in select_tables(coll, flt, view, progress):
+                writer.write_table(table)
+                written += table.num_rows
                 progress.kept = written
         finally:
             writer.close()

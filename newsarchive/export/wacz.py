@@ -1,9 +1,9 @@
 """Packaging a filtered subset of a collection as a WACZ, with py-wacz.
 
-The subset is chosen at WARC-file granularity: every WARC file holding a
-matching article, plus the files holding the originals of matching revisit
-records (found by payload digest in the CDXJ indexes), so the package replays
-on its own. py-wacz indexes those WARCs and writes ``pages/pages.jsonl`` from
+The package holds only the records of the matching pages and what they need
+to replay (their request records, the originals of revisits, the resources
+their HTML embeds; see :mod:`newsarchive.export.subset`), copied into one new
+WARC file, never whole WARC files. py-wacz indexes that WARC and writes ``pages/pages.jsonl`` from
 our page list (one page per matching article: URL, capture time, title); the
 matching sidecars are added as ``sidecars/sidecars.jsonl`` and the
 datapackage is re-hashed the way py-wacz hashes it, so the WACZ still passes
@@ -28,11 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from newsarchive.exceptions import ConfigError, NewsarchiveError
+from newsarchive.export.batches import Progress
 from newsarchive.export.filters import ExportFilter
-from newsarchive.export.rows import Progress, iter_matches
+from newsarchive.export.subset import Page, choose_records, subset_path, write_subset
 from newsarchive.export.writers import json_default
-from newsarchive.index.cdxj import iter_index
 from newsarchive.index.collection import Collection
+from newsarchive.index.sidecars import iter_sidecars
 
 logger = logging.getLogger(__name__)
 
@@ -45,20 +46,9 @@ class WaczReport:
 
     out: str
     pages: int
-    warcs: list[str]
+    records: int  # WARC records copied into the package
+    warcs: list[str]  # the source WARC files they came from
     bytes: int
-
-
-def _original_warcs(coll: Collection, digests: set[str]) -> set[str]:
-    """WARC files holding a full response with one of these payload digests."""
-    found: set[str] = set()
-    if not digests:
-        return found
-    for index in coll.index_files():
-        for line in iter_index(index):
-            if not line.is_revisit and line.digest in digests:
-                found.add(line.filename)
-    return found
 
 
 def is_old_form_sidecar(headers: Any) -> bool:
@@ -135,18 +125,6 @@ def package_time() -> tuple[int, int, int, int, int, int]:
     return now()  # type: ignore[no-any-return]
 
 
-def _local_copy(uri: str, folder: Path) -> str:
-    """A local path for a WARC: itself, or a streamed copy of a remote one."""
-    from newsarchive.store import is_remote, open_input
-
-    if not is_remote(uri):
-        return uri
-    dest = folder / posixpath.basename(uri)
-    with open_input(uri) as src, open(dest, "wb") as out:
-        shutil.copyfileobj(src, out, 1 << 20)
-    return str(dest)
-
-
 def export_wacz(
     coll: Collection,
     out: str,
@@ -154,9 +132,16 @@ def export_wacz(
     *,
     title: str | None = None,
     progress: Progress | None = None,
+    latest: bool = False,
 ) -> WaczReport:
-    """Write a WACZ of the articles of ``coll`` passing ``flt`` (and their WARCs) to ``out``."""
+    """Write a WACZ of the articles of ``coll`` passing ``flt`` (their records only) to ``out``.
+
+    ``latest``: only each URL's latest capture.
+    """
     import warnings
+
+    from newsarchive.export.tabular import select_tables
+    from newsarchive.export.views import View
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # pyamf's pkg_resources import
@@ -170,34 +155,42 @@ def export_wacz(
     with tempfile.TemporaryDirectory(prefix="newsarchive-wacz-") as tmpdir:
         tmp = Path(tmpdir)
         pages_path, sidecars_path = tmp / "pages.jsonl", tmp / "sidecars.jsonl"
-        warc_names: set[str] = set()
-        revisit_digests: set[str] = set()
-        pages = 0
-        with open(pages_path, "w", encoding="utf-8") as pages_fh, \
-                open(sidecars_path, "w", encoding="utf-8") as sc_fh:
+        chosen: list[Page] = []
+        record_ids: set[str] = set()
+        with open(pages_path, "w", encoding="utf-8") as pages_fh:
             pages_fh.write(json.dumps({"format": "json-pages-1.0", "id": "pages",
                                        "title": title or coll.name}) + "\n")
-            for sidecar, row in iter_matches(coll, flt, progress):
-                if not row["warc_filename"]:
-                    continue
-                warc_names.add(row["warc_filename"])
-                if row["payload_digest"]:
-                    revisit_digests.add(row["payload_digest"])
-                page = {"url": row["url"], "title": row["title"] or row["url"]}
-                if row["captured"] is not None:
-                    page["ts"] = json_default(row["captured"])
-                pages_fh.write(json.dumps(page, ensure_ascii=False) + "\n")
-                sc_fh.write(json.dumps(sidecar, ensure_ascii=False) + "\n")
-                pages += 1
-        if not pages:
+            columns = ["url", "title", "captured", "warc_filename", "warc_offset", "warc_length",
+                       "record_id", "payload_digest"]
+            for table in select_tables(coll, flt, View(latest=latest), progress):
+                for row in table.select(columns).to_pylist():
+                    if not row["warc_filename"] or row["warc_offset"] is None:
+                        continue
+                    page = {"url": row["url"], "title": row["title"] or row["url"]}
+                    stamp = ""
+                    if row["captured"] is not None:
+                        page["ts"] = json_default(row["captured"])
+                        stamp = row["captured"].strftime("%Y%m%d%H%M%S")
+                    pages_fh.write(json.dumps(page, ensure_ascii=False) + "\n")
+                    chosen.append(Page(row["url"], stamp, row["warc_filename"],
+                                       row["warc_offset"], row["warc_length"],
+                                       row["payload_digest"]))
+                    record_ids.add(row["record_id"])
+        if not chosen:
             raise ConfigError("no article matches the filters; nothing to package")
-        warc_names |= _original_warcs(coll, revisit_digests)
-        by_name = {posixpath.basename(w): w for w in coll.warcs()}
-        missing = sorted(n for n in warc_names if n not in by_name)
-        if missing:
-            raise NewsarchiveError(f"WARC file(s) named in sidecars not in {coll.root}: {missing}")
+        pages = len(chosen)
+        subset = choose_records(coll, chosen)
+        warc_names = sorted(subset.records)
+        with open(sidecars_path, "w", encoding="utf-8") as sc_fh:
+            for uri in coll.sidecar_files():
+                for sidecar in iter_sidecars(uri):
+                    if (sidecar.get("capture") or {}).get("record_id") in record_ids:
+                        sc_fh.write(json.dumps(sidecar, ensure_ascii=False) + "\n")
         (tmp / "warcs").mkdir()
-        inputs = [_local_copy(by_name[n], tmp / "warcs") for n in sorted(warc_names)]
+        subset_warc = subset_path(tmp / "warcs", coll)
+        with open(subset_warc, "wb") as fh:
+            write_subset(coll, subset, fh)
+        inputs = [str(subset_warc)]
         package = tmp / "out.wacz"
         args = ["create", "-o", str(package), "--pages", str(pages_path),
                 "--title", title or coll.name,
@@ -212,4 +205,4 @@ def export_wacz(
             raise NewsarchiveError(f"py-wacz could not create the package: {last[0]}")
         _rehash_datapackage(package, {SIDECARS_ENTRY: sidecars_path})
         shutil.move(str(package), dest)
-    return WaczReport(str(dest), pages, sorted(warc_names), dest.stat().st_size)
+    return WaczReport(str(dest), pages, len(subset), warc_names, dest.stat().st_size)

@@ -1,7 +1,7 @@
-"""Streaming writers of export rows: JSON Lines, CSV and Parquet.
+"""Streaming writers of export tables: JSON Lines, CSV and Parquet.
 
-Each writer takes rows one at a time and never holds more than one Parquet
-row group (:data:`ROW_GROUP`) in memory. Output goes to a binary file object
+Each writer takes Arrow tables a block at a time and never holds more than one
+Parquet row group (:data:`ROW_GROUP`) in memory. Output goes to a binary file object
 (a file, or stdout for ``--out -``).
 """
 
@@ -14,14 +14,16 @@ import json
 from collections.abc import Sequence
 from typing import Any, BinaryIO, Protocol
 
+from newsarchive.export.columns import export_schema
+
 ROW_GROUP = 5_000
 
 
-class RowWriter(Protocol):
+class TableWriter(Protocol):
     """What every export writer offers."""
 
-    def write(self, row: dict[str, Any]) -> None:
-        """Write one row (only the selected fields are used)."""
+    def write_table(self, table: Any) -> None:
+        """Write an Arrow table's rows (only the selected columns are used)."""
 
     def close(self) -> None:
         """Flush; the file object stays open (the caller owns it)."""
@@ -43,10 +45,10 @@ class JsonlWriter:
         self.out = io.TextIOWrapper(out, encoding="utf-8", newline="\n", write_through=False)
         self.fields = list(fields)
 
-    def write(self, row: dict[str, Any]) -> None:
-        """Write one line."""
-        record = {f: row.get(f) for f in self.fields}
-        self.out.write(json.dumps(record, ensure_ascii=False, default=json_default) + "\n")
+    def write_table(self, table: Any) -> None:
+        """Write one line per row."""
+        dumps = json.JSONEncoder(ensure_ascii=False, default=json_default).encode
+        self.out.writelines(dumps(r) + "\n" for r in table.select(self.fields).to_pylist())
 
     def close(self) -> None:
         """Flush and let go of the file object."""
@@ -73,9 +75,11 @@ class CsvWriter:
             return json_default(value)
         return value
 
-    def write(self, row: dict[str, Any]) -> None:
-        """Write one CSV record."""
-        self.writer.writerow([self._cell(row.get(f)) for f in self.fields])
+    def write_table(self, table: Any) -> None:
+        """Write one CSV record per row."""
+        columns = [table[f].to_pylist() for f in self.fields]
+        cell = self._cell
+        self.writer.writerows([cell(v) for v in values] for values in zip(*columns, strict=True))
 
     def close(self) -> None:
         """Flush and let go of the file object."""
@@ -83,52 +87,33 @@ class CsvWriter:
         self.out.detach()
 
 
-def arrow_types() -> dict[str, Any]:
-    """The Arrow type of every export field."""
-    import pyarrow as pa
-
-    s = pa.string()
-    return {
-        "collection": s, "url": s, "canonical_url": s, "host": s, "title": s,
-        "authors": pa.list_(s), "publisher": s, "published": s, "modified": s,
-        "dateline": s, "language": s, "text": s, "text_length": pa.int32(),
-        "word_count": pa.int32(), "fingerprint": s,
-        "ads": pa.list_(pa.struct([("text", s), ("position", pa.int32()), ("href", s)])),
-        "related": pa.list_(
-            pa.struct([("title", s), ("url", s), ("summary", s), ("section", s)])
-        ),
-        "captured": pa.timestamp("us", tz="UTC"), "warc_filename": s,
-        "warc_offset": pa.int64(), "warc_length": pa.int64(), "record_id": s,
-        "payload_digest": s, "rendered": pa.bool_(), "also_at": pa.list_(s),
-    }  # fmt: skip
-
-
 class ParquetWriter:
-    """Parquet (zstd), typed columns, one row group per :data:`ROW_GROUP` rows."""
+    """Parquet (zstd), typed columns (:mod:`~newsarchive.export.columns`), one row group
+    per :data:`ROW_GROUP` rows."""
 
     def __init__(self, out: BinaryIO, fields: Sequence[str], row_group: int = ROW_GROUP) -> None:
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        types = arrow_types()
         self.fields = list(fields)
-        self.schema = pa.schema([(f, types[f]) for f in self.fields])
+        self.schema = export_schema(self.fields)
         self.row_group = row_group
-        self.batch: list[dict[str, Any]] = []
+        self.pending: list[Any] = []
+        self.rows = 0
         self.writer = pq.ParquetWriter(out, self.schema, compression="zstd")
 
     def _flush(self) -> None:
         import pyarrow as pa
 
-        if self.batch:
-            table = pa.Table.from_pylist(self.batch, schema=self.schema)
+        if self.pending:
+            table = pa.concat_tables(self.pending)
             self.writer.write_table(table, row_group_size=self.row_group)
-            self.batch = []
+            self.pending, self.rows = [], 0
 
-    def write(self, row: dict[str, Any]) -> None:
-        """Buffer the row; write a row group when the batch is full."""
-        self.batch.append({f: row.get(f) for f in self.fields})
-        if len(self.batch) >= self.row_group:
+    def write_table(self, table: Any) -> None:
+        """Buffer the rows; write a row group when there are enough."""
+        self.pending.append(table.select(self.fields).cast(self.schema))
+        self.rows += table.num_rows
+        if self.rows >= self.row_group:
             self._flush()
 
     def close(self) -> None:

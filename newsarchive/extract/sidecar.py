@@ -27,7 +27,7 @@ from lxml.etree import _Element as Element
 
 from newsarchive import __version__
 from newsarchive.exceptions import ExtractionError
-from newsarchive.extract import boilerplate, decode, fingerprint, metadata, story
+from newsarchive.extract import boilerplate, decode, fingerprint, language, metadata, story
 
 logger = logging.getLogger(__name__)
 
@@ -213,6 +213,7 @@ def extract_sidecar(
     _ad_positions(ads, heads, normed)
     is_article = _is_article(md, st, page_title, teasers, front, normed)
     text = st.text if is_article else ""
+    lang, lang_declared = language.resolve(md.language, text)
     out: dict[str, Any] = {
         "schema": SCHEMA_ID,
         "url": url,
@@ -223,7 +224,8 @@ def extract_sidecar(
         "published": md.published,
         "modified": md.modified,
         "dateline": md.dateline if is_article else None,
-        "language": md.language,
+        "language": lang,
+        "language_declared": lang_declared,
         "is_article": is_article,
         "text": text,
         "paragraphs": paragraphs if is_article else [],

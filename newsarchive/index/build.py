@@ -21,6 +21,7 @@ from newsarchive.exceptions import WarcError
 from newsarchive.index.catalog import build_part
 from newsarchive.index.cdxj import index_name, index_warc
 from newsarchive.index.collection import Collection, warc_stem
+from newsarchive.index.stories import StoryIndex, index_path
 
 logger = logging.getLogger(__name__)
 
@@ -49,11 +50,15 @@ def index_collection(
     A damaged file is indexed as far as it can be read (and a file that
     cannot be read at all is skipped); each fault is a line in
     ``report.faults``, and the other files are indexed all the same.
+
+    The story clusters are rebuilt from scratch too, WARC by WARC in name
+    (that is, time) order, as the crawl built them.
     """
     report = IndexReport(coll.name)
     warcs = coll.warcs()
     sidecars = {posixpath.basename(s): s for s in coll.sidecar_files()}
-    with tempfile.TemporaryDirectory(prefix="newsarchive-index-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="newsarchive-index-") as tmp, \
+            _fresh_stories(Path(coll.root) if not coll.remote else Path(tmp)) as stories:
         work = Path(coll.root) if not coll.remote else Path(tmp)
         store = None
         if coll.remote:
@@ -76,7 +81,8 @@ def index_collection(
             parts: list[Path] = []
             if catalog:
                 sidecar = sidecars.get(warc_stem(name) + ".sidecars.jsonl.gz")
-                parts = build_part(str(dest), sidecar, work / "catalog", coll.name, name)
+                parts = build_part(str(dest), sidecar, work / "catalog", coll.name, name,
+                                   stories if catalog else None)
                 report.catalog_parts += len(parts)
             if store is not None:
                 from newsarchive.store.keys import key_for
@@ -87,3 +93,11 @@ def index_collection(
             if progress is not None:
                 progress(n, len(warcs), name)
     return report
+
+
+def _fresh_stories(folder: Path) -> StoryIndex:
+    """An empty story index in ``folder``'s ``state/`` (any old one removed)."""
+    path = index_path(folder)
+    for suffix in ("", "-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    return StoryIndex(path)

@@ -10,7 +10,9 @@ from the CDXJ index (URL, time, status, mime, digest, WARC file/offset/length);
 when the page has a sidecar (matched on WARC file and offset) the row also gets
 the article fields and where the sidecar lies in its file; ``is_article`` says
 which rows are articles. Sidecar text is not copied: the catalog stays small
-enough to scan, and the text is one ranged read away.
+enough to scan, and the text is one ranged read away. ``story_id`` groups the
+versions of one story across captures and sites (:mod:`newsarchive.index.stories`);
+dates are timestamps (UTC).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from urllib.parse import urlsplit
 
 from newsarchive.index.cdxj import CdxjLine, iter_index
 from newsarchive.index.sidecars import SidecarEntry, iter_entries
+from newsarchive.index.stories import StoryIndex
 
 logger = logging.getLogger(__name__)
 
@@ -54,13 +57,15 @@ def schema() -> Any:
             ("title", pa.string()),
             ("authors", pa.list_(pa.string())),
             ("publisher", pa.string()),
-            ("published", pa.string()),
+            ("published", pa.timestamp("us", tz="UTC")),
             ("published_date", pa.date32()),
             ("language", pa.string()),
+            ("language_declared", pa.string()),
             ("canonical_url", pa.string()),
             ("text_length", pa.int32()),
             ("word_count", pa.int32()),
             ("fingerprint", pa.string()),
+            ("story_id", pa.string()),
             ("ads_count", pa.int16()),
             ("related_count", pa.int16()),
             ("rendered", pa.bool_()),
@@ -81,6 +86,18 @@ def parse_date(value: Any) -> dt.date | None:
         return None
 
 
+def parse_timestamp(value: Any) -> dt.datetime | None:
+    """An ISO 8601 date or date-time as an aware UTC datetime (a date is its midnight,
+    a time without an offset is taken as UTC), or None."""
+    if not isinstance(value, str) or len(value) < 10:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip().replace("z", "Z"))
+    except ValueError:
+        return None
+    return parsed.astimezone(dt.UTC) if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
 def host_of(url: str) -> str | None:
     """Lower-case host of ``url`` without a ``www.`` prefix."""
     host = (urlsplit(url).hostname or "").lower()
@@ -95,13 +112,15 @@ def sidecar_fields(sc: dict[str, Any]) -> dict[str, Any]:
         "title": sc.get("title"),
         "authors": [str(a) for a in sc.get("authors") or []],
         "publisher": sc.get("publisher"),
-        "published": sc.get("published"),
+        "published": parse_timestamp(sc.get("published")),
         "published_date": parse_date(sc.get("published")),
         "language": sc.get("language"),
+        "language_declared": sc.get("language_declared"),
         "canonical_url": sc.get("canonical_url"),
-        "text_length": len(text),
-        "word_count": len(text.split()),
+        "text_length": sc.get("text_length", len(text)),
+        "word_count": sc.get("word_count", len(text.split())),
         "fingerprint": sc.get("fingerprint"),
+        "story_id": sc.get("story_id"),
         "ads_count": len(sc.get("ads") or []),
         "related_count": len(sc.get("related") or []),
         "rendered": bool(sc.get("rendered") or (sc.get("capture") or {}).get("rendered")),
@@ -142,22 +161,29 @@ def capture_row(
     return row
 
 
-def iter_rows(index_uri: str, sidecar_uri: str | None) -> Iterator[dict[str, Any]]:
+def iter_rows(
+    index_uri: str, sidecar_uri: str | None, stories: StoryIndex | None = None
+) -> Iterator[dict[str, Any]]:
     """Catalog rows of one WARC: its CDXJ lines joined with its sidecars.
 
     Sidecars are keyed by (WARC file, record offset); only the small entries
-    are held, one WARC's worth.
+    are held, one WARC's worth. With ``stories``, every article gets its
+    ``story_id`` (from its text, which is then dropped).
     """
     by_location: dict[tuple[str, int], SidecarEntry] = {}
     if sidecar_uri is not None:
         for entry in iter_entries(sidecar_uri):
             cap = entry.sidecar.get("capture") or {}
             if cap.get("warc_filename") is not None and cap.get("offset") is not None:
-                slim = SidecarEntry(
-                    {k: v for k, v in entry.sidecar.items() if k not in ("paragraphs",)},
-                    entry.offset,
-                    entry.length,
-                )
+                fields = {k: v for k, v in entry.sidecar.items() if k not in ("paragraphs",)}
+                text = fields.get("text") or ""
+                fields["text_length"], fields["word_count"] = len(text), len(text.split())
+                if stories is not None and fields.get("is_article", True) is not False:
+                    fields["story_id"] = stories.assign(str(cap.get("record_id") or
+                                                            f"{cap['warc_filename']}:{cap['offset']}"),
+                                                        text)
+                fields["text"] = None
+                slim = SidecarEntry(fields, entry.offset, entry.length)
                 by_location[(cap["warc_filename"], int(cap["offset"]))] = slim
     for line in iter_index(index_uri):
         entry = by_location.get((line.filename, line.offset))
@@ -236,9 +262,16 @@ def build_part(
     catalog_root: Path,
     collection: str,
     warc_name: str,
+    stories: StoryIndex | None = None,
 ) -> list[Path]:
-    """(Re)build the catalog parts of one WARC from its index and sidecar file."""
+    """(Re)build the catalog parts of one WARC from its index and sidecar file.
+
+    ``stories`` assigns each article its ``story_id``; without it the column is null.
+    """
     remove_parts(catalog_root, warc_name)
-    written = write_parts(iter_rows(index_uri, sidecar_uri), catalog_root, collection, warc_name)
+    rows = iter_rows(index_uri, sidecar_uri, stories)
+    written = write_parts(rows, catalog_root, collection, warc_name)
+    if stories is not None:
+        stories.commit()
     logger.info("catalog: %s -> %d part(s)", warc_name, len(written))
     return written

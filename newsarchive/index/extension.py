@@ -34,6 +34,7 @@ from newsarchive import signals as na_signals
 from newsarchive.index.catalog import build_part
 from newsarchive.index.cdxj import index_name, index_warc
 from newsarchive.index.collection import WARC_SUFFIXES, warc_stem
+from newsarchive.index.stories import StoryIndex, index_path
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -50,6 +51,7 @@ class IndexExtension:
         self.directory = directory
         self.catalog = catalog
         self._name = name
+        self._stories: StoryIndex | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> IndexExtension:
@@ -127,12 +129,15 @@ class IndexExtension:
         if not index.exists():
             logger.warning("no index for %s; catalog part not built", warc_name)
             return
+        if self._stories is None:
+            self._stories = StoryIndex(index_path(self.directory))
         parts = build_part(
             str(index),
             str(sidecars) if sidecars else None,
             self.directory / "catalog",
             self.name,
             warc_name,
+            self._stories,
         )
         self.crawler.stats.inc_value("index/catalog_parts", len(parts))
         for part in parts:
