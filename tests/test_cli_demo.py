@@ -54,4 +54,5 @@ def test_demo_prints_a_human_summary_and_survives_a_taken_port(tmp_path: Path) -
     for line in ("pages fetched", "WARC records", "sidecars", "WARC files", "crawl log"):
         assert line in done.stdout
     bad = demo(tmp_path / "b", "--articles", "0")
-    assert bad.returncode == 2 and bad.stderr.strip() == "newsarchive: error: --articles must be 1 or more"
+    assert bad.returncode == 2 and bad.stderr.strip() == (
+        "newsarchive: error: --articles must be between 1 and 100,000, not 0")

@@ -77,7 +77,8 @@ def connect(collections: Sequence[Collection]) -> Any:
         names = ", ".join(c.root for c in collections)
         raise UserError(f"no catalog in {names}; run `newsarchive index COLLECTION` first")
     con.execute("CREATE VIEW catalog AS " + " UNION ALL BY NAME ".join(selects))
-    for setting in ("enable_external_access = false", "autoinstall_known_extensions = false",
+    for setting in ("enable_progress_bar = false",  # DuckDB's own, on stderr
+                    "enable_external_access = false", "autoinstall_known_extensions = false",
                     "autoload_known_extensions = false", "lock_configuration = true"):
         con.execute("SET " + setting)
     return con

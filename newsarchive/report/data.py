@@ -81,7 +81,6 @@ class _Catalog:
         from newsarchive.index.query import connect
 
         self.con = connect([coll])
-        self.con.execute("SET enable_progress_bar = false")  # DuckDB's own, on stderr
         self.con.execute(f"CREATE TEMP TABLE allcap AS SELECT {self.COLUMNS} FROM catalog "
                          "WHERE url NOT LIKE 'urn:%'")
         where = "TRUE"

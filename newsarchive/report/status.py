@@ -195,7 +195,6 @@ def _count_captures(coll: Collection, st: Status) -> None:
         from newsarchive.index.query import connect
 
         con = connect([coll])
-        con.execute("SET enable_progress_bar = false")
         row = con.execute(
             "SELECT count(*) FILTER (url NOT LIKE 'urn:%'), count(*) FILTER (is_article)"
             " FROM catalog"
