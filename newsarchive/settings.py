@@ -32,6 +32,12 @@ LOG_LEVEL = "INFO"
 # (its cache is keyed by the bound method, new per request): ~3 ms a page.
 WARN_ON_GENERATOR_RETURN_VALUE = False
 
+# --- Fetch: the egress policy (newsarchive.fetch.egress) ---------------------------
+# Every fetch, Scrapy's and the browser's, may connect only to public addresses
+# and to the origins of the crawl's own start URLs (docs/site-file.md, allow:).
+EGRESS_ENABLED = True  # refuse loopback, private, link-local, CGNAT, ULA, multicast, reserved addresses
+EGRESS_ALLOW: list[str] = []  # also allow these origins (http://10.0.0.5:8080) or networks (10.20.0.0/16)
+
 CLOSESPIDER_BYTES = 0  # stop a crawl past this many bytes downloaded (newsarchive.fetch.limits)
 
 # --- Discover: incremental re-crawls (newsarchive.discover.incremental) -------------
@@ -56,6 +62,9 @@ DOWNLOADER_MIDDLEWARES = {
     # RENDER_MODE (newsarchive.fetch.render): after HttpCompressionMiddleware (590)
     # so it reads decoded HTML of the plain fetch the capture middleware archived.
     "newsarchive.fetch.render.middleware.RenderModeMiddleware": 580,
+    # EGRESS_* (newsarchive.fetch.egress): before the offsite filter (50) and
+    # robots.txt (100), so a refused URL costs no robots.txt fetch either.
+    "newsarchive.fetch.egress_scrapy.EgressMiddleware": 40,
 }
 WARC_ENABLED = True
 WARC_DIR = "archive"  # the collection folder; WARC files go to WARC_DIR/warc/

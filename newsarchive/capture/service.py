@@ -112,6 +112,7 @@ class WarcWriterService:
         log_dir = self.directory / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         self._crawl_log = open(log_dir / "crawl.log", "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+        self._log_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="warc-writer", daemon=True)
         self._thread.start()
 
@@ -144,12 +145,21 @@ class WarcWriterService:
         marker.wait(timeout)
         self._raise_if_failed()
 
+    def log_failure(self, code: int, url: str, kind: str, reason: str) -> None:
+        """A crawl.log line for a fetch that archived nothing (Heritrix's negative codes)."""
+        date = records.warc_date(datetime.now(UTC))
+        reason = " ".join(reason.split())[:300] or "-"
+        with self._log_lock:
+            if not self._crawl_log.closed:
+                self._crawl_log.write(f"{date} {code} - {url} - - {kind} - {reason}\n")
+
     def close(self) -> None:
         """Write what is queued, close the files, stop the thread."""
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join()
-        self._crawl_log.close()
+        with self._log_lock:
+            self._crawl_log.close()
         if self.dedup is not None:
             self.dedup.close()
         self._raise_if_failed()
@@ -231,11 +241,12 @@ class WarcWriterService:
             self.stats.revisits += 1
         else:
             self.stats.responses += 1
-        self._crawl_log.write(
-            f"{date} {ex.status} {len(ex.body)} {ex.url} {ticket.location.filename} "
-            f"{ticket.location.offset} {'revisit' if ticket.revisit else 'response'} "
-            f"{ex.record_id}\n"
-        )
+        with self._log_lock:
+            self._crawl_log.write(
+                f"{date} {ex.status} {len(ex.body)} {ex.url} {ticket.location.filename} "
+                f"{ticket.location.offset} {'revisit' if ticket.revisit else 'response'} "
+                f"{ex.record_id}\n"
+            )
         self._recent[ex.record_id] = ticket
         if len(self._recent) > 10_000:
             self._recent.popitem(last=False)

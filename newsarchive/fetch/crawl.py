@@ -37,6 +37,7 @@ class CrawlSummary:
     robots_forbidden: int = 0
     new_articles: int = 0  # articles this collection did not hold (crawl state)
     skipped: int = 0  # known URLs not due for a revisit, not fetched (crawl state)
+    blocked: dict[str, int] = field(default_factory=dict)  # fetches the egress policy refused, by reason
     warc_files: list[str] = field(default_factory=list)
     warc_bytes: int = 0
     recovered_files: int = 0
@@ -75,6 +76,9 @@ class CrawlSummary:
             )
         if self.robots_forbidden:
             lines.append(f"  robots.txt      {self.robots_forbidden} URLs not fetched (disallowed)")
+        if self.blocked:
+            reasons = ", ".join(f"{k} {v}" for k, v in sorted(self.blocked.items()))
+            lines.append(f"  egress blocked  {sum(self.blocked.values())} URLs not fetched ({reasons})")
         if self.recovered_files:
             lines.append(f"  recovered       {self.recovered_files} files left by an interrupted run")
         if self.store:
@@ -133,6 +137,7 @@ def run_crawl(
         robots_forbidden=int(stats.get("robotstxt/forbidden", 0)),
         new_articles=int(stats.get("state/new_articles", 0)),
         skipped=int(stats.get("state/skipped", 0)),
+        blocked={k.rpartition("/")[2]: int(v) for k, v in stats.items() if k.startswith("egress/blocked/")},
         warc_files=[str(p) for p in after],
         warc_bytes=sum(p.stat().st_size for p in after),
         recovered_files=int(stats.get("warc/recovered_files", 0)),

@@ -62,6 +62,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 SCHEMES = ("http", "https", "ws", "wss")
+LOCAL_SCHEMES = ("data", "about", "blob")  # no network: nothing to check
 DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
 
 _N = ipaddress.ip_network
@@ -262,8 +263,7 @@ class EgressPolicy:
         reason = classify(ip)
         if reason is None or any(ip.version == n.version and ip in n for n in self.networks):
             return None
-        shown = host if canonical_host(host) == str(ip) else f"{host} ({ip})"
-        return Blocked(reason, f"{shown}:{port}")
+        return Blocked(reason, endpoint_text(host if canonical_host(host) == str(ip) else f"{host} ({ip})", port))
 
     def check_url(self, url: str) -> Blocked | None:
         """Before DNS: the scheme, and a host that is an address or ``localhost``. None if it may go on.
@@ -273,19 +273,26 @@ class EgressPolicy:
         """
         if not self.enabled:
             return None
-        origin = origin_of(url)
-        if origin is None:
-            scheme = url.split(":", 1)[0].lower() if ":" in url else ""
-            return Blocked("scheme", url[:80]) if scheme not in ("data", "about", "blob") else None
-        scheme, host, port = origin
+        scheme = url.split(":", 1)[0].strip().lower() if ":" in url else ""
+        if scheme in LOCAL_SCHEMES:
+            return None
         if scheme not in SCHEMES:
-            return Blocked("scheme", f"{scheme}:")
+            return Blocked("scheme", f"{scheme[:20]}:")
+        origin = origin_of(url)
+        if origin is None:  # no host, or a bad port: the fetch fails on its own
+            return None
+        _, host, port = origin
         if self.allows_endpoint(host, port):
             return None
         if is_localhost(host):
-            return Blocked("loopback", f"{host}:{port}")
+            return Blocked("loopback", endpoint_text(host, port))
         ip = parse_ip(host)
         return self.check_address(ip, host, port) if ip is not None else None
+
+
+def endpoint_text(host: str, port: int) -> str:
+    """``host:port`` for a message, an IPv6 address in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def parse_allow(entry: str) -> Origin | IPNetwork:

@@ -37,6 +37,7 @@ from scrapy.http import HtmlResponse
 from newsarchive.capture.exchange import Exchange
 from newsarchive.capture.middleware import SKIP_META, TICKET_META
 from newsarchive.capture.wire import WireHeadersDownloadHandler
+from newsarchive.fetch import egress_browser
 from newsarchive.fetch.render.config import RenderConfig
 
 if TYPE_CHECKING:
@@ -78,7 +79,8 @@ class RenderDownloadHandler(WireHeadersDownloadHandler):
         if self._browsers is None:
             from newsarchive.fetch.render.pool import BrowserPool
 
-            self._browsers = BrowserPool(self.config, self.crawler.stats, sink=self._sink)
+            config = egress_browser.route(self.crawler, self.config)  # every connection via the egress proxy
+            self._browsers = BrowserPool(config, self.crawler.stats, sink=self._sink)
         return self._browsers
 
     async def _render(self, request: Request) -> Response:
@@ -108,8 +110,11 @@ class RenderDownloadHandler(WireHeadersDownloadHandler):
                 ) from None
             except Exception as exc:
                 lease.healthy = False
+                egress_browser.raise_if_refused(self.crawler, request.url, exc, lease.recorder.requested)
                 self.crawler.stats.inc_value("render/failed")
                 raise DownloadFailedError(f"rendering {request.url} failed: {exc}") from exc
+            finally:
+                egress_browser.report(self.crawler, lease.recorder.requested)
         # The tab is free: let a render waiting for it send its navigation
         # before this page goes through Scrapy, so the browser is not idle
         # while Python parses and archives (one tab: ~5% of the rate).
@@ -160,3 +165,4 @@ class RenderDownloadHandler(WireHeadersDownloadHandler):
         finally:
             if self._browsers is not None:
                 await self._browsers.close()
+            egress_browser.close(self.crawler)

@@ -1,0 +1,172 @@
+"""The egress policy end to end: an SSRF canary no crawl may reach, however it is asked.
+
+A site on 127.0.0.1 (``tests/plugins/canary.py``) reaches for a canary on
+other local addresses -- another port of 127.0.0.1, 127.0.0.2,
+``[::ffff:127.0.0.1]``, ``2130706433``, ``0x7f.1``, ``0.0.0.0``,
+``localhost``, the machine's own name, ``[::1]`` -- and for cloud metadata,
+through links, redirects, embeds and scripts. The crawl of the site itself
+must work (its origin is allowed) while the canary sees no connection, and
+every attempt is a ``blocked`` line in ``crawl.log``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import struct
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from newsarchive.fetch.egress import EgressPolicy
+from newsarchive.fetch.egress_proxy import EgressProxy
+from tests.plugins.canary import METADATA_URL, Canary, SsrfSite
+from tests.plugins.collection import ROOT, crawl
+
+BLOCKED = "-5002"
+
+
+def blocked_lines(out: Path) -> dict[str, str]:
+    """URL -> reason of every ``blocked`` line in the collection's crawl.log."""
+    lines = {}
+    for line in (out / "logs" / "crawl.log").read_text().splitlines():
+        fields = line.split(" ")
+        if fields[1] == BLOCKED:
+            assert fields[6] == "egress" and fields[8].startswith("blocked:egress:"), line
+            lines[fields[3]] = fields[8].removeprefix("blocked:egress:")
+    return lines
+
+
+def archived_urls(out: Path) -> list[str]:
+    urls = []
+    for path in sorted((out / "warc").glob("*.warc.gz")):
+        with path.open("rb") as f:
+            urls += [r.rec_headers.get_header("WARC-Target-URI") or "" for r in ArchiveIterator(f)]
+    return urls
+
+
+def blocked_paths(lines: dict[str, str]) -> set[str]:
+    return {"/" + url.split("/", 3)[3] for url in lines if url.count("/") >= 3}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["never", "auto", "always"])
+def test_no_connection_reaches_the_canary_and_every_attempt_is_logged(
+    mode: str, canary: Canary, ssrf_site: SsrfSite, tmp_path: Path
+) -> None:
+    out = tmp_path / "coll"
+    summary = crawl(ssrf_site.url, out, "--render", mode)
+
+    assert canary.connections == 0, canary.lines
+    lines = blocked_lines(out)
+    paths = blocked_paths(lines)
+    # Scrapy's link and redirect requests; a host *name* (not localhost) on
+    # another host is dropped by Scrapy's offsite filter before any lookup.
+    named = {f"/f{i}/" for i, form in enumerate(ssrf_site.forms) if form.startswith(socket.gethostname() + ":")}
+
+    def by_address(how: str) -> set[str]:
+        return {p for p in ssrf_site.paths[how] if p[: p.index("/", 1) + 1] not in named}
+
+    assert by_address("link") | by_address("redirect") | by_address("embed") <= paths
+    if mode != "never":  # the browser loaded the embeds and ran the scripts: fetch(), XHR, WebSocket
+        assert set(ssrf_site.paths["embed"]) | set(ssrf_site.paths["script"]) <= paths
+    assert lines[METADATA_URL] == "link-local"
+    assert {"loopback", "this-network", "link-local"} <= {r.split(" ")[0] for r in lines.values()}
+    # counted in the summary, by reason, once per URL
+    assert sum(summary["blocked"].values()) == len(lines)  # type: ignore[union-attr]
+    # the site itself was crawled and archived; nothing from a refused address was
+    archived = archived_urls(out)
+    assert ssrf_site.url in archived
+    port = f":{canary.port}/"
+    assert not [u for u in archived if port in u or "169.254.169.254" in u]
+    assert summary["errors"] == 0
+
+
+def test_the_resolver_connects_only_to_addresses_it_checked(canary: Canary, tmp_path: Path) -> None:
+    # Twisted's HostnameEndpoint, as Scrapy's agent uses it, with the egress
+    # resolver on the reactor: a name that resolves to loopback (the
+    # machine's own name) gets no connection, whatever the URL check said.
+    name = socket.gethostname()
+    if not socket.gethostbyname(name).startswith("127."):
+        pytest.skip("this machine's name does not resolve to loopback")
+    allowed = socket.create_server(("127.0.0.1", 0))
+    allowed_port = allowed.getsockname()[1]
+    script = textwrap.dedent(f"""
+        from twisted.internet import asyncioreactor
+        asyncioreactor.install()
+        from twisted.internet import reactor, defer
+        from twisted.internet.endpoints import HostnameEndpoint
+        from twisted.internet.protocol import Factory, Protocol
+        from newsarchive.fetch.egress import EgressPolicy
+        from newsarchive.fetch.egress_scrapy import EgressResolver
+
+        resolver = EgressResolver.install(reactor, EgressPolicy.for_crawl(["http://127.0.0.1:{allowed_port}/"]))
+        results = []
+
+        @defer.inlineCallbacks
+        def main():
+            for host, port in (({name!r}, {canary.port}), ("localhost", {canary.port}),
+                               ("127.0.0.1", {canary.port}), ("127.0.0.1", {allowed_port})):
+                try:
+                    proto = yield HostnameEndpoint(reactor, host, port).connect(Factory.forProtocol(Protocol))
+                    proto.transport.loseConnection()
+                    results.append("connected")
+                except Exception as exc:
+                    results.append(type(exc).__name__)
+            print(" ".join(results), sorted(str(b) for b in resolver.refused.values()))
+            reactor.stop()
+
+        reactor.callWhenRunning(main)
+        reactor.run()
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    allowed.close()
+    assert proc.returncode == 0, proc.stderr
+    outcome, refused = proc.stdout.split(" ", 4)[:4], proc.stdout
+    assert outcome == ["DNSLookupError", "DNSLookupError", "DNSLookupError", "connected"], proc.stdout
+    assert f"blocked:egress:loopback {name} (127.0.0.1):{canary.port}" in refused
+    assert canary.connections == 0
+
+
+def _socks_connect(port: int, host: str, target_port: int) -> tuple[int, socket.socket]:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(b"\x05\x01\x00")
+    assert sock.recv(2) == b"\x05\x00"
+    try:
+        packed = ipaddress.ip_address(host).packed
+        kind = b"\x01" if len(packed) == 4 else b"\x04"
+        address = packed
+    except ValueError:
+        kind, address = b"\x03", bytes([len(host)]) + host.encode()
+    sock.sendall(b"\x05\x01\x00" + kind + address + struct.pack("!H", target_port))
+    reply = sock.recv(10)
+    return reply[1], sock
+
+
+def test_the_browser_proxy_refuses_local_addresses_and_relays_the_allowed_origin(
+    canary: Canary, ssrf_site: SsrfSite
+) -> None:
+    site_port = int(ssrf_site.url.rsplit(":", 1)[1].strip("/"))
+    proxy = EgressProxy(EgressPolicy.for_crawl([ssrf_site.url]))
+    port = proxy.start()
+    try:
+        for host in ("127.0.0.1", "127.0.0.2", "::ffff:127.0.0.1", "::1", "localhost", socket.gethostname()):
+            code, sock = _socks_connect(port, host, canary.port)
+            sock.close()
+            assert code == 2, host  # "connection not allowed by ruleset"
+            assert proxy.refusal(host, canary.port) is not None
+        code, sock = _socks_connect(port, "127.0.0.1", site_port)
+        assert code == 0
+        sock.sendall(b"GET /robots.txt HTTP/1.0\r\nHost: x\r\n\r\n")
+        body = b""
+        while chunk := sock.recv(65536):
+            body += chunk
+        sock.close()
+        assert body.startswith(b"HTTP/1.0 200") and b"User-agent: *" in body
+    finally:
+        proxy.close()
+    assert canary.connections == 0
