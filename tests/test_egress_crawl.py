@@ -37,7 +37,7 @@ def blocked_lines(out: Path) -> dict[str, str]:
         fields = line.split(" ")
         if fields[1] == BLOCKED:
             assert fields[6] == "egress" and fields[8].startswith("blocked:egress:"), line
-            lines[fields[3]] = fields[8].removeprefix("blocked:egress:")
+            lines[fields[3]] = " ".join(fields[8:]).removeprefix("blocked:egress:")
     return lines
 
 
@@ -74,7 +74,7 @@ def test_no_connection_reaches_the_canary_and_every_attempt_is_logged(
     assert by_address("link") | by_address("redirect") | by_address("embed") <= paths
     if mode != "never":  # the browser loaded the embeds and ran the scripts: fetch(), XHR, WebSocket
         assert set(ssrf_site.paths["embed"]) | set(ssrf_site.paths["script"]) <= paths
-    assert lines[METADATA_URL] == "link-local"
+    assert lines[METADATA_URL] == "link-local 169.254.169.254:80"
     assert {"loopback", "this-network", "link-local"} <= {r.split(" ")[0] for r in lines.values()}
     # counted in the summary, by reason, once per URL
     assert sum(summary["blocked"].values()) == len(lines)  # type: ignore[union-attr]
@@ -170,3 +170,21 @@ def test_the_browser_proxy_refuses_local_addresses_and_relays_the_allowed_origin
     finally:
         proxy.close()
     assert canary.connections == 0
+
+
+def test_an_origin_allowed_in_the_site_file_is_crawled_and_no_other(
+    canary: Canary, ssrf_site: SsrfSite, tmp_path: Path
+) -> None:
+    site_file = tmp_path / "hostile.yaml"
+    site_file.write_text(
+        f"start_urls: [{ssrf_site.url}]\ndepth: 1\nfetch_embeds: false\n"
+        f"allow:\n  - http://127.0.0.1:{canary.port}\n"
+    )
+    out = tmp_path / "coll"
+    crawl(str(site_file), out, "--render", "never")
+    archived = archived_urls(out)
+    assert f"http://127.0.0.1:{canary.port}/f0/link" in archived
+    assert canary.connections > 0
+    lines = blocked_lines(out)
+    assert f"http://127.0.0.1:{canary.port}/f0/link" not in lines
+    assert lines[f"http://127.0.0.2:{canary.port}/f1/link"] == f"loopback 127.0.0.2:{canary.port}"
