@@ -12,6 +12,8 @@ every attempt is a ``blocked`` line in ``crawl.log``.
 from __future__ import annotations
 
 import ipaddress
+import json
+import os
 import socket
 import struct
 import subprocess
@@ -25,7 +27,7 @@ from warcio.archiveiterator import ArchiveIterator
 from newsarchive.fetch.egress import EgressPolicy
 from newsarchive.fetch.egress_proxy import EgressProxy
 from tests.plugins.canary import METADATA_URL, Canary, SsrfSite
-from tests.plugins.collection import ROOT, crawl
+from tests.plugins.collection import NEWSARCHIVE, ROOT, crawl
 
 BLOCKED = "-5002"
 
@@ -188,3 +190,21 @@ def test_an_origin_allowed_in_the_site_file_is_crawled_and_no_other(
     lines = blocked_lines(out)
     assert f"http://127.0.0.1:{canary.port}/f0/link" not in lines
     assert lines[f"http://127.0.0.2:{canary.port}/f1/link"] == f"loopback 127.0.0.2:{canary.port}"
+
+
+def test_the_public_suffix_list_is_the_bundled_one(canary: Canary, ssrf_site: SsrfSite, tmp_path: Path) -> None:
+    # The site sets a cookie, so Scrapy's cookie middleware asks tldextract
+    # for public suffixes; with an empty tldextract cache it would download the
+    # list. Any HTTP(S) request of the process but the crawl's own (127.0.0.1)
+    # goes to the canary, posing as a proxy.
+    proxy = f"http://127.0.0.1:{canary.port}"
+    env = {**os.environ, "HTTP_PROXY": proxy, "HTTPS_PROXY": proxy, "NO_PROXY": "127.0.0.1",
+           "TLDEXTRACT_CACHE": str(tmp_path / "tldextract")}
+    proc = subprocess.run(
+        [*NEWSARCHIVE, "crawl", ssrf_site.url, "--out", str(tmp_path / "coll"), "--json", "--depth", "0"],
+        capture_output=True, text=True, timeout=300, env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["pages"] >= 1
+    assert canary.connections == 0, canary.lines
+    assert "publicsuffix" not in (tmp_path / "coll" / "logs" / "scrapy.log").read_text()

@@ -10,6 +10,9 @@ resolves to when the connection is made:
   policy allows. This is the enforcement: whatever DNS answers, and however
   often it changes its mind (rebinding), no connection goes to an address
   that was not checked.
+- :func:`bundled_public_suffixes`: the crawl's only other connection,
+  tldextract's download of the public suffix list, is replaced by the list
+  bundled with tldextract.
 - :class:`EgressMiddleware` (priority 40, before the offsite filter and
   robots.txt) refuses a request whose URL is refused outright (a scheme other
   than http(s), a literal address in any spelling, ``localhost``) and, for
@@ -85,6 +88,25 @@ def log_blocked(crawler: Crawler, url: str, blocked: Blocked) -> None:
     service = getattr(crawler, "warc_service", None)
     if service is not None:
         service.log_failure(BLOCKED_CODE, url, "egress", str(blocked))
+
+
+def bundled_public_suffixes() -> None:
+    """Make Scrapy's cookie middleware read tldextract's bundled public suffix list.
+
+    Scrapy builds its extractor with tldextract's defaults, which download the
+    list from publicsuffix.org the first time a site sets a cookie: a
+    connection that is not the crawl's, from every run on a fresh machine. The
+    snapshot shipped in the pinned tldextract is used instead (no cache
+    directory either: nothing to go stale or be written).
+    """
+    from scrapy.downloadermiddlewares import cookies
+    from tldextract import TLDExtract
+
+    extractor = cookies._split_domain
+    if extractor.suffix_list_urls or extractor._cache.enabled:
+        cookies._split_domain = TLDExtract(
+            cache_dir=None, suffix_list_urls=(), include_psl_private_domains=True
+        )
 
 
 @provider(IResolutionReceiver)
@@ -201,6 +223,7 @@ class EgressMiddleware:
         """
         from twisted.internet import reactor
 
+        bundled_public_suffixes()
         policy = policy_for(crawler)
         middleware = cls(crawler, policy, EgressResolver.install(reactor, policy))
         # Connected before the offsite filter's (priority 50, built after us), which

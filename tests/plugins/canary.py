@@ -126,7 +126,7 @@ def _pages(forms: list[str]) -> dict[str, tuple[int, dict[str, str], bytes]]:
         for b in bases
     )
     pages: dict[str, tuple[int, dict[str, str], bytes]] = {
-        "/": (200, {}, index.encode()),
+        "/": (200, {"Set-Cookie": "visit=1; Path=/"}, index.encode()),  # Scrapy looks up public suffixes
         "/embeds": (200, {}, f"<html><body>{app}{embeds}</body></html>".encode()),
         "/scripted": (200, {}, f"<html><body>{app}<script>{calls}</script></body></html>".encode()),
         "/redirect/metadata": (302, {"Location": METADATA_URL}, b""),
