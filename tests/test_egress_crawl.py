@@ -177,9 +177,13 @@ def test_the_browser_proxy_refuses_local_addresses_and_relays_the_allowed_origin
 def test_an_origin_allowed_in_the_site_file_is_crawled_and_no_other(
     canary: Canary, ssrf_site: SsrfSite, tmp_path: Path
 ) -> None:
+    # allowed_domains lets links to the machine's own name past Scrapy's offsite
+    # filter: the middleware resolves the name and refuses its loopback address.
+    name = socket.gethostname()
     site_file = tmp_path / "hostile.yaml"
     site_file.write_text(
         f"start_urls: [{ssrf_site.url}]\ndepth: 1\nfetch_embeds: false\n"
+        f"allowed_domains: [127.0.0.1, {name}]\n"
         f"allow:\n  - http://127.0.0.1:{canary.port}\n"
     )
     out = tmp_path / "coll"
@@ -190,6 +194,11 @@ def test_an_origin_allowed_in_the_site_file_is_crawled_and_no_other(
     lines = blocked_lines(out)
     assert f"http://127.0.0.1:{canary.port}/f0/link" not in lines
     assert lines[f"http://127.0.0.2:{canary.port}/f1/link"] == f"loopback 127.0.0.2:{canary.port}"
+    named = [f"http://{form}/f{i}/link" for i, form in enumerate(ssrf_site.forms) if form.startswith(name + ":")]
+    for url in named:  # the same canary, by a name that resolves to 127.0.0.1
+        assert lines[url] == f"loopback {name} (127.0.0.1):{canary.port}"
+    # refused by the middleware's own lookup, before any download: nothing to retry
+    assert "retry/count" not in (out / "logs" / "scrapy.log").read_text()
 
 
 def test_the_public_suffix_list_is_the_bundled_one(canary: Canary, ssrf_site: SsrfSite, tmp_path: Path) -> None:
@@ -208,3 +217,32 @@ def test_the_public_suffix_list_is_the_bundled_one(canary: Canary, ssrf_site: Ss
     assert json.loads(proc.stdout)["pages"] >= 1
     assert canary.connections == 0, canary.lines
     assert "publicsuffix" not in (tmp_path / "coll" / "logs" / "scrapy.log").read_text()
+
+
+def test_a_name_that_rebinds_to_loopback_after_the_check_gets_no_connection(
+    canary: Canary, ssrf_site: SsrfSite, tmp_path: Path
+) -> None:
+    # The middleware's lookup sees a public address; the connection's own
+    # lookup then gets 127.0.0.1, which the resolver on the reactor keeps back.
+    name = socket.gethostname()
+    if not any(form.startswith(name + ":") for form in ssrf_site.forms):
+        pytest.skip("this machine's name does not resolve to loopback")
+    out = tmp_path / "coll"
+    overrides = {"TWISTED_DNS_RESOLVER": "tests.plugins.canary.RebindingResolver", "ROBOTSTXT_OBEY": False,
+                 "RETRY_ENABLED": False, "PROGRESS_ENABLED": False, "RENDER_MODE": "never"}
+    kwargs = {"start_urls": [ssrf_site.url], "allowed_domains": ["127.0.0.1", name], "depth": 1,
+              "fetch_embeds": False}
+    code = ("import json, sys; from pathlib import Path; from newsarchive.fetch.crawl import run_crawl; "
+            "s = run_crawl(Path(sys.argv[1]), json.loads(sys.argv[2]), json.loads(sys.argv[3])); "
+            "print(json.dumps(s.as_dict()))")
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(out), json.dumps(kwargs), json.dumps(overrides)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert canary.connections == 0, canary.lines
+    log = (out / "logs" / "scrapy.log").read_text()
+    assert f"no results for hostname lookup: {name}" not in log  # not reported as a DNS failure...
+    lines = blocked_lines(out)  # ...but as refused, after the download's own lookup
+    assert lines[f"http://{name}:{canary.port}/f7/link"] == f"loopback {name} (127.0.0.1):{canary.port}"
+    assert not [u for u in archived_urls(out) if u.startswith(f"http://{name}:")]

@@ -37,7 +37,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IHostnameResolver, IResolutionReceiver
-from zope.interface import implementer, provider
+from zope.interface import implementer
 
 from newsarchive.fetch.egress import Blocked, EgressPolicy, canonical_host, origin_of, parse_ip
 
@@ -109,7 +109,24 @@ def bundled_public_suffixes() -> None:
         )
 
 
-@provider(IResolutionReceiver)
+@implementer(IResolutionReceiver)
+class _Done:
+    """Fires ``done`` when a resolution is complete."""
+
+    def __init__(self, done: Deferred[Any]) -> None:
+        self.done = done
+
+    def resolutionBegan(self, resolution: Any) -> None:  # noqa: N802 (Twisted's naming)
+        pass
+
+    def addressResolved(self, address: Any) -> None:  # noqa: N802
+        pass
+
+    def resolutionComplete(self) -> None:  # noqa: N802
+        self.done.callback(None)
+
+
+@implementer(IResolutionReceiver)
 class _Filter:
     """Passes on the addresses the policy allows; remembers why the others were refused."""
 
@@ -186,50 +203,43 @@ class EgressResolver:
         if known is not None:
             result.callback(known)
             return result
-
-        @provider(IResolutionReceiver)
-        class Receiver:
-            @staticmethod
-            def resolutionBegan(resolution: Any) -> None:  # noqa: N802
-                pass
-
-            @staticmethod
-            def addressResolved(address: Any) -> None:  # noqa: N802
-                pass
-
-            @staticmethod
-            def resolutionComplete() -> None:  # noqa: N802
-                result.callback(None)
-
-        receiver = _Filter(Receiver, self, host, port)
-        self.resolveHostName(receiver, host, port)
+        receiver = _Filter(_Done(result), self, host, port)
+        self.upstream.resolveHostName(receiver, host, port)
         return result.addCallback(lambda _: receiver.refused if not receiver.passed else None)
 
 
 class EgressMiddleware:
     """Refuses requests the egress policy forbids, before they reach the network (module docstring)."""
 
-    def __init__(self, crawler: Crawler, policy: EgressPolicy, resolver: EgressResolver) -> None:
+    def __init__(self, crawler: Crawler, policy: EgressPolicy) -> None:
         self.crawler = crawler
         self.policy = policy
-        self.resolver = resolver
+        self.resolver: EgressResolver | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> EgressMiddleware:
-        """Build the crawl's policy and put the filtering resolver on the reactor.
+        """Build the crawl's policy; the filtering resolver goes on the reactor as the spider opens.
 
+        Not now: ``CrawlerProcess.start()`` installs ``TWISTED_DNS_RESOLVER``
+        after the middlewares are built, replacing whatever was there.
         Installed even with ``EGRESS_ENABLED`` off (it then passes every
         address), so a policy never lingers from an earlier crawl of the process.
         """
-        from twisted.internet import reactor
-
         bundled_public_suffixes()
-        policy = policy_for(crawler)
-        middleware = cls(crawler, policy, EgressResolver.install(reactor, policy))
+        middleware = cls(crawler, policy_for(crawler))
+        crawler.signals.connect(middleware.install, signal=signals.spider_opened)
         # Connected before the offsite filter's (priority 50, built after us), which
         # would drop a link or redirect to another host without a word.
         crawler.signals.connect(middleware.request_scheduled, signal=signals.request_scheduled)
         return middleware
+
+    def install(self, spider: Any = None) -> EgressResolver:
+        """Wrap the reactor's resolver, unless it is our wrapper already."""
+        from twisted.internet import reactor
+
+        if self.resolver is None or reactor.nameResolver is not self.resolver:  # type: ignore[attr-defined]
+            self.resolver = EgressResolver.install(reactor, self.policy)
+        return self.resolver
 
     def request_scheduled(self, request: Request, spider: Any = None) -> None:
         """Refuse a request the URL alone condemns before it is queued (no DNS here)."""
@@ -240,6 +250,7 @@ class EgressMiddleware:
 
     async def process_request(self, request: Request, spider: Any = None) -> None:
         """Raise ``IgnoreRequest`` (logged, counted) for a request the policy refuses."""
+        resolver = self.install()  # also puts it back if anything replaced it
         if not self.policy.enabled:
             return
         blocked = self.policy.check_url(request.url)
@@ -247,7 +258,18 @@ class EgressMiddleware:
         if origin is not None:
             _, host, port = origin
             if parse_ip(host) is None and not self.policy.allows_endpoint(host, port):
-                blocked = await maybe_deferred_to_future(self.resolver.check(host, port))
+                blocked = await maybe_deferred_to_future(resolver.check(host, port))
+        if blocked is not None:
+            log_blocked(self.crawler, request.url, blocked)
+            raise IgnoreRequest(f"{request.url}: {blocked}")
+
+    def process_exception(self, request: Request, exception: Exception, spider: Any = None) -> None:
+        """A lookup failure that is the resolver refusing every address (the name changed its
+        answer since :meth:`process_request` looked): a blocked request, not a DNS error."""
+        origin = origin_of(request.url)
+        if self.resolver is None or origin is None or "hostname lookup" not in str(exception):
+            return
+        blocked = self.resolver.refused.get((origin[1], origin[2]))
         if blocked is not None:
             log_blocked(self.crawler, request.url, blocked)
             raise IgnoreRequest(f"{request.url}: {blocked}")

@@ -5,6 +5,9 @@
 IPv6 loopback) that counts every connection it accepts and answers like a
 web server.
 
+``RebindingResolver``: a name resolver that changes its answer, as DNS
+rebinding does.
+
 ``ssrf_site``: a site on 127.0.0.1 (another port) whose pages reach for the
 canary in every spelling of a local address, through links, redirects
 (also to ``169.254.169.254``), ``<img>``, ``<script>``, ``<iframe>``,
@@ -21,8 +24,13 @@ import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
+from twisted.internet._resolver import HostResolution
+from twisted.internet.address import IPv4Address
+from twisted.internet.interfaces import IHostnameResolver
+from zope.interface import implementer
 
 METADATA_URL = "http://169.254.169.254/latest/meta-data/"
 
@@ -93,6 +101,35 @@ class Canary:
         if self.ipv6:
             forms.append(f"[::1]:{p}")
         return forms
+
+
+@implementer(IHostnameResolver)
+class RebindingResolver:
+    """DNS rebinding, for ``TWISTED_DNS_RESOLVER``: the machine's own name is first a
+    public address (what a check before the download sees), then loopback."""
+
+    def __init__(self, reactor: Any) -> None:
+        self.reactor = reactor
+        self.real = reactor.nameResolver
+        self.answered = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, reactor: Any) -> RebindingResolver:
+        return cls(reactor)
+
+    def install_on_reactor(self) -> None:
+        self.reactor.installNameResolver(self)
+
+    def resolveHostName(  # noqa: N802 (Twisted's interface)
+        self, receiver: Any, hostName: str, portNumber: int = 0, *args: Any  # noqa: N803
+    ) -> Any:
+        if hostName == socket.gethostname() and not self.answered:
+            self.answered = True
+            receiver.resolutionBegan(HostResolution(hostName))
+            receiver.addressResolved(IPv4Address("TCP", "93.184.216.34", portNumber))
+            receiver.resolutionComplete()
+            return receiver
+        return self.real.resolveHostName(receiver, hostName, portNumber, *args)
 
 
 @dataclass
