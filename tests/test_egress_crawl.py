@@ -246,3 +246,26 @@ def test_a_name_that_rebinds_to_loopback_after_the_check_gets_no_connection(
     lines = blocked_lines(out)  # ...but as refused, after the download's own lookup
     assert lines[f"http://{name}:{canary.port}/f7/link"] == f"loopback {name} (127.0.0.1):{canary.port}"
     assert not [u for u in archived_urls(out) if u.startswith(f"http://{name}:")]
+
+
+def test_chromium_is_routed_through_the_proxy_and_a_proxy_of_its_own_is_refused() -> None:
+    from scrapy.utils.test import get_crawler
+
+    from newsarchive.exceptions import ConfigError
+    from newsarchive.fetch import egress_browser
+    from newsarchive.fetch.render.config import RenderConfig
+
+    crawler = get_crawler()
+    crawler.egress_policy = EgressPolicy.for_crawl(["http://127.0.0.1:8765/"])  # type: ignore[attr-defined]
+    try:
+        args = egress_browser.route(crawler, RenderConfig(extra_args=("--lang=en",))).extra_args
+        proxy = [a for a in args if a.startswith("--proxy-server=socks5://127.0.0.1:")]
+        assert args[0] == "--lang=en" and len(proxy) == 1 and "--proxy-bypass-list=<-loopback>" in args
+        port = int(proxy[0].rsplit(":", 1)[1])
+        code, sock = _socks_connect(port, "169.254.169.254", 80)
+        sock.close()
+        assert code == 2
+    finally:
+        egress_browser.close(crawler)
+    with pytest.raises(ConfigError, match="RENDER_CHROMIUM_ARGS sets a proxy"):
+        egress_browser.route(crawler, RenderConfig(extra_args=("--proxy-server=http://10.0.0.1:3128",)))
