@@ -88,6 +88,7 @@ def test_no_connection_reaches_the_canary_and_every_attempt_is_logged(
     assert summary["errors"] == 0
 
 
+@pytest.mark.slow
 def test_the_resolver_connects_only_to_addresses_it_checked(canary: Canary, tmp_path: Path) -> None:
     # Twisted's HostnameEndpoint, as Scrapy's agent uses it, with the egress
     # resolver on the reactor: a name that resolves to loopback (the
@@ -174,6 +175,7 @@ def test_the_browser_proxy_refuses_local_addresses_and_relays_the_allowed_origin
     assert canary.connections == 0
 
 
+@pytest.mark.slow
 def test_an_origin_allowed_in_the_site_file_is_crawled_and_no_other(
     canary: Canary, ssrf_site: SsrfSite, tmp_path: Path
 ) -> None:
@@ -201,6 +203,7 @@ def test_an_origin_allowed_in_the_site_file_is_crawled_and_no_other(
     assert "retry/count" not in (out / "logs" / "scrapy.log").read_text()
 
 
+@pytest.mark.slow
 def test_the_public_suffix_list_is_the_bundled_one(canary: Canary, ssrf_site: SsrfSite, tmp_path: Path) -> None:
     # The site sets a cookie, so Scrapy's cookie middleware asks tldextract
     # for public suffixes; with an empty tldextract cache it would download the
@@ -219,6 +222,7 @@ def test_the_public_suffix_list_is_the_bundled_one(canary: Canary, ssrf_site: Ss
     assert "publicsuffix" not in (tmp_path / "coll" / "logs" / "scrapy.log").read_text()
 
 
+@pytest.mark.slow
 def test_a_name_that_rebinds_to_loopback_after_the_check_gets_no_connection(
     canary: Canary, ssrf_site: SsrfSite, tmp_path: Path
 ) -> None:

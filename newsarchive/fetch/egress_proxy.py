@@ -203,7 +203,7 @@ class EgressProxy:
             host = str(ipaddress.IPv6Address(await reader.readexactly(16)))
         elif kind == 3:
             (length,) = await reader.readexactly(1)
-            host = (await reader.readexactly(length)).decode("idna")
+            host = (await reader.readexactly(length)).decode("ascii", "replace")  # punycode, as in the URL
         else:
             await _reply(writer, _BAD_ADDRESS)
             return None
