@@ -43,7 +43,9 @@ still work, and what ``EGRESS_ALLOW`` (or a site file's ``allow:``) lists --
 origins like ``http://10.0.0.5:8080`` or networks like ``10.20.0.0/16``.
 Only the port of an allowed origin is allowed: the same host on another port
 is another server. An http origin on port 80 also allows https on 443 and
-the reverse, since sites redirect between the two.
+the reverse, since sites redirect between the two. Public addresses are
+allowed on any port: which public hosts a crawl visits is its scope
+(``allowed_domains``), not a question of safety.
 
 Everything here is pure (no I/O): the adapters resolve and connect.
 """
