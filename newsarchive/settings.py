@@ -32,6 +32,12 @@ LOG_LEVEL = "INFO"
 # (its cache is keyed by the bound method, new per request): ~3 ms a page.
 WARN_ON_GENERATOR_RETURN_VALUE = False
 
+# --- Fetch: the egress policy (newsarchive.fetch.egress) ---------------------------
+# Every fetch, Scrapy's and the browser's, may connect only to public addresses
+# and to the origins of the crawl's own start URLs (docs/site-file.md, allow:).
+EGRESS_ENABLED = True  # refuse loopback, private, link-local, CGNAT, ULA, multicast, reserved addresses
+EGRESS_ALLOW: list[str] = []  # also allow these origins (http://10.0.0.5:8080) or networks (10.20.0.0/16)
+
 CLOSESPIDER_BYTES = 0  # stop a crawl past this many bytes downloaded (newsarchive.fetch.limits)
 
 # --- Fetch: response bodies (newsarchive.fetch.body) ---------------------------------
@@ -69,6 +75,9 @@ DOWNLOADER_MIDDLEWARES = {
     # Just below RetryMiddleware (550): sees each request's final outcome
     # (newsarchive.fetch.outcomes), counts failures, logs them to crawl.log.
     "newsarchive.fetch.outcomes.FetchOutcomeMiddleware": 540,
+    # EGRESS_* (newsarchive.fetch.egress): before the offsite filter (50) and
+    # robots.txt (100), so a refused URL costs no robots.txt fetch either.
+    "newsarchive.fetch.egress_scrapy.EgressMiddleware": 40,
 }
 FETCH_OUTCOMES_ENABLED = True  # count failed/refused requests by kind; crawl.log lines for them
 CRAWL_STOP_GRACE = 6.0  # seconds a stop on the first Ctrl-C/SIGTERM may take before stopping at once

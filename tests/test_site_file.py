@@ -94,6 +94,8 @@ def test_revisit_words() -> None:
         ("name: x\n", "line 1: the site file names no URL"),
         ("start_urls: [http://a.example/]\ncontact: nobody\n",
          "line 2: contact: 'nobody' is neither an e-mail address nor an http(s) URL"),
+        ("start_urls: [http://a.example/]\nallow:\n  - 10.0.0.0/8\n  - intranet\n",
+         "line 2: allow: 'intranet' is neither an origin (http://host:port) nor a network"),
     ],
 )
 def test_mistakes_are_located(tmp_path: Path, text: str, message: str) -> None:

@@ -29,6 +29,7 @@ import yaml
 from newsarchive.discover.credentials import Credentials, parse_credentials
 from newsarchive.discover.revisit import RevisitPolicy
 from newsarchive.exceptions import ConfigError
+from newsarchive.fetch.egress import parse_allow
 from newsarchive.fetch.politeness import politeness_settings
 
 EXAMPLE = Path(__file__).with_name("site.example.yaml")
@@ -102,6 +103,7 @@ class Site:
     feeds: tuple[str, ...] = ()
     depth: int = 2
     allowed_domains: tuple[str, ...] = ()
+    allow: tuple[str, ...] = ()  # EGRESS_ALLOW: origins and networks besides the URLs' own
     article_patterns: tuple[str, ...] = ()
     fetch_embeds: bool = True
     render: str = "never"
@@ -146,6 +148,8 @@ class Site:
         if self.user_agent:
             out["USER_AGENT"] = self.user_agent
         out["ROBOTSTXT_OBEY"] = p.robots
+        if self.allow:
+            out["EGRESS_ALLOW"] = list(self.allow)
         out["RENDER_MODE"] = self.render
         if self.store:
             out["STORE_URI"] = self.store
@@ -360,6 +364,7 @@ TOP_KEYS = (
     "feeds",
     "depth",
     "allowed_domains",
+    "allow",
     "article_patterns",
     "fetch_embeds",
     "render",
@@ -420,6 +425,17 @@ def _domains(doc: _Located, key: str = "allowed_domains", where: str = "allowed_
                 "(no scheme, no path)",
             )
         out.append(text.split(":")[0])
+    return tuple(out)
+
+
+def _allow(doc: _Located) -> tuple[str, ...]:
+    out = []
+    for item in doc.get("allow", _list, default=[]):
+        try:
+            parse_allow(str(item))
+        except ConfigError as exc:
+            doc.fail(doc.lines["allow"], str(exc))
+        out.append(str(item).strip())
     return tuple(out)
 
 
@@ -531,6 +547,7 @@ def parse_site(doc: _Located, path: Path) -> Site:
         feeds=feeds,
         depth=doc.get("depth", _positive_int, 2),
         allowed_domains=_domains(doc),
+        allow=_allow(doc),
         article_patterns=_patterns(doc),
         fetch_embeds=doc.get("fetch_embeds", _bool, True),
         render=render,

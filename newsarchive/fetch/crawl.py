@@ -66,6 +66,7 @@ class CrawlSummary:
     undecodable: int = 0  # bodies archived as sent whose content coding did not decode (not parsed)
     new_articles: int = 0  # articles this collection did not hold (crawl state)
     skipped: int = 0  # known URLs not due for a revisit, not fetched (crawl state)
+    blocked: dict[str, int] = field(default_factory=dict)  # fetches the egress policy refused, by reason
     warc_files: list[str] = field(default_factory=list)
     warc_bytes: int = 0
     recovered_files: int = 0
@@ -158,8 +159,9 @@ class CrawlSummary:
             lines.append(f"  undecodable     {self.undecodable} bodies archived as sent, not parsed")
         if self.robots_forbidden:
             lines.append(f"  robots.txt      {self.robots_forbidden} URLs not fetched (disallowed)")
-        if self.refused.get("blocked"):
-            lines.append(f"  blocked         {self.refused['blocked']} URLs not fetched (policy)")
+        if self.blocked:
+            reasons = ", ".join(f"{k} {v}" for k, v in sorted(self.blocked.items()))
+            lines.append(f"  egress blocked  {sum(self.blocked.values())} URLs not fetched ({reasons})")
         if self.recovered_files:
             lines.append(f"  recovered       {self.recovered_files} files left by an interrupted run")
         if self.reconciled_sidecars:
@@ -331,6 +333,7 @@ def _run_locked(
         undecodable=int(stats.get("fetch/undecodable", 0)),
         new_articles=int(stats.get("state/new_articles", 0)),
         skipped=int(stats.get("state/skipped", 0)),
+        blocked={k.rpartition("/")[2]: int(v) for k, v in stats.items() if k.startswith("egress/blocked/")},
         warc_files=[str(p) for p in after],
         warc_bytes=sum(p.stat().st_size for p in after if p.exists()),
         recovered_files=int(stats.get("warc/recovered_files", 0)),

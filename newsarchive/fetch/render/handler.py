@@ -37,6 +37,7 @@ from scrapy.http import HtmlResponse
 
 from newsarchive.capture.exchange import Exchange
 from newsarchive.capture.middleware import SKIP_META, TICKET_META
+from newsarchive.fetch import egress_browser
 from newsarchive.fetch.body import KeepingDownloadHandler
 from newsarchive.fetch.render.config import RenderConfig
 from newsarchive.fetch.render.recorder import UNREAD
@@ -90,7 +91,8 @@ class RenderDownloadHandler(KeepingDownloadHandler):
         if self._browsers is None:
             from newsarchive.fetch.render.pool import BrowserPool
 
-            self._browsers = BrowserPool(self.config, self.crawler.stats, sink=self._sink)
+            config = egress_browser.route(self.crawler, self.config)  # every connection via the egress proxy
+            self._browsers = BrowserPool(config, self.crawler.stats, sink=self._sink)
         return self._browsers
 
     async def _render(self, request: Request) -> Response:
@@ -125,6 +127,8 @@ class RenderDownloadHandler(KeepingDownloadHandler):
                 ) from None
             except Exception as exc:
                 lease.healthy = False
+                egress_browser.raise_if_refused(self.crawler, request.url, exc,
+                                                lease.recorder.requested)
                 why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 if NOT_A_PAGE not in why:
                     request.meta["dont_retry"] = True
@@ -132,6 +136,8 @@ class RenderDownloadHandler(KeepingDownloadHandler):
                     if pool.memory_kills > kills and "crash" in why.lower():
                         why = f"its tab went over RENDER_TAB_MEMORY_MB ({self.config.tab_memory_mb} MB) and was killed"
                     raise DownloadFailedError(f"rendering {request.url} failed: {why}") from exc
+            finally:
+                egress_browser.report(self.crawler, lease.recorder.requested)
         if page is None:
             # Not a page (a PDF, a video...): Chromium would save it as a file.
             # Fetched plainly instead, and archived by the capture middleware.
@@ -193,3 +199,4 @@ class RenderDownloadHandler(KeepingDownloadHandler):
         finally:
             if self._browsers is not None:
                 await self._browsers.close()
+            egress_browser.close(self.crawler)

@@ -29,7 +29,12 @@ import logging
 from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING, Any
 
-from scrapy.exceptions import DownloadFailedError, DownloadTimeoutError, NotConfigured
+from scrapy.exceptions import (
+    DownloadFailedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    NotConfigured,
+)
 
 from newsarchive.fetch.items import PageItem
 from newsarchive.fetch.render.config import RenderConfig
@@ -99,7 +104,7 @@ class RenderModeMiddleware:
         # rightly think this URL was just fetched.
         try:
             rendered = await handler.download_request(render_request)
-        except (DownloadTimeoutError, DownloadFailedError) as exc:
+        except (DownloadTimeoutError, DownloadFailedError, IgnoreRequest) as exc:  # IgnoreRequest: egress
             logger.warning("%s; keeping its static HTML", exc)
             request.meta[RENDER_META] = False
             return response

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from newsarchive.capture.exchange import Exchange
 
 if TYPE_CHECKING:
-    from playwright.async_api import Page, Request, Response
+    from playwright.async_api import Page, Request, Response, WebSocket
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +122,7 @@ class PageRecorder:
         self.page.on("request", self._on_request)
         self.page.on("requestfinished", self._on_finished)
         self.page.on("requestfailed", self._on_failed)
+        self.page.on("websocket", self._on_websocket)  # for the egress policy's log
 
     def begin(self, sink: Sink | None) -> None:
         """Start recording a new page into ``sink``."""
@@ -144,6 +145,10 @@ class PageRecorder:
             self.inflight.add(request)
             self._started[request] = datetime.now(UTC)
             self.requested.append(request.url)
+
+    def _on_websocket(self, socket: WebSocket) -> None:
+        if self.active:
+            self.requested.append(socket.url)
 
     def _on_finished(self, request: Request) -> None:
         if not self.active or request not in self.inflight:
