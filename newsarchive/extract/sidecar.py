@@ -42,6 +42,7 @@ _ERROR_TITLE = re.compile(
     re.IGNORECASE,
 )
 # A page with this many teasers whose summaries make this share of the text is a front.
+MAX_LINK_SHARE = 0.5  # a story's text is mostly its own words, not its links
 FRONT_TEASERS = 5
 FRONT_SHARE = 0.5
 _SECTION_KINDS = {"website", "collectionpage", "webpage", "itemlist", "searchresultspage"}
@@ -93,8 +94,8 @@ def _is_article(md: metadata.Metadata, st: story.Story, title: str, teasers: int
     items: when most of the "story" is their summaries, the page is a front.
     """
     chars = len(st.text)
-    if not chars:
-        return False
+    if not chars or st.link_share > MAX_LINK_SHARE:
+        return False  # nothing, or a list of links
     if found.count >= FRONT_TEASERS and found.summaries:
         summed = sum(len(p) for p, n in zip(st.paragraphs, normed, strict=True)
                      if n in found.summaries)
@@ -233,7 +234,7 @@ def extract_sidecar(
                              fresh=lambda: _stripped(html, base), options=options,
                              names=organisation_names(md, url))
     paragraphs = _drop_credit_line(st.paragraphs, md)
-    st = story.Story(paragraphs, st.method)
+    st = story.Story(paragraphs, st.method, st.link_share)
 
     if paragraphs:
         place, wire = metadata.find_dateline(paragraphs[0])
