@@ -5,6 +5,8 @@ test (no page of the shared benchmark sets)."""
 
 from __future__ import annotations
 
+import pytest
+
 from newsarchive.extract import extract_sidecar, validate
 from newsarchive.extract.story import DEFAULT, implausibly_short, keyword_line
 
@@ -85,19 +87,16 @@ def news_page(lang: str, title: str, paragraphs: list[str]) -> str:
             "<footer><a href='/impressum'>Impressum</a></footer></body></html>")
 
 
-def test_german_news_item_gets_its_text_and_is_an_article() -> None:
-    s = extract_sidecar(news_page("de", "Mühlbachbrücke wird saniert", GERMAN),
-                        "https://neustadt-bote.example/lokal/bruecke.html")
+@pytest.mark.parametrize(("lang", "title", "paragraphs", "url"), [
+    ("de", "Mühlbachbrücke wird saniert", GERMAN, "https://neustadt-bote.example/lokal/b.html"),
+    ("ru", "В Северске запустят новый автобусный маршрут", RUSSIAN,
+     "https://seversk-vesti.example/novosti/avtobus.html"),
+])
+def test_non_english_news_item_gets_its_text_and_is_an_article(
+        lang: str, title: str, paragraphs: list[str], url: str) -> None:
+    s = extract_sidecar(news_page(lang, title, paragraphs), url)
     validate(s)
-    assert s["paragraphs"] == GERMAN
-    assert s["is_article"] is True
-
-
-def test_russian_news_item_gets_its_text_and_is_an_article() -> None:
-    s = extract_sidecar(news_page("ru", "В Северске запустят новый автобусный маршрут", RUSSIAN),
-                        "https://seversk-vesti.example/novosti/avtobus.html")
-    validate(s)
-    assert s["paragraphs"] == RUSSIAN
+    assert s["paragraphs"] == paragraphs
     assert s["is_article"] is True
 
 
