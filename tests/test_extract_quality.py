@@ -20,11 +20,16 @@ STORY = [
     "deposit outflows that had weighed on the sector since spring.",
     "Analysts said the decision bought the smaller banks time to reprice their loan books, though "
     "several warned that the underlying squeeze on margins had not gone away and would show up in "
-    "the next round of earnings reports.",
+    "the next round of earnings reports. Deposits that left for money-market funds last year have "
+    "not come back, they noted, and the banks that lost the most of them are the ones that lean "
+    "hardest on the window, which leaves them exposed when it closes for good.",
     "The index of regional bank stocks gained four percent, its best day in two months, while "
     "larger lenders were little changed as investors weighed the longer outlook for rates.",
     "Officials said the window would be reviewed again in the autumn, and that any bank drawing on "
-    "it would have to report the amount it borrowed within a week of doing so.",
+    "it would have to report the amount it borrowed within a week of doing so. The central bank "
+    "also asked lenders to submit plans showing how they would manage without it, a request that "
+    "several executives described on Thursday as reasonable but that others called a sign the "
+    "support would not last beyond the end of the year.",
 ]
 
 
@@ -34,8 +39,10 @@ def page(body: str, title: str = "A page", head: str = "") -> str:
 
 def test_story_is_kept_when_precision_mode_prefers_a_legal_notice() -> None:
     # The shape of the failure: the page's body sits in one page-wide <form> (as
-    # ASP.NET pages have it), and a legal notice long enough to pass for a story
-    # sits outside it: precision mode with forms cut returned the notice alone.
+    # ASP.NET pages have it), which the cleaning before precision mode cuts, and a
+    # legal notice long enough to pass for a story sits outside it: precision mode
+    # returns the notice alone, and the page's larger blocks must send extraction
+    # to the balanced mode.
     paragraphs = "".join(f"<p>{p}</p>" for p in STORY)
     html = page(f"<form id='page' method='post' action='/articles/rally'><header><a href='/'>"
                 f"Markets</a></header><main><h1>Regional banks rally</h1>"

@@ -226,13 +226,14 @@ def extract_sidecar(
     page_title = " ".join((tree.findtext(".//title") or "").split())
     # Nodes trafilatura would discard anyway (script, nav, form, aside...) are cut here
     # in one C call: its own XPath clean-up then walks a smaller tree.
+    largest = story.largest_blocks(tree) if "fallback" in options.rules else []
     story.prestrip(tree)
     # The rare balanced-mode retry gets a new parse: cheaper than copying every tree.
     # Its ads and rails are cut again, but not the nodes cut above for trafilatura:
     # its own fallbacks (readability, jusText) look at the page as it came.
     st = story.extract_story(tree, url, md.title, md.article_body,
                              fresh=lambda: _stripped(html, base), options=options,
-                             names=organisation_names(md, url))
+                             names=organisation_names(md, url), largest=largest)
     paragraphs = _drop_credit_line(st.paragraphs, md)
     st = story.Story(paragraphs, st.method, st.link_share)
 

@@ -108,7 +108,7 @@ _TEASER_TAG = re.compile(r"\[[A-Z ]{3,}\]\s*\|?\s*$")  # "Headline [VIDEO]" teas
 # "About Acme" / "Über Acme" / "О компании Acme": the heading of a press release's company tail.
 _ABOUT = re.compile(
     r"^\W*(?:about|über|à propos de|a propos de|acerca de|sobre|informazioni su|chi è|over|om"
-    r"|o firmie|о компании|об? )\s*(?P<name>\S.{0,60}?)\W*$",
+    r"|o firmie|о компании|об?)\s+(?P<name>\S.{0,60}?)\W*$",
     re.IGNORECASE,
 )
 # "Read also: <another story>" in the languages of the pages we see; the label
@@ -305,13 +305,10 @@ def prestrip(tree: Element) -> None:
     walks a smaller tree. ``span`` wrappers go too: trafilatura keeps their text
     inline anyway, and a tenth fewer elements is a tenth less XPath work (on the
     extraction benchmark the outcome is F1 0.9760 with them gone, 0.9757 without).
-    Forms stay: trafilatura keeps a form's text when it holds the page (ASP.NET
-    pages wrap their whole body in one), and so must we.
     """
     from trafilatura.settings import MANUALLY_CLEANED, MANUALLY_STRIPPED
 
-    cut = [t for t in MANUALLY_CLEANED if t != "form"]
-    etree.strip_elements(tree, *cut, "template", with_tail=False)
+    etree.strip_elements(tree, *MANUALLY_CLEANED, "template", with_tail=False)
     etree.strip_tags(tree, *(t for t in MANUALLY_STRIPPED if t != "img"), "span")
 
 
@@ -384,20 +381,24 @@ def _with_anchors(blocks: list[Block], anchors: frozenset[str]) -> list[Block]:
 
 
 _BLOCK_TAGS = ("p", "li", "blockquote", "pre", "dd", "td", "h2", "h3")
+# A div's own text nodes (pages that put the story in bare divs, split by <br>).
+_DIV_TEXTS = etree.XPath("//div/text()[string-length(normalize-space(.)) > 40]",
+                         smart_strings=False)
+_STRING = etree.XPath("string()", smart_strings=False)
 
 
 def largest_blocks(tree: Element, n: int = 3) -> list[str]:
     """The ``n`` longest texts of the page's blocks, longest first.
 
-    Paragraph-like elements with all their text, and ``div``s with their own
-    text only (pages that put the story in bare divs). What a reader sees as
-    the page's main text is nearly always among them.
+    Paragraph-like elements with all their text, and the text ``div``s hold
+    directly. What a reader sees as the page's main text is nearly always among
+    them. Ranked on raw length first (lxml's C string value), so that only a
+    few texts get their whitespace normalised.
     """
-    texts = [" ".join("".join(el.itertext()).split()) for el in tree.iter(*_BLOCK_TAGS)]
-    for div in tree.iter("div"):
-        own = "".join([div.text or "", *(c.tail or "" for c in div)])
-        if own and not own.isspace():
-            texts.append(" ".join(own.split()))
+    raw: list[str] = [_STRING(el) for el in tree.iter(*_BLOCK_TAGS)]
+    raw.extend(_DIV_TEXTS(tree))
+    raw.sort(key=len, reverse=True)
+    texts = [" ".join(t.split()) for t in raw[: 4 * n]]
     return sorted(texts, key=len, reverse=True)[:n]
 
 
@@ -454,16 +455,20 @@ def extract_story(
     fresh: Callable[[], Element] | None = None,
     options: Options = DEFAULT,
     names: frozenset[str] = frozenset(),
+    largest: list[str] | None = None,
 ) -> Story:
     """The story of a page, by the fallback order of the module docstring.
 
     ``tree`` is consumed (pruned in place). ``fresh`` returns a new parse of the
     page with its ads and rails cut, for the balanced-mode retry; without it that
     step reuses a copy made up front. ``names`` are the normalised names of the
-    organisation behind the page (see :func:`filter_paragraphs`).
+    organisation behind the page (see :func:`filter_paragraphs`); ``largest``
+    the page's :func:`largest_blocks`, taken before :func:`prestrip` (which
+    cuts forms, and with them the story of pages wrapped in one).
     """
     anchors = anchor_texts(tree, in_page="toc_links" not in options.rules)
-    largest = largest_blocks(tree) if "fallback" in options.rules else []
+    if largest is None:
+        largest = largest_blocks(tree) if "fallback" in options.rules else []
     if "company_boilerplate" in options.rules:
         names = names | about_names(tree)
     spare = None if fresh is not None else deepcopy(tree)
