@@ -388,18 +388,36 @@ _STRING = etree.XPath("string()", smart_strings=False)
 
 
 def largest_blocks(tree: Element, n: int = 3) -> list[str]:
-    """The ``n`` longest texts of the page's blocks, longest first.
+    """The ``n`` longest texts of the page's prose blocks, longest first.
 
     Paragraph-like elements with all their text, and the text ``div``s hold
-    directly. What a reader sees as the page's main text is nearly always among
-    them. Ranked on raw length first (lxml's C string value), so that only a
-    few texts get their whitespace normalised.
+    directly. A block mostly made of link text (a menu in a list item) or
+    without sentences (a run of menu labels) is no prose. What a reader sees as
+    the page's main text is nearly always among them. Ranked on raw length first
+    (lxml's C string value), so that only a few blocks are looked at closely.
     """
-    raw: list[str] = [_STRING(el) for el in tree.iter(*_BLOCK_TAGS)]
-    raw.extend(_DIV_TEXTS(tree))
-    raw.sort(key=len, reverse=True)
-    texts = [" ".join(t.split()) for t in raw[: 4 * n]]
-    return sorted(texts, key=len, reverse=True)[:n]
+    raw: list[tuple[int, str, Element | None]] = []
+    for el in tree.iter(*_BLOCK_TAGS):
+        text = _STRING(el)
+        raw.append((len(text), text, el))
+    raw.extend((len(t), t, None) for t in _DIV_TEXTS(tree))
+    raw.sort(key=lambda r: r[0], reverse=True)
+    out: list[str] = []
+    for _, text, el in raw:
+        clean = " ".join(text.split())
+        if not clean or len(_SENTENCE_END.findall(clean)) * _PROSE_SENTENCE < len(clean):
+            continue
+        if el is not None and 2 * sum(len(_STRING(a)) for a in el.iter("a")) > len(text):
+            continue
+        out.append(clean)
+        if len(out) == n:
+            break
+    return out
+
+
+# Prose has a sentence end every few hundred characters at most, in any script.
+_SENTENCE_END = re.compile(r"[.!?。！？؟।]+(?:\s|$)")
+_PROSE_SENTENCE = 400
 
 
 def about_names(tree: Element) -> frozenset[str]:
