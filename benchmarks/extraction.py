@@ -286,7 +286,7 @@ def report(result: dict[str, Any], truth: dict, args: argparse.Namespace) -> Non
     print(f"speed: newsarchive {result['speed_ratio']:.2f}x trafilatura's pages/s "
           f"(median of {args.rounds} alternating rounds)")
     for rule, deltas in result.get("ablation", {}).items():
-        verdict = ("helps every fold" if min(deltas) >= 0 and max(deltas) > 0 else
+        verdict = ("helps, hurts no fold" if min(deltas) >= 0 and max(deltas) > 0 else
                    "no effect" if max(abs(d) for d in deltas) < 1e-9 else
                    "HURTS some fold" if min(deltas) < 0 else "")
         print(f"  rule {rule:<22} F1 on - off per fold: "
