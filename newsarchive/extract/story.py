@@ -14,8 +14,8 @@ Fallback order:
    ``Options.fallback_share`` of its length;
 3. when both are under ``min_story_chars``, the page's JSON-LD ``articleBody``,
    split on blank lines;
-4. else the longer of steps 1 and 2, however short: the sidecar labels such a
-   page (``is_article``) rather than dropping its text.
+4. else the result of steps 1-2, however short: the sidecar labels such a page
+   (``is_article``) rather than dropping its text.
 
 Why not trafilatura alone: on ../shared/extraction-bench trafilatura 2.3.1
 ``favor_precision`` scores F1 0.961 (default 0.951); what it lets through on
