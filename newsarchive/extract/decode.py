@@ -117,6 +117,23 @@ def _detect(body: bytes) -> str:
 
 
 _local = threading.local()
+# C0 controls other than tab, newline and carriage return: XML 1.0 text excludes them.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]+")
+_NOT_XML_BYTES = bytes(c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D))
+
+
+def xml_safe(text: str) -> str:
+    """``text`` with control characters turned into spaces (vertical tab and form
+    feed are whitespace in HTML; the rest has no business in a page).
+
+    libxml2's HTML parser keeps them, but lxml refuses them the moment anyone
+    (trafilatura, our own :func:`boilerplate.strip`) sets an element's text.
+    The regex runs only when a cheaper byte-level check in C finds one.
+    """
+    raw = text.encode("utf-8", "surrogatepass")
+    if len(raw.translate(None, _NOT_XML_BYTES)) == len(raw):
+        return text
+    return _NOT_XML.sub(" ", text)
 
 
 def _parser() -> lxml_html.HTMLParser:
@@ -141,7 +158,7 @@ def parse_html(text: str) -> Element:
     """Parse decoded HTML into a tree; broken markup is repaired, never fatal."""
     # lxml refuses str input that carries an XML encoding declaration.
     text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text, count=1)
-    text = text.replace("\x00", "")
+    text = xml_safe(text)
     try:
         tree = lxml_html.document_fromstring(text, parser=_parser())
     except (etree.ParserError, etree.XMLSyntaxError, ValueError) as exc:

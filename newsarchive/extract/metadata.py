@@ -55,6 +55,11 @@ _BYLINE_DATE = re.compile(
 AUTHOR_META = ("author", "article:author", "parsely-author", "sailthru.author", "dc.creator")
 _URL_DATE = re.compile(r"/(20\d\d|19\d\d)[/-](\d{1,2})[/-](\d{1,2})(?:/|-|$)")
 _TITLE_SUFFIX = re.compile(r"\s+[|–—-]\s+[^|–—-]{2,40}$")
+# What client-rendered pages show in <title> until their script sets the real one.
+PLACEHOLDER_TITLES = {
+    "", "loading", "laden", "wird geladen", "chargement", "cargando", "carregando",
+    "caricamento", "загрузка", "untitled", "react app", "vite app", "document",
+}
 
 
 @dataclass
@@ -255,6 +260,8 @@ def _title(root: Element, article: dict, meta: dict[str, str]) -> str | None:
     if isinstance(headline, str) and headline.strip():
         return _clean(headline)
     page_title = _clean(root.findtext(".//title"))
+    if " ".join(re.findall(r"\w+", page_title.lower())) in PLACEHOLDER_TITLES:
+        page_title = ""  # the headline below, not "Loading…"
     h1 = next(root.iter("h1"), None)
     h1_text = _clean("".join(h1.itertext())) if h1 is not None else ""
     og = _clean(meta.get("og:title") or meta.get("twitter:title"))

@@ -21,6 +21,7 @@ from datetime import datetime
 from functools import cache
 from importlib import resources
 from typing import Any
+from urllib.parse import urlsplit
 
 from lxml import etree
 from lxml.etree import _Element as Element
@@ -41,6 +42,7 @@ _ERROR_TITLE = re.compile(
     re.IGNORECASE,
 )
 # A page with this many teasers whose summaries make this share of the text is a front.
+MAX_LINK_SHARE = 0.5  # a story's text is mostly its own words, not its links
 FRONT_TEASERS = 5
 FRONT_SHARE = 0.5
 _SECTION_KINDS = {"website", "collectionpage", "webpage", "itemlist", "searchresultspage"}
@@ -92,8 +94,8 @@ def _is_article(md: metadata.Metadata, st: story.Story, title: str, teasers: int
     items: when most of the "story" is their summaries, the page is a front.
     """
     chars = len(st.text)
-    if not chars:
-        return False
+    if not chars or st.link_share > MAX_LINK_SHARE:
+        return False  # nothing, or a list of links
     if found.count >= FRONT_TEASERS and found.summaries:
         summed = sum(len(p) for p, n in zip(st.paragraphs, normed, strict=True)
                      if n in found.summaries)
@@ -157,6 +159,31 @@ def _drop_credit_line(paragraphs: list[str], md: metadata.Metadata) -> list[str]
     return paragraphs
 
 
+_GENERIC_LABELS = {"co", "com", "org", "net", "ac", "gov", "edu", "or", "ne", "go"}
+
+
+def organisation_names(md: metadata.Metadata, url: str) -> frozenset[str]:
+    """Normalised names of who is behind a page: its publisher and its host's name
+    ("ascom" for www.ascom.com, "bbc" for news.bbc.co.uk)."""
+    names = {_norm(md.publisher)} if md.publisher else set()
+    labels = (urlsplit(md.canonical_url or url).hostname or "").split(".")[:-1]
+    if len(labels) > 1 and labels[-1] in _GENERIC_LABELS:
+        labels = labels[:-1]
+    if labels and labels[-1] != "www":
+        names.add(labels[-1])
+    return frozenset(n for n in names if n)
+
+
+def _stripped(html: str, base: str) -> Element:
+    """A new parse of the page with its ads, rails and hover cards cut (for a retry)."""
+    tree = decode.parse_html(html)
+    found = boilerplate.scan(tree, base)
+    boilerplate.strip([node for node, _ in found.ads])
+    boilerplate.strip([node for node, _ in found.related])
+    boilerplate.strip(found.popups)
+    return tree
+
+
 def extract_sidecar(
     body: bytes | str,
     url: str,
@@ -164,6 +191,7 @@ def extract_sidecar(
     content_type: str | None = None,
     capture: dict | None = None,
     fetched_at: datetime | None = None,
+    options: story.Options = story.DEFAULT,
 ) -> dict[str, Any]:
     """The sidecar of one HTML page (see ``sidecar.schema.json``).
 
@@ -171,7 +199,8 @@ def extract_sidecar(
     pointer (None outside an archive); ``fetched_at`` bounds the publication
     date and defaults from ``capture["fetched_at"]``. Raises
     :class:`~newsarchive.exceptions.ExtractionError` for input that is not an
-    HTML page (empty, binary); broken HTML still gives a sidecar.
+    HTML page (empty, binary); broken HTML still gives a sidecar. ``options``
+    are the story extractor's thresholds and rules (the benchmark varies them).
     """
     if content_type and not re.search(r"html|xml|text/plain", content_type, re.IGNORECASE):
         raise ExtractionError(f"content type {content_type!r} is not HTML: nothing to extract")
@@ -197,12 +226,16 @@ def extract_sidecar(
     page_title = " ".join((tree.findtext(".//title") or "").split())
     # Nodes trafilatura would discard anyway (script, nav, form, aside...) are cut here
     # in one C call: its own XPath clean-up then walks a smaller tree.
+    largest = story.largest_blocks(tree) if "fallback" in options.rules else []
     story.prestrip(tree)
     # The rare balanced-mode retry gets a new parse: cheaper than copying every tree.
+    # Its ads and rails are cut again, but not the nodes cut above for trafilatura:
+    # its own fallbacks (readability, jusText) look at the page as it came.
     st = story.extract_story(tree, url, md.title, md.article_body,
-                             fresh=lambda: decode.parse_html(html))
+                             fresh=lambda: _stripped(html, base), options=options,
+                             names=organisation_names(md, url), largest=largest)
     paragraphs = _drop_credit_line(st.paragraphs, md)
-    st = story.Story(paragraphs, st.method)
+    st = story.Story(paragraphs, st.method, st.link_share)
 
     if paragraphs:
         place, wire = metadata.find_dateline(paragraphs[0])
@@ -211,8 +244,9 @@ def extract_sidecar(
             md.publisher = wire  # syndicated copy: the wire service is the originator
     normed = [_norm(p) for p in paragraphs]  # once, for the ad positions and the front test
     _ad_positions(ads, heads, normed)
+    # A label, not a filter: every page with main content keeps its text.
     is_article = _is_article(md, st, page_title, teasers, front, normed)
-    text = st.text if is_article else ""
+    text = st.text
     lang, lang_declared = language.resolve(md.language, text)
     out: dict[str, Any] = {
         "schema": SCHEMA_ID,
@@ -228,7 +262,7 @@ def extract_sidecar(
         "language_declared": lang_declared,
         "is_article": is_article,
         "text": text,
-        "paragraphs": paragraphs if is_article else [],
+        "paragraphs": paragraphs,
         "fingerprint": fingerprint.simhash(text) if text else None,
         "ads": [ad for _, ad in ads],
         "related": [item for _, items in related for item in items],

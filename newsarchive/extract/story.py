@@ -1,27 +1,31 @@
 """The story: main text of a page as a list of paragraphs.
 
-Fallback order (each step runs only when the previous one found no story):
+Fallback order:
 
 1. trafilatura's extraction core with ``favor_precision`` on the tree from which
    :mod:`newsarchive.extract.boilerplate` already cut the ad slots and related
    rails, followed by our paragraph filter (:func:`filter_paragraphs`);
-2. trafilatura in its balanced mode on a fresh parse of the page (which itself
-   falls back to readability-lxml and jusText when its own result is short),
-   same filter;
-3. the page's JSON-LD ``articleBody``, split on blank lines;
-4. nothing: an empty story, and the page is not an article.
+2. when that result is implausibly short for the page -- under
+   ``Options.min_story_chars``, or shorter than the page's three largest text
+   blocks while lacking the largest, or under half of the JSON-LD
+   ``articleBody`` -- trafilatura in its balanced mode (which itself falls back
+   to readability-lxml and jusText) on a fresh parse with the same ads and rails
+   cut, same filter; it replaces step 1 when step 1 is under
+   ``Options.fallback_share`` of its length;
+3. when both are under ``min_story_chars``, the page's JSON-LD ``articleBody``,
+   split on blank lines;
+4. else the result of steps 1-2, however short: the sidecar labels such a page
+   (``is_article``) rather than dropping its text.
 
 Why not trafilatura alone: on ../shared/extraction-bench trafilatura 2.3.1
 ``favor_precision`` scores F1 0.961 (default 0.951); what it lets through on
 news pages is nearly always the same few things -- the headline repeated above
 the body, link-only teaser lists, newsletter and subscription promos, comment
 threads and "Related"/"Tags" tails -- which the filter below removes with
-general rules. Measured with benchmarks/extraction.py (92 pages, same run):
-this module plus :mod:`boilerplate` F1 0.976, precision 0.976, accuracy 0.45,
-against 0.951 / 0.928 / 0.30 for trafilatura's default, at 1.1x its speed
-(per-page best of three, interleaved, on a loaded 2-core machine; 0.85-0.93x
-before the parser's C element lookup, the cached class-word checks, the early
-cut of scripts and the cheaper SimHash).
+general rules. ``benchmarks/extraction.py`` measures this module plus
+:mod:`boilerplate` against trafilatura's default in the same run, by k-fold
+cross-validation on the development pages and on trafeval-dev, and judges each
+rule of :data:`RULES` on the folds it was not written from.
 """
 
 from __future__ import annotations
@@ -41,6 +45,36 @@ from newsarchive.extract.boilerplate import norm as _norm
 logger = logging.getLogger(__name__)
 
 MIN_STORY_CHARS = 150  # below this a trafilatura result is treated as "found nothing"
+
+#: Rules :class:`Options` can switch off (benchmarks/extraction.py --ablate judges each):
+#: ``fallback`` the implausibly-short check of step 2 (else only ``min_story_chars``);
+#: ``toc_links`` in-page links (a table of contents) do not make a heading a link row;
+#: ``company_boilerplate`` an "About <organisation>" tail ends the story;
+#: ``keyword_lines`` trailing "Tags: a, b, c" lines are dropped;
+#: ``read_also`` "Read also: ..." teasers in many languages are dropped.
+RULES = frozenset({"fallback", "toc_links", "company_boilerplate", "keyword_lines", "read_also"})
+
+
+@dataclass(frozen=True)
+class Options:
+    """Thresholds and rules of the story extractor; the defaults are what ships.
+
+    ``benchmarks/extraction.py`` picks the thresholds on training folds of the
+    development pages and scores them on the held-out fold.
+    """
+
+    min_story_chars: int = MIN_STORY_CHARS
+    #: step 1 shorter than this share of step 2: step 2 replaces it
+    fallback_share: float = 0.5
+    #: step 1 shorter than this share of the page's three largest text blocks
+    #: (and lacking the largest) is implausibly short
+    blocks_share: float = 1.0
+    #: step 1 shorter than this share of the JSON-LD articleBody is implausibly short
+    article_body_share: float = 0.5
+    rules: frozenset[str] = RULES
+
+
+DEFAULT = Options()
 
 # Paragraphs that promote the site rather than tell the story.
 PROMO = re.compile(
@@ -69,6 +103,27 @@ STORY_END = re.compile(
     re.IGNORECASE,
 )
 _TEASER_TAG = re.compile(r"\[[A-Z ]{3,}\]\s*\|?\s*$")  # "Headline [VIDEO]" teaser rows
+# "About Acme" / "Über Acme" / "О компании Acme": the heading of a press release's company tail.
+_ABOUT = re.compile(
+    r"^\W*(?:about|über|à propos de|a propos de|acerca de|sobre|informazioni su|chi è|over|om"
+    r"|o firmie|о компании|об?)\s+(?P<name>\S.{0,60}?)\W*$",
+    re.IGNORECASE,
+)
+# "Read also: <another story>" in the languages of the pages we see; the label
+# and a colon (or arrow) open a teaser for a story other than this one.
+READ_ALSO = re.compile(
+    r"^\W*(?:read (?:also|more|next)|see also|also read|related|lea (?:también|más)|lee también"
+    r"|vea también|ver también|mire|mira|leia também|veja também|lesen sie (?:auch|mehr)"
+    r"|auch lesen|mehr zum thema|mehr themen|weiterlesen|lire aussi|à lire aussi|voir aussi"
+    r"|leggi anche|vedi anche|czytaj (?:też|także|więcej)|zobacz (?:też|także)"
+    r"|читайте (?:также|еще|ещё)|см\. также|lees ook|zie ook|läs även|læs også|les også)"
+    r"\s*[:：»>|]",
+    re.IGNORECASE,
+)
+ORG_TAIL_WORDS = 20  # a company description is a few sentences, not a one-line credit
+# "Tags: a, b, c" / "Schlagwörter: x; y; z" / "#a #b #c": a label, then short terms.
+_LABELLED = re.compile(r"^\s*[^\W\d_][\w .-]{0,30}?\s*[:：]\s*(?P<rest>.+)$")
+_TERM_SPLIT = re.compile(r"\s*[,;|·•]\s*|\s+(?=#)")
 
 
 @dataclass
@@ -92,6 +147,8 @@ class Story:
 
     paragraphs: list[str] = field(default_factory=list)
     method: str = "none"
+    #: share of the text that is the text of the page's links (a list of links: near 1)
+    link_share: float = 0.0
 
     @property
     def text(self) -> str:
@@ -150,13 +207,19 @@ def blocks_from_body(body: Element, anchors: frozenset[str] = frozenset()) -> li
     return out
 
 
-def filter_paragraphs(blocks: list[Block], title: str | None) -> list[str]:
-    """Drop what trafilatura lets through on news pages; keep the story's order."""
+def filter_paragraphs(blocks: list[Block], title: str | None, options: Options = DEFAULT,
+                      names: frozenset[str] = frozenset()) -> list[str]:
+    """Drop what trafilatura lets through on news pages; keep the story's order.
+
+    ``names`` are the normalised names of the organisation behind the page
+    (publisher, site name, host): a closing description of it is not story.
+    """
     total = sum(len(b.text) for b in blocks) or 1
     kept: list[Block] = []
     seen_body = 0
     ntitle = _norm(title or "")
-    for b in blocks:
+    company = "company_boilerplate" in options.rules
+    for i, b in enumerate(blocks):
         n = b.norm
         words = n.count(" ") + 1 if n else 0
         if not n:
@@ -165,6 +228,8 @@ def filter_paragraphs(blocks: list[Block], title: str | None) -> list[str]:
         # A heading ends it sooner than a plain line, which could be a sentence.
         share = 0.2 if b.kind == "head" else 0.5
         if words <= 8 and seen_body > share * total and STORY_END.match(b.text):
+            break
+        if company and words <= 8 and seen_body > 0.5 * total and _about_tail(b, blocks[i + 1:], names):
             break
         # The headline (and headings) above the first paragraph repeat the page title.
         if not seen_body and b.kind == "head" and (n == ntitle or b.rend == "h1" or not kept):
@@ -176,14 +241,58 @@ def filter_paragraphs(blocks: list[Block], title: str | None) -> list[str]:
             continue  # link-only teaser or navigation row
         if words <= 40 and PROMO.search(b.text):
             continue
+        if "read_also" in options.rules and words <= 40 and READ_ALSO.match(b.text):
+            continue  # a teaser for another story
         if _TEASER_TAG.search(b.text) and words <= 20:
             continue
         kept.append(b)
         seen_body += len(b.text)
-    # Trailing headings introduce something the filter just cut.
-    while kept and kept[-1].kind == "head":
-        kept.pop()
+    # Trailing headings introduce something the filter just cut; so do closing
+    # keyword lines and a description of the company behind the page.
+    while kept:
+        last = kept[-1]
+        if last.kind == "head":
+            kept.pop()
+        elif "keyword_lines" in options.rules and keyword_line(last.text):
+            kept.pop()
+        elif company and len(kept) > 2 and _describes(last.norm, names):
+            kept.pop()
+        else:
+            break
     return [b.text for b in kept]
+
+
+def keyword_line(text: str) -> bool:
+    """A line of tags or keywords: three or more short terms, no sentence.
+
+    Either a label and terms ("Tags: Brexit, EU, trade") or hashtags alone.
+    """
+    if len(text) > 300:
+        return False
+    m = _LABELLED.match(text)
+    rest = m.group("rest") if m else text
+    terms = [t for t in _TERM_SPLIT.split(rest) if t.strip()]
+    if len(terms) < 3 or any(len(t.split()) > 4 or t.rstrip()[-1:] in ".!?" for t in terms):
+        return False
+    return m is not None or sum(t.lstrip().startswith("#") for t in terms) >= 3
+
+
+def _describes(norm: str, names: frozenset[str]) -> bool:
+    """A paragraph of some length that opens with the organisation's name."""
+    return norm.count(" ") + 1 >= ORG_TAIL_WORDS and any(
+        norm.startswith(name + " ") for name in names)
+
+
+def _about_tail(b: Block, rest: list[Block], names: frozenset[str]) -> bool:
+    """ "About <organisation>", the organisation named again by the next block or known."""
+    m = _ABOUT.match(b.text)
+    if not m:
+        return False
+    name = _norm(m.group("name"))
+    if not name:
+        return False
+    nxt = next((x.norm for x in rest if x.norm), "")
+    return name in names or nxt.startswith(name + " ")
 
 
 def prestrip(tree: Element) -> None:
@@ -201,10 +310,16 @@ def prestrip(tree: Element) -> None:
     etree.strip_tags(tree, *(t for t in MANUALLY_STRIPPED if t != "img"), "span")
 
 
-def anchor_texts(tree: Element) -> frozenset[str]:
-    """Normalised texts of the page's links (of three words or more)."""
+def anchor_texts(tree: Element, in_page: bool = False) -> frozenset[str]:
+    """Normalised texts of the page's links (of three words or more).
+
+    Links within the page (``href="#..."``, a table of contents) are left out
+    unless ``in_page``: they repeat the page's own headings, which are no link rows.
+    """
     out = set()
     for a in tree.iter("a"):
+        if not in_page and (a.get("href") or "").startswith("#"):
+            continue
         text = _norm("".join(a.itertext()))
         if text.count(" ") >= 2:
             out.add(text)
@@ -229,6 +344,9 @@ def _sequence(tree: Element, url: str) -> list[Block] | None:
     except (ImportError, TypeError, AttributeError, IndexError):
         logger.debug("trafilatura internals changed; using bare_extraction")
         return None
+    except ValueError:  # lxml refusing a string: the balanced retry gets a fresh parse
+        logger.debug("trafilatura failed on %s", url, exc_info=True)
+        return []
     return [] if body is None else blocks_from_body(body)
 
 
@@ -260,34 +378,135 @@ def _with_anchors(blocks: list[Block], anchors: frozenset[str]) -> list[Block]:
     return blocks
 
 
+_BLOCK_TAGS = ("p", "li", "blockquote", "pre", "dd", "td", "h2", "h3")
+# A div's own text nodes (pages that put the story in bare divs, split by <br>).
+_DIV_TEXTS = etree.XPath("//div/text()[string-length(normalize-space(.)) > 40]",
+                         smart_strings=False)
+_STRING = etree.XPath("string()", smart_strings=False)
+
+
+def largest_blocks(tree: Element, n: int = 3) -> list[str]:
+    """The ``n`` longest texts of the page's prose blocks, longest first.
+
+    Paragraph-like elements with all their text, and the text ``div``s hold
+    directly. A block mostly made of link text (a menu in a list item) or
+    without sentences (a run of menu labels) is no prose. What a reader sees as
+    the page's main text is nearly always among them. Ranked on raw length first
+    (lxml's C string value), so that only a few blocks are looked at closely.
+    """
+    raw: list[tuple[int, str, Element | None]] = []
+    for el in tree.iter(*_BLOCK_TAGS):
+        text = _STRING(el)
+        raw.append((len(text), text, el))
+    raw.extend((len(t), t, None) for t in _DIV_TEXTS(tree))
+    raw.sort(key=lambda r: r[0], reverse=True)
+    out: list[str] = []
+    for _, text, el in raw:
+        clean = " ".join(text.split())
+        if not clean or len(_SENTENCE_END.findall(clean)) * _PROSE_SENTENCE < len(clean):
+            continue
+        if el is not None and 2 * sum(len(_STRING(a)) for a in el.iter("a")) > len(text):
+            continue
+        out.append(clean)
+        if len(out) == n:
+            break
+    return out
+
+
+# Prose has a sentence end every few hundred characters at most, in any script.
+_SENTENCE_END = re.compile(r"[.!?。！？؟।]+(?:\s|$)")
+_PROSE_SENTENCE = 400
+
+
+def about_names(tree: Element) -> frozenset[str]:
+    """Names the page's own "About <name>" headings give (a press release's company)."""
+    out = set()
+    for el in tree.iter("h2", "h3", "h4", "h5", "h6", "strong", "b"):
+        text = " ".join("".join(el.itertext()).split())
+        if len(text) < 70:
+            m = _ABOUT.match(text)
+            name = _norm(m.group("name")) if m else ""
+            if name and name.count(" ") < 4:
+                out.add(name)
+    return frozenset(out)
+
+
+def link_share(paragraphs: list[str], anchors: frozenset[str]) -> float:
+    """Share of the text made of the page's link texts (of three words or more)."""
+    text = _norm(" ".join(paragraphs))
+    if not text:
+        return 0.0
+    return min(1.0, sum(len(a) for a in anchors if a in text) / len(text))
+
+
+def _chars(paragraphs: list[str]) -> int:
+    return sum(len(p) for p in paragraphs)
+
+
+def implausibly_short(paragraphs: list[str], largest: list[str], article_body: str | None,
+                      options: Options) -> bool:
+    """Whether a result is too short for the page it came from.
+
+    Shorter than the page's largest text blocks while lacking the largest one (a
+    notice or a caption chosen over the story), or than the page's own JSON-LD
+    ``articleBody``.
+    """
+    chars = _chars(paragraphs)
+    if chars < options.min_story_chars:
+        return True
+    if "fallback" not in options.rules:
+        return False
+    if article_body and chars < options.article_body_share * len(article_body):
+        return True
+    if not largest or chars >= options.blocks_share * sum(len(t) for t in largest):
+        return False
+    return _norm(largest[0])[:300] not in _norm(" ".join(paragraphs))
+
+
 def extract_story(
     tree: Element,
     url: str,
     title: str | None,
     article_body: str | None,
     fresh: Callable[[], Element] | None = None,
+    options: Options = DEFAULT,
+    names: frozenset[str] = frozenset(),
+    largest: list[str] | None = None,
 ) -> Story:
     """The story of a page, by the fallback order of the module docstring.
 
     ``tree`` is consumed (pruned in place). ``fresh`` returns a new parse of the
-    page for the balanced-mode retry; without it that step reuses a copy made
-    up front.
+    page with its ads and rails cut, for the balanced-mode retry; without it that
+    step reuses a copy made up front. ``names`` are the normalised names of the
+    organisation behind the page (see :func:`filter_paragraphs`); ``largest``
+    the page's :func:`largest_blocks`, taken before :func:`prestrip` (which
+    cuts forms, and with them the story of pages wrapped in one).
     """
-    anchors = anchor_texts(tree)
+    anchors = anchor_texts(tree, in_page="toc_links" not in options.rules)
+    if largest is None:
+        largest = largest_blocks(tree) if "fallback" in options.rules else []
+    if "company_boilerplate" in options.rules:
+        names = names | about_names(tree)
     spare = None if fresh is not None else deepcopy(tree)
     blocks = _sequence(tree, url)
     if blocks is None:
         blocks = _trafilatura(tree, url, True)
-    paragraphs = filter_paragraphs(_with_anchors(blocks, anchors), title)
-    if sum(len(p) for p in paragraphs) >= MIN_STORY_CHARS:
-        return Story(paragraphs, "trafilatura-precision")
+    precise = filter_paragraphs(_with_anchors(blocks, anchors), title, options, names)
+    if not implausibly_short(precise, largest, article_body, options):
+        return Story(precise, "trafilatura-precision", link_share(precise, anchors))
     retry = fresh() if fresh is not None else spare
+    balanced: list[str] = []
     if retry is not None:
         blocks = _trafilatura(retry, url, False)
-        paragraphs = filter_paragraphs(_with_anchors(blocks, anchors), title)
-        if sum(len(p) for p in paragraphs) >= MIN_STORY_CHARS:
-            return Story(paragraphs, "trafilatura")
-    if article_body and len(article_body) >= MIN_STORY_CHARS:
+        balanced = filter_paragraphs(_with_anchors(blocks, anchors), title, options, names)
+    best, method = precise, "trafilatura-precision"
+    if _chars(precise) < options.fallback_share * _chars(balanced) or (
+            not precise and balanced):
+        best, method = balanced, "trafilatura"
+    if _chars(best) < options.min_story_chars and article_body and (
+            len(article_body) >= options.min_story_chars):
         parts = [_clean(p) for p in re.split(r"\n\s*\n|\n", article_body)]
         return Story([p for p in parts if p], "json-ld")
-    return Story([], "none")
+    if not best:
+        return Story([], "none")
+    return Story(best, method, link_share(best, anchors))
