@@ -82,3 +82,34 @@ def test_an_unsettled_run_stays_unsettled_until_its_pages_have_sidecars(tmp_path
     svc = WarcWriterService(tmp_path)
     assert len(svc.reconciled.pages) == 1, "and found again on the next start"
     svc.close()
+
+
+def test_a_fork_server_whose_crawl_died_while_it_started_exits(tmp_path: Path) -> None:
+    # The fork server arms its parent-death signal only after its imports; a
+    # crawl killed before that must not leave it running under init.
+    import os
+    import subprocess
+    import sys
+    import time
+
+    pidfile = tmp_path / "child.pid"
+    code = ("import os, sys, time; open(sys.argv[1], 'w').write(str(os.getpid())); "
+            "time.sleep(1); from newsarchive.extract.workers import die_with_parent; "
+            "die_with_parent(int(sys.argv[2])); time.sleep(60)")
+    parent = subprocess.Popen(
+        ["bash", "-c", f'"{sys.executable}" -c "{code}" "{pidfile}" $$ & sleep 0.3'],
+        cwd=Path(__file__).parent.parent)
+    parent.wait(timeout=60)  # the "crawl" is gone; its child is reparented
+    deadline = time.monotonic() + 60
+    while not pidfile.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    child = int(pidfile.read_text())
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        os.kill(child, 9)
+        raise AssertionError("the orphaned child kept running")

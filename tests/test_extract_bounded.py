@@ -232,7 +232,10 @@ def test_a_crawl_goes_on_past_a_page_over_the_time_limit(tmp_path: Path) -> None
     finally:
         server.shutdown()
         server.server_close()
-    assert done.returncode == 0, done.stderr[-2000:]
+    # The crawl goes on, and says a page failed: exit 1, outcome partial.
+    assert done.returncode == 1, done.stderr[-2000:]
+    summary = json.loads(done.stdout)
+    assert summary["outcome"] == "partial" and summary["extraction_failed"] == 1
     lines = []
     for path in (out / "sidecars").glob("*.jsonl.gz"):
         with gzip.open(path, "rt") as fh:

@@ -5,9 +5,13 @@ Importing it ties the fork server to the crawl (see
 worker forked from the server starts with it loaded.
 """
 
-from newsarchive.extract.workers import die_with_parent, ignore_stop_signals
+import os
+
+from newsarchive.extract.workers import PARENT_ENV, die_with_parent, ignore_stop_signals
 
 ignore_stop_signals()
-die_with_parent()
+# The crawl's pid, not whatever parent is left: a crawl killed while this server
+# was still importing must not leave it running (reparented to init).
+die_with_parent(int(os.environ.get(PARENT_ENV) or 0) or None)
 
 import newsarchive.extract  # noqa: E402,F401  (warm: workers fork with it loaded)

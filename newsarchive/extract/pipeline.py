@@ -37,7 +37,7 @@ from scrapy.exceptions import NotConfigured
 
 from newsarchive.exceptions import NewsarchiveError
 from newsarchive.extract.bounded import Limits
-from newsarchive.extract.workers import PRELOAD, worker_init
+from newsarchive.extract.workers import PARENT_ENV, PRELOAD, worker_init
 from newsarchive.fetch.items import PageItem
 
 if TYPE_CHECKING:
@@ -128,6 +128,7 @@ class SidecarPipeline:
             # forkserver: never fork a process that runs a reactor and threads.
             ctx = multiprocessing.get_context("forkserver")
             ctx.set_forkserver_preload(PRELOAD)
+            os.environ[PARENT_ENV] = str(os.getpid())  # the fork server's parent (workers.py)
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=ctx, initializer=worker_init
             )
