@@ -9,3 +9,23 @@ _PLUGINS = pathlib.Path(__file__).parent / "plugins"
 pytest_plugins = sorted(
     f"tests.plugins.{p.stem}" for p in _PLUGINS.glob("*.py") if not p.stem.startswith("_")
 )
+
+
+import logging  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _our_loggers_enabled() -> None:
+    """Undo dateparser's logging set-up between tests.
+
+    dateparser (reached through htmldate) runs ``logging.config.dictConfig`` with
+    ``disable_existing_loggers=True`` the first time it logs while the root logger
+    has no handler, which silences every logger that exists at that moment. The
+    CLI configures the root logger before any work, so a user never meets it; in
+    one test process it would hide the log records later tests assert on.
+    """
+    for name, logger in list(logging.Logger.manager.loggerDict.items()):
+        if name.startswith("newsarchive") and isinstance(logger, logging.Logger):
+            logger.disabled = False
