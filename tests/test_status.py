@@ -95,7 +95,9 @@ def test_status_agrees_with_the_folder_before_and_after_a_killed_crawl(
                              "--depth", "2", "--warc-max-size", "60000"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 240
-    while crawl_log_lines(out) < start + 120 and proc.poll() is None and time.monotonic() < deadline:
+    # Kill it mid-way, while a WARC file is open (files rotate every 60 kB).
+    while ((crawl_log_lines(out) < start + 120 or not list((out / "warc").glob("*.open")))
+           and proc.poll() is None and time.monotonic() < deadline):
         time.sleep(0.02)
     assert proc.poll() is None, "the crawl ended before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)

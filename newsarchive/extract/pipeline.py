@@ -197,12 +197,13 @@ class SidecarPipeline:
             return item
         finally:
             self._inflight -= 1
-        if error is not None:
-            self.stats.inc_value("sidecar/errors")
-            logger.warning("no sidecar for %s: %s" if sidecar is None
-                           else "extraction failed on %s: %s", item.url, error)
-        if sidecar is None:
+        if sidecar is None:  # not a page to extract (binary or plain data): no failure
+            self.stats.inc_value("sidecar/not_extracted")
+            logger.info("no sidecar for %s: %s", item.url, error)
             return item
+        if error is not None:  # extraction raised or ran over its limits: a failed page
+            self.stats.inc_value("sidecar/errors")
+            logger.warning("extraction failed on %s: %s", item.url, error)
         if sidecar.get("is_article") is False and error is None:
             self.stats.inc_value("sidecar/not_article")
             return item

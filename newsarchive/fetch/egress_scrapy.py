@@ -273,3 +273,16 @@ class EgressMiddleware:
         if blocked is not None:
             log_blocked(self.crawler, request.url, blocked)
             raise IgnoreRequest(f"{request.url}: {blocked}")
+
+
+def refused_lookup(url: str, exception: BaseException) -> bool:
+    """Whether ``exception`` is a failed lookup of ``url`` because the egress resolver
+    kept every address back (a name that changed its answer): the egress middleware
+    reports it as blocked, so it is no DNS failure."""
+    from twisted.internet import reactor
+
+    resolver = getattr(reactor, "nameResolver", None)
+    origin = origin_of(url)
+    if not isinstance(resolver, EgressResolver) or origin is None:
+        return False
+    return "hostname lookup" in str(exception) and (origin[1], origin[2]) in resolver.refused

@@ -138,6 +138,10 @@ class FetchOutcomeMiddleware:
         """Count, log and quiet a final failure; pass anything else on."""
         if isinstance(exception, FetchFailed):
             return None
+        from newsarchive.fetch.egress_scrapy import refused_lookup
+
+        if refused_lookup(request.url, exception):
+            return None  # the egress middleware (nearer the engine) logs it as blocked
         kind = failure_kind(exception)
         if kind == "skipped":  # the crawl state's "not due", offsite...: no fetch attempt
             return None
