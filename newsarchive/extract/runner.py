@@ -18,21 +18,34 @@ in a bounded worker of the process that reads it.
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 import multiprocessing
+import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from newsarchive.exceptions import ConfigError, ExtractionError, UserError
+from newsarchive.extract.batch import Part
 
 logger = logging.getLogger(__name__)
 
 #: our own outputs, never inputs (they hold metadata records only)
 OUTPUT_SUFFIXES = (".sidecars.warc.gz",)
+
+#: a local gzipped WARC file this big or bigger is cut into parts for ``--jobs`` > 1
+SPLIT_BYTES = 32 << 20
+#: parts per process of a cut file: processes finish closer together with more
+PARTS_PER_JOB = 4
+#: records a part owns at least (each part also reads a lead and a tail, about
+#: the lead and the tail, about 4 x WINDOW_RECORDS records that others own)
+MIN_PART_RECORDS = 8000
 
 #: (records, sidecars) read since the last call
 ProgressCallback = Callable[[int, int], None]
@@ -149,11 +162,85 @@ def _report(records: int, sidecars: int) -> None:
 
 
 def _warc_job(source: str, out: str, options: dict[str, Any]) -> dict[str, Any]:
-    """Worker: one WARC file; returns its :class:`WarcResult` as a dict."""
+    """Worker: one WARC file (or one part of it); returns its :class:`WarcResult` as a dict."""
     from newsarchive.extract.batch import extract_warc
 
     progress = _report if _QUEUE is not None else options.pop("progress", None)
     return extract_warc(source, Path(out), progress=progress, **options).as_dict()
+
+
+@dataclass
+class _Cut:
+    """A file cut into parts: what joining them needs."""
+
+    parts: list[Part]
+    warcinfo: bytes  # the sidecar WARC's warcinfo record, its gzip member
+
+
+def cut_file(source: str, jobs: int) -> _Cut | None:
+    """The parts of a local gzipped WARC file worth cutting for ``jobs`` processes, else None.
+
+    A first pass walks the file's gzip members (one record each: inflated and
+    dropped, at zlib's speed) for the record offsets; the file is cut at
+    about equal byte shares, :data:`PARTS_PER_JOB` per process so they finish
+    close together, each part owning at least :data:`MIN_PART_RECORDS`. A file
+    with a broken member is not cut (a whole read reports its damage).
+    """
+    from newsarchive.capture.gzmembers import iter_members
+    from newsarchive.extract.archive import lead_records
+    from newsarchive.extract.batch import output_stem
+    from newsarchive.extract.outputs import WARC_SUFFIX, warcinfo_member
+
+    path = Path(source)
+    if jobs <= 1 or "://" in source or not source.endswith(".warc.gz"):
+        return None
+    try:
+        size = path.stat().st_size
+        if size < SPLIT_BYTES:
+            return None
+        with open(path, "rb") as fh:
+            offsets = []
+            for member in iter_members(fh):
+                if not member.complete:
+                    return None
+                offsets.append(member.offset)
+    except OSError:
+        return None  # the whole read says what is wrong
+    count = min(jobs * PARTS_PER_JOB, len(offsets) // MIN_PART_RECORDS)
+    if count < 2:
+        return None
+    starts = [0] + [bisect.bisect_left(offsets, size * k // count) for k in range(1, count)]
+    starts = sorted(set(starts))
+    stem = output_stem(source)
+    warcinfo_id, warcinfo = warcinfo_member(stem + WARC_SUFFIX, stem, datetime.now(UTC))
+    parts = []
+    for number, first in enumerate(starts):
+        end = starts[number + 1] if number + 1 < len(starts) else len(offsets)
+        lead = min(first, lead_records())
+        parts.append(Part(number, offsets[first - lead], lead, end - first, warcinfo_id))
+    return _Cut(parts, warcinfo)
+
+
+def _joined(source: str, out: Path, cut: _Cut, results: list[dict[str, Any]],
+            write_warc: bool) -> dict[str, Any]:
+    """One file's result from its parts' (their sidecar files joined into the file's own)."""
+    from newsarchive.extract.batch import output_stem
+    from newsarchive.extract.outputs import join_parts
+
+    whole: dict[str, Any] = {"source": source, "outputs": [], "error": None,
+                             "seconds": max(r["seconds"] for r in results)}
+    for key in ("records", "pages", "rendered", "sidecars", "not_articles", "failed",
+                "error_sidecars"):
+        whole[key] = sum(int(r[key]) for r in results)
+    errors = [r["error"] for r in results if r["error"]]
+    whole["error"] = errors[0] if errors else None
+    parts = [[Path(p) for p in r["outputs"]] for r in results if r["outputs"]]
+    try:
+        whole["outputs"] = [str(p) for p in join_parts(
+            out, output_stem(source), parts, cut.warcinfo if write_warc else None)]
+    except UserError as exc:
+        whole["error"] = whole["error"] or str(exc)
+    return whole
 
 
 def run_warcs(sources: list[str], out: Path, options: dict[str, Any], jobs: int,
@@ -162,8 +249,15 @@ def run_warcs(sources: list[str], out: Path, options: dict[str, Any], jobs: int,
     """Results of :func:`~newsarchive.extract.batch.extract_warc` in input order, from
     this process or from ``jobs`` worker processes. ``options`` are its keyword
     arguments; ``progress`` gets the records and sidecars as they are done,
-    ``file_done`` is called after each file."""
-    if jobs <= 1 or len(sources) <= 1:
+    ``file_done`` is called after each file.
+
+    With ``jobs`` > 1, a big local file is cut into parts (:func:`cut_file`)
+    extracted side by side; their sidecars are joined in the file's order, so
+    the outputs are those of a whole read.
+    """
+    cuts = {s: cut_file(s, jobs) for s in sources} if jobs > 1 else {}
+    tasks = sum(len(c.parts) if c else 1 for c in cuts.values())
+    if jobs <= 1 or tasks <= 1:
         for source in sources:
             yield _warc_job(source, str(out), {**options, "progress": progress})
             file_done()
@@ -182,16 +276,29 @@ def run_warcs(sources: list[str], out: Path, options: dict[str, Any], jobs: int,
 
     reader = threading.Thread(target=drain, name="extract-progress", daemon=True)
     reader.start()
+    scratch = tempfile.TemporaryDirectory(prefix=".extract-parts-", dir=out)
     try:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(sources)), mp_context=ctx,
+        with ProcessPoolExecutor(max_workers=min(jobs, tasks), mp_context=ctx,
                                  initializer=_init_worker, initargs=(queue,)) as pool:
-            futures = [pool.submit(_warc_job, s, str(out), options) for s in sources]
-            for future in futures:  # one WARC per task; collected in input order
-                yield future.result()
+            futures = []
+            for source in sources:
+                cut = cuts[source]
+                if cut is None:
+                    futures.append([pool.submit(_warc_job, source, str(out), options)])
+                else:
+                    futures.append([pool.submit(_warc_job, source, scratch.name,
+                                                {**options, "part": part})
+                                    for part in cut.parts])
+            for source, running in zip(sources, futures, strict=True):  # in input order
+                results = [f.result() for f in running]
+                cut = cuts[source]
+                yield results[0] if cut is None else _joined(
+                    source, out, cut, results, options.get("write_warc", True))
                 file_done()
     finally:
         stop.set()
         reader.join(timeout=5)
+        scratch.cleanup()
 
 
 def summarize(results: list[dict[str, Any]], seconds: float, out: Path | None) -> dict[str, Any]:
