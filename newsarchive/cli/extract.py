@@ -11,8 +11,8 @@ left out unless ``--all``. Per input ``NAME.warc.gz``, ``--out DIR`` gets
 ``NAME.sidecars.jsonl.gz`` and ``NAME.sidecars.warc.gz`` (one ``metadata``
 record per sidecar, ``WARC-Refers-To`` the response); ``--out -`` prints the
 sidecars as JSON Lines instead. ``--jobs N`` spreads the files (or pages) over
-N processes; a local ``.warc.gz`` of 32 MiB or more is cut into parts by its
-records, extracted side by side, and the sidecar files are the same, in the
+N processes; a big local ``.warc.gz`` (8 MiB and 8,000 records or more) is cut
+into parts by its records, extracted side by side, and the sidecar files are the same, in the
 same order, as one process writes. Progress and a summary go to stderr; ``--json`` prints the summary
 as JSON on stdout.
 
@@ -85,8 +85,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    "(section fronts, error pages)")
     p.add_argument("--jobs", type=int, default=1, metavar="N",
                    help="processes extracting side by side (default 1): HTML pages and WARC "
-                   "files are spread over them, a local .warc.gz of 32 MiB or more is cut "
-                   "into parts by its records; the outputs are the same as with 1")
+                   "files are spread over them, a big local .warc.gz is cut into parts by "
+                   "its records; the outputs are the same as with 1")
     p.add_argument("--json", action="store_true",
                    help="WARC input: print the summary as JSON on stdout")
     p.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",

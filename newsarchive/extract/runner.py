@@ -40,12 +40,12 @@ logger = logging.getLogger(__name__)
 OUTPUT_SUFFIXES = (".sidecars.warc.gz",)
 
 #: a local gzipped WARC file this big or bigger is cut into parts for ``--jobs`` > 1
-SPLIT_BYTES = 32 << 20
+SPLIT_BYTES = 8 << 20
 #: parts per process of a cut file: processes finish closer together with more
 PARTS_PER_JOB = 4
 #: records a part owns at least (each part also reads a lead and a tail, about
 #: the lead and the tail, about 4 x WINDOW_RECORDS records that others own)
-MIN_PART_RECORDS = 8000
+MIN_PART_RECORDS = 4000
 
 #: (records, sidecars) read since the last call
 ProgressCallback = Callable[[int, int], None]
