@@ -22,10 +22,11 @@ import bisect
 import json
 import logging
 import multiprocessing
+import queue
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,12 +56,14 @@ ProgressCallback = Callable[[int, int], None]
 
 
 def extract_file(path: Path, url: str | None, render: bool = False,
-                 limits: Any = None) -> dict[str, Any]:
+                 limits: Any = None, extractor: Any = None) -> dict[str, Any]:
     """The sidecar of one saved page; the URL defaults to the file's own address.
 
     Extracted under ``limits`` (:class:`~newsarchive.extract.bounded.Limits`): a
     page over them, or one the extractor fails on, gives a sidecar with
-    ``extractor.error``.
+    ``extractor.error``. ``extractor``: the
+    :class:`~newsarchive.extract.bounded.BoundedExtractor` to use (default: this
+    process's own).
     """
     from newsarchive.extract.bounded import Limits, shared
 
@@ -73,7 +76,8 @@ def extract_file(path: Path, url: str | None, render: bool = False,
 
         body = render_html_file(path, url).encode("utf-8")
     try:
-        sidecar = shared(limits or Limits()).extract(body, url or path.resolve().as_uri())
+        extractor = extractor or shared(limits or Limits())
+        sidecar = extractor.extract(body, url or path.resolve().as_uri())
     except ExtractionError as exc:
         raise ExtractionError(f"{path}: {exc}") from None
     if render:
@@ -93,14 +97,14 @@ def write_outputs(sidecar: dict[str, Any], stem: Path) -> None:
 HtmlItem = tuple[Path, Path | None, str | None, bool, Any]
 
 
-def _html_job(item: HtmlItem) -> tuple[Path, str | None, bool]:
-    """Worker: extract one page and write its files; the error message on failure, and
+def _html_job(item: HtmlItem, extractor: Any = None) -> tuple[Path, str | None, bool]:
+    """Extract one page and write its files; the error message on failure, and
     whether a sidecar (with ``extractor.error``) was written all the same."""
     from newsarchive.extract.bounded import extraction_error
 
     path, out, url, render, limits = item
     try:
-        sidecar = extract_file(path, url, render, limits)
+        sidecar = extract_file(path, url, render, limits, extractor)
         if out is not None:
             write_outputs(sidecar, out / path.stem)
     except ExtractionError as exc:
@@ -111,12 +115,44 @@ def _html_job(item: HtmlItem) -> tuple[Path, str | None, bool]:
 
 def run_html(files: list[Path], out: Path, *, url: str | None, render: bool, limits: Any,
              jobs: int) -> list[tuple[Path, str | None, bool]]:
-    """Extract ``files`` into ``out``; per file ``(path, error or None, written anyway)``."""
+    """Extract ``files`` into ``out``; per file ``(path, error or None, written anyway)``.
+
+    With ``jobs`` > 1 the pages go to ``jobs`` extraction workers (each a
+    :class:`~newsarchive.extract.bounded.BoundedExtractor` process) fed by as
+    many threads here: reading a file and writing two is light, so no process
+    sits between a page and its worker (a process pool of readers, each with its
+    own worker, cost more than it gained). Rendering goes through processes:
+    one browser per process.
+    """
+    from newsarchive.extract.bounded import BoundedExtractor
+
     items: list[HtmlItem] = [(f, out, url, render, limits) for f in files]
-    if jobs > 1 and len(items) > 1:
+    if jobs <= 1 or len(items) <= 1:
+        return [_html_job(i) for i in items]
+    if render:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             return list(pool.map(_html_job, items, chunksize=4))
-    return [_html_job(i) for i in items]
+    extractors = [BoundedExtractor(limits) for _ in range(min(jobs, len(items)))]
+    for extractor in extractors:
+        extractor.start()  # all warm up at once
+    free: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    for extractor in extractors:
+        free.put(extractor)
+
+    def job(item: HtmlItem) -> tuple[Path, str | None, bool]:
+        extractor = free.get()
+        try:
+            return _html_job(item, extractor)
+        finally:
+            free.put(extractor)
+
+    try:
+        with ThreadPoolExecutor(max_workers=len(extractors),
+                                thread_name_prefix="extract") as pool:
+            return list(pool.map(job, items))
+    finally:
+        for extractor in extractors:
+            extractor.close()
 
 
 # -- WARC files ------------------------------------------------------------------
