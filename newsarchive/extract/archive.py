@@ -14,8 +14,12 @@ response (see :mod:`newsarchive.fetch.render.handler`). That DOM is what the
 crawl extracted, so it is preferred here too: the capture still points at the
 response (as the crawl's own sidecar does), flagged ``"rendered": true``. The
 DOM record comes after the response, with the browser's other responses in
-between, so each page waits in a bounded window of records before it is
-yielded. A DOM whose document was archived as a ``revisit`` (same bytes as an
+between, so each page waits in a bounded window of records
+(:data:`WINDOW_RECORDS`) before it is yielded; pages leave the window in the
+order of their first record (a lone DOM record's page too), and a yielded
+page's id is remembered for two more windows. Everything the reader decides
+thus depends only on a bounded run of records before it, which is what lets
+``extract --jobs`` read a file in parts (see :class:`PageReader`). A DOM whose document was archived as a ``revisit`` (same bytes as an
 earlier page: client-rendered shells often are) points at that revisit, as the
 crawl's sidecar does; a DOM with neither in the window points at itself.
 
