@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from newsarchive.capture.check import check_path
+from tests.plugins.net import free_port
 
 BIN = str(Path(sys.executable).with_name("newsarchive"))
 
@@ -17,12 +18,6 @@ def demo(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [BIN, "demo", "--out", str(out), *extra], capture_output=True, text=True, timeout=600
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_demo_archives_the_site_and_a_second_run_is_incremental(tmp_path: Path) -> None:
