@@ -28,11 +28,11 @@ import queue
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from newsarchive.capture import records
 from newsarchive.capture.dedup import DigestIndex
@@ -45,7 +45,7 @@ from newsarchive.capture.reconcile import (
     unsettled_since,
 )
 from newsarchive.capture.recovery import recover_directory
-from newsarchive.capture.writer import Location, WarcFileSet
+from newsarchive.capture.writer import FileOptions, Location, WarcFileSet
 from newsarchive.exceptions import NewsarchiveError, StorageError
 
 logger = logging.getLogger(__name__)
@@ -99,15 +99,11 @@ class WarcWriterService:
         self,
         directory: Path,
         *,
-        prefix: str = "newsarchive",
-        max_size: int = 1_000_000_000,
-        gzip_level: int = 6,
-        info: Mapping[str, str] | None = None,
         dedup: bool = True,
         queue_size: int = 256,
-        fsync: str = "close",
         on_close: Callable[..., None] | None = None,
         redaction: records.Redaction | None = None,
+        **files: Unpack[FileOptions],  # for the WarcFileSet: prefix, max_size, gzip_level...
     ) -> None:
         self.directory = Path(directory)
         self.redaction = redaction or records.Redaction()  # header values never archived
@@ -129,15 +125,7 @@ class WarcWriterService:
         self._log_lock = threading.Lock()
         if not self.reconciled.pages:
             self.settle()
-        self.files = WarcFileSet(
-            self.directory,
-            prefix=prefix,
-            max_size=max_size,
-            gzip_level=gzip_level,
-            info=info,
-            fsync=fsync,
-            on_close=self._closed,
-        )
+        self.files = WarcFileSet(self.directory, on_close=self._closed, **files)
         self._on_close = on_close
         self.stats = CaptureStats()
         self.error: NewsarchiveError | None = None
