@@ -33,12 +33,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
-from scrapy.exceptions import NotConfigured
 
 from newsarchive.exceptions import NewsarchiveError
 from newsarchive.extract.bounded import Limits
 from newsarchive.extract.workers import PARENT_ENV, PRELOAD, worker_init
 from newsarchive.fetch.items import PageItem
+from newsarchive.switches import require
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -94,10 +94,7 @@ class SidecarPipeline:
     def from_crawler(cls, crawler: Crawler) -> SidecarPipeline:
         """Enabled by ``SIDECAR_ENABLED`` when WARC capture is on."""
         s = crawler.settings
-        if not s.getbool("SIDECAR_ENABLED"):
-            raise NotConfigured  # SIDECAR_ENABLED is off (switched off on purpose: no console warning)
-        if not s.getbool("WARC_ENABLED"):
-            raise NotConfigured  # sidecars need WARC capture (WARC_ENABLED) (switched off on purpose: no console warning)
+        require(s, "SIDECAR_ENABLED", "WARC_ENABLED")  # sidecars need WARC capture
         workers = s.getint("SIDECAR_WORKERS", -1)
         return cls(crawler, default_workers() if workers < 0 else workers)
 

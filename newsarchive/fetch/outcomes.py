@@ -30,7 +30,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.exceptions import IgnoreRequest
+
+from newsarchive.switches import require
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -118,8 +120,7 @@ class FetchOutcomeMiddleware:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> FetchOutcomeMiddleware:
         """Enabled by ``FETCH_OUTCOMES_ENABLED``."""
-        if not crawler.settings.getbool("FETCH_OUTCOMES_ENABLED"):
-            raise NotConfigured  # switched off on purpose: no console warning
+        require(crawler.settings, "FETCH_OUTCOMES_ENABLED")
         return cls(crawler)
 
     def _log(self, kind: str, url: str, reason: str) -> None:
