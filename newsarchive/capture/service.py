@@ -4,7 +4,7 @@ The crawl (Scrapy's reactor thread, or the browser capture) only queues
 :class:`~newsarchive.capture.exchange.Exchange` objects. One thread digests,
 deduplicates, serialises, gzips and appends them. zlib and hashlib release the
 GIL, so on a two-core machine this overlaps with the crawl instead of slowing
-it (issue #2: gzip is most of archiving's cost). The queue is bounded: if the
+it (gzip is most of archiving's cost: ``benchmarks/README.md``). The queue is bounded: if the
 disk cannot keep up, the crawl waits rather than holding responses in memory.
 
 Every record written is reported in ``DIR/logs/crawl.log`` (one line per URL,

@@ -9,8 +9,8 @@ extracted under a time and a memory limit (:mod:`newsarchive.extract.bounded`:
 over them, or one the extractor fails on, gets a sidecar with ``extractor.error``
 (stats ``sidecar/errors``).
 
-Extraction is CPU work in Python (about 13 ms for a 18 KB page): done on the
-reactor thread it caps a crawl near 75 pages/s. With ``SIDECAR_WORKERS`` > 0
+Extraction is CPU work in Python: done on the reactor thread it would cap a
+crawl's page rate (``benchmarks/README.md``). With ``SIDECAR_WORKERS`` > 0
 it runs in a process pool instead, so fetching and extracting overlap on a
 multi-core machine; the GIL rules out threads. The workers die with the
 crawl and leave Ctrl-C to it (:mod:`newsarchive.extract.workers`).
