@@ -1,8 +1,8 @@
 """Requests Chromium makes on its own behalf: the favicon.
 
 Full (new) headless Chromium fetches ``/favicon.ico`` from the browser
-process, so Playwright's page events never show it (microsoft/playwright
-#7493) -- yet the site sees the request, and a replay asks for it. A
+process, so Playwright's page events never show it -- yet the site sees
+the request, and a replay asks for it. A
 browser-level CDP session intercepts just those requests at the response
 stage (``Fetch.enable`` with a URL pattern: nothing else is paused, the cache
 stays on) and hands each to the same sink as the page's own responses.
