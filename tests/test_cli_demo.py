@@ -8,8 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from newsarchive.capture.check import check_path
 from tests.plugins.net import free_port
+
+pytestmark = pytest.mark.slow  # the demo verb crawls the demo site
 
 BIN = str(Path(sys.executable).with_name("newsarchive"))
 

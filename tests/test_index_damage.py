@@ -58,6 +58,7 @@ def test_a_damaged_file_never_stops_the_others(
     assert not (coll / "indexes" / "b-garbage.cdxj").exists()
 
 
+@pytest.mark.slow  # indexes and catalogs WARC files
 def test_index_names_never_collide(tmp_path: Path) -> None:
     assert index_name("X.warc.gz") == "X.cdxj"
     names = {index_name(n) for n in (
