@@ -27,6 +27,8 @@ from newsarchive.extract import validate
 from newsarchive.extract.bounded import BoundedExtractor, Limits, cut, extraction_error
 from newsarchive.extract.pipeline import extract_page
 
+pytestmark = pytest.mark.slow  # every test drives extraction worker processes
+
 WHEN = datetime(2026, 3, 14, 12, 0, 0, tzinfo=UTC)
 STORY_WORDS = "The council voted on Tuesday to rebuild the harbour wall before winter. "
 
@@ -59,7 +61,6 @@ def bounded() -> Any:
         yield extractor
 
 
-@pytest.mark.slow  # waits out the time limit
 def test_a_page_over_the_time_limit_is_stopped_and_the_next_one_is_extracted(bounded: Any) -> None:
     bounded.extract(story("warm"), "http://news.example/warm")  # the worker is ready
     start = time.monotonic()
@@ -73,7 +74,6 @@ def test_a_page_over_the_time_limit_is_stopped_and_the_next_one_is_extracted(bou
     assert extraction_error(after) is None and "harbour wall" in after["text"]
 
 
-@pytest.mark.slow  # extraction worker processes
 def test_a_page_over_the_memory_limit_is_stopped(bounded: Any) -> None:
     sidecar = bounded.extract(tree_bomb(), "http://news.example/tree")
     validate(sidecar)
@@ -103,7 +103,6 @@ def test_not_html_is_still_refused(bounded: Any) -> None:
         bounded.extract(b"\x00\x01\x02" * 3000, "http://news.example/bin")
 
 
-@pytest.mark.slow  # extraction worker processes
 def test_a_worker_killed_between_pages_is_replaced(bounded: Any) -> None:
     bounded.extract(story("Before"), "http://news.example/before")
     os.kill(bounded._proc.pid, signal.SIGKILL)
@@ -112,7 +111,6 @@ def test_a_worker_killed_between_pages_is_replaced(bounded: Any) -> None:
     assert extraction_error(sidecar) is None and "After kill" in sidecar["title"]
 
 
-@pytest.mark.slow  # extraction worker processes
 def test_the_parsers_see_at_most_max_bytes() -> None:
     body = story("Long") + "<p>Fußnote über Zölle.</p>".encode() * 100_000
     short, was_cut = cut(body, 100_000)
@@ -126,7 +124,6 @@ def test_the_parsers_see_at_most_max_bytes() -> None:
     validate(sidecar)
 
 
-@pytest.mark.slow  # extraction worker processes
 def test_the_crawl_pipeline_call_gives_error_sidecars() -> None:
     limits = Limits(seconds=3)
     sidecar, error = extract_page(attribute_bomb(), "http://news.example/bomb", "text/html",
