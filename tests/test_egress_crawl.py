@@ -258,9 +258,10 @@ def test_chromium_is_routed_through_the_proxy_and_a_proxy_of_its_own_is_refused(
     from newsarchive.exceptions import ConfigError
     from newsarchive.fetch import egress_browser
     from newsarchive.fetch.render.config import RenderConfig
+    from newsarchive.wiring import wiring_of
 
     crawler = get_crawler()
-    crawler.egress_policy = EgressPolicy.for_crawl(["http://127.0.0.1:8765/"])  # type: ignore[attr-defined]
+    wiring_of(crawler).egress = EgressPolicy.for_crawl(["http://127.0.0.1:8765/"])
     try:
         args = egress_browser.route(crawler, RenderConfig(extra_args=("--lang=en",))).extra_args
         proxy = [a for a in args if a.startswith("--proxy-server=socks5://127.0.0.1:")]

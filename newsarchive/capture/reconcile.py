@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from newsarchive.capture.dedup import DigestIndex
+from newsarchive.collection import STATE_DIR, Layout
 from newsarchive.exceptions import WarcError
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MARKER = Path("state") / "unsettled.json"
+MARKER = Path(STATE_DIR) / "unsettled.json"
 SIDECAR_PROFILE = "newsarchive.sidecar/1"
 #: files modified this close before ``since`` are read too (coarse file-system clocks)
 SLACK = 1.0
@@ -124,7 +125,7 @@ def scan(directory: Path, since: float, dedup: DigestIndex | None) -> Reconciled
 
     found = Reconciled()
     files = []
-    for path in sorted((directory / "warc").glob("*.warc.gz")):
+    for path in Layout(directory).warcs():
         try:
             if path.stat().st_mtime >= since - SLACK:
                 files.append(path)

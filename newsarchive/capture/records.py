@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from newsarchive.capture.exchange import Exchange
+from newsarchive.fetch.exchange import Exchange
 
 WARC_VERSION = "1.1"
 #: what a redacted header's value is replaced with

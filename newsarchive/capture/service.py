@@ -1,7 +1,7 @@
 """The writer thread: exchanges in, WARC records out.
 
 The crawl (Scrapy's reactor thread, or the browser capture) only queues
-:class:`~newsarchive.capture.exchange.Exchange` objects. One thread digests,
+:class:`~newsarchive.fetch.exchange.Exchange` objects. One thread digests,
 deduplicates, serialises, gzips and appends them. zlib and hashlib release the
 GIL, so on a two-core machine this overlaps with the crawl instead of slowing
 it (issue #2: gzip is most of archiving's cost). The queue is bounded: if the
@@ -36,7 +36,6 @@ from typing import Any
 
 from newsarchive.capture import records
 from newsarchive.capture.dedup import DigestIndex
-from newsarchive.capture.exchange import Exchange
 from newsarchive.capture.reconcile import (
     Reconciled,
     mark_settled,
@@ -46,7 +45,9 @@ from newsarchive.capture.reconcile import (
 )
 from newsarchive.capture.recovery import recover_directory
 from newsarchive.capture.writer import Location, WarcFileSet
+from newsarchive.collection import Layout
 from newsarchive.exceptions import NewsarchiveError, StorageError
+from newsarchive.fetch.exchange import Exchange
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ class WarcWriterService:
         self.redaction = redaction or records.Redaction()  # header values never archived
         self.recovered = recover_directory(self.directory)
         self.dedup = (
-            DigestIndex(self.directory / "state" / "dedup.sqlite", commit_every=1)
+            DigestIndex(Layout(self.directory).dedup_db, commit_every=1)
             if dedup else None
         )
         since = unsettled_since(self.directory)
@@ -143,9 +144,9 @@ class WarcWriterService:
         self.error: NewsarchiveError | None = None
         self._queue: queue.Queue[tuple[str, Any] | None] = queue.Queue(maxsize=queue_size)
         self._recent: OrderedDict[str, Ticket] = OrderedDict()
-        log_dir = self.directory / "logs"
-        log_dir.mkdir(parents=True, exist_ok=True)
-        self._crawl_log = open(log_dir / "crawl.log", "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+        layout = Layout(self.directory)
+        layout.logs_dir.mkdir(parents=True, exist_ok=True)
+        self._crawl_log = open(layout.crawl_log, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
         self._thread = threading.Thread(target=self._run, name="warc-writer", daemon=True)
         self._thread.start()
 

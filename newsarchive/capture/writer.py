@@ -26,6 +26,7 @@ from typing import Any, BinaryIO
 
 from newsarchive.capture import records
 from newsarchive.capture.naming import OPEN_SUFFIX, warc_name
+from newsarchive.collection import Layout, sidecar_name
 from newsarchive.exceptions import StorageError
 from newsarchive.store.digest import RunningDigest
 
@@ -185,8 +186,9 @@ class WarcFileSet:
         on_close: Callable[..., None] | None = None,
     ) -> None:
         self.directory = Path(directory)
-        self.warc_dir = self.directory / "warc"
-        self.sidecar_dir = self.directory / "sidecars"
+        layout = Layout(self.directory)
+        self.warc_dir = layout.warc_dir
+        self.sidecar_dir = layout.sidecar_dir
         self.prefix = prefix
         self.max_size = max_size
         self.gzip_level = gzip_level
@@ -288,7 +290,7 @@ class WarcFileSet:
             self._open()
         assert self._warc is not None
         if self._sidecars is None:
-            name = self._warc.final_path.name.removesuffix(".warc.gz") + ".sidecars.jsonl.gz"
+            name = sidecar_name(self._warc.final_path.name)
             self._sidecars = _MemberFile(self.sidecar_dir / name, self.fsync)
         line = json.dumps(sidecar, ensure_ascii=False, separators=(",", ":")) + "\n"
         self._sidecars.append(gzip_member(line.encode("utf-8"), self.gzip_level))

@@ -8,7 +8,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from newsarchive.cli.common import add_s3_options, print_json
-from newsarchive.index.collection import WARC_SUFFIXES as ARCHIVE_SUFFIXES
+from newsarchive.collection import WARC_SUFFIXES as ARCHIVE_SUFFIXES
 
 if TYPE_CHECKING:
     from newsarchive.capture.check import FileReport

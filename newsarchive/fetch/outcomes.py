@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
+from newsarchive.wiring import wiring_of
+
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Request, Response
@@ -123,7 +125,7 @@ class FetchOutcomeMiddleware:
         return cls(crawler)
 
     def _log(self, kind: str, url: str, reason: str) -> None:
-        service = getattr(self.crawler, "warc_service", None)
+        service = wiring_of(self.crawler).capture
         if service is not None and kind in CODES:
             service.log_failure(CODES[kind], url, kind, reason)
 

@@ -31,9 +31,9 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 from newsarchive import signals as na_signals
+from newsarchive.collection import SIDECAR_SUFFIX, WARC_GZ, WARC_SUFFIXES, Layout, open_name
 from newsarchive.index.catalog import build_part
-from newsarchive.index.cdxj import index_name, index_warc
-from newsarchive.index.collection import WARC_SUFFIXES, warc_stem
+from newsarchive.index.cdxj import index_warc
 from newsarchive.index.stories import StoryIndex, index_path
 
 if TYPE_CHECKING:
@@ -49,6 +49,7 @@ class IndexExtension:
                  ) -> None:
         self.crawler = crawler
         self.directory = directory
+        self.layout = Layout(directory)
         self.catalog = catalog
         self._name = name
         self._stories: StoryIndex | None = None
@@ -82,14 +83,14 @@ class IndexExtension:
         full disk while writing the index, leaves such a file; so does a file
         closed by crash recovery (:mod:`newsarchive.capture.recovery`).
         """
-        warc_dir = self.directory / "warc"
+        warc_dir = self.layout.warc_dir
         if not warc_dir.is_dir():
             return 0
         done = 0
         for warc in sorted(warc_dir.iterdir()):
             if not warc.name.endswith(WARC_SUFFIXES) or not warc.is_file():
                 continue
-            index = self.directory / "indexes" / index_name(warc.name)
+            index = self.layout.index_for(warc.name)
             if index.exists() and index.stat().st_mtime >= warc.stat().st_mtime:
                 continue
             self.file_closed(warc, "warc")
@@ -108,24 +109,24 @@ class IndexExtension:
             if kind == "warc":
                 self._index(path)
             elif kind == "sidecars" and self.catalog:
-                warc = path.name.removesuffix(".sidecars.jsonl.gz") + ".warc.gz"
+                warc = path.name.removesuffix(SIDECAR_SUFFIX) + WARC_GZ
                 self._catalog(warc, path)
         except Exception:
             self.crawler.stats.inc_value("index/errors")
             logger.exception("cannot index %s", path)
 
     def _index(self, warc: Path) -> None:
-        dest = self.directory / "indexes" / index_name(warc.name)
+        dest = self.layout.index_for(warc.name)
         lines = index_warc(warc, dest)
         self.crawler.stats.inc_value("index/files")
         self.crawler.stats.inc_value("index/captures", lines)
         self.crawler.signals.send_catch_log(na_signals.file_closed, path=dest, kind="index")
-        sidecars = self.directory / "sidecars" / f"{warc_stem(warc.name)}.sidecars.jsonl.gz"
-        if self.catalog and not sidecars.with_name(sidecars.name + ".open").exists():
+        sidecars = self.layout.sidecars_for(warc.name)
+        if self.catalog and not open_name(sidecars).exists():
             self._catalog(warc.name, sidecars if sidecars.exists() else None)
 
     def _catalog(self, warc_name: str, sidecars: Path | None) -> None:
-        index = self.directory / "indexes" / index_name(warc_name)
+        index = self.layout.index_for(warc_name)
         if not index.exists():
             logger.warning("no index for %s; catalog part not built", warc_name)
             return
@@ -134,7 +135,7 @@ class IndexExtension:
         parts = build_part(
             str(index),
             str(sidecars) if sidecars else None,
-            self.directory / "catalog",
+            self.layout.catalog_dir,
             self.name,
             warc_name,
             self._stories,

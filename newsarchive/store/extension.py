@@ -33,6 +33,7 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
+from newsarchive.collection import file_stem
 from newsarchive.exceptions import UserError
 from newsarchive.signals import file_closed
 from newsarchive.store import is_remote, store_for
@@ -45,13 +46,7 @@ logger = logging.getLogger(__name__)
 _STOP = object()
 
 
-def _base_name(name: str) -> str:
-    """``X.warc.gz``, ``X.cdxj``, ``X.sidecars.jsonl.gz``, ``part-X.parquet``: the WARC ``X``."""
-    if name.startswith("part-") and name.endswith(".parquet"):
-        return name.removeprefix("part-").removesuffix(".parquet")
-    for suffix in (".cdxj", ".sidecars.jsonl.gz", ".warc.gz", ".warc"):
-        name = name.removesuffix(suffix)
-    return name
+_base_name = file_stem
 
 
 def set_kinds(settings: Any) -> set[str]:
