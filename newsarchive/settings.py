@@ -32,7 +32,7 @@ LOG_LEVEL = "INFO"
 # (its cache is keyed by the bound method, new per request): ~3 ms a page.
 WARN_ON_GENERATOR_RETURN_VALUE = False
 
-# --- Fetch: the egress policy (newsarchive.fetch.egress) ---------------------------
+# --- Fetch: the egress policy (newsarchive.discover.egress) ---------------------------
 # Every fetch, Scrapy's and the browser's, may connect only to public addresses
 # and to the origins of the crawl's own start URLs (docs/site-file.md, allow:).
 EGRESS_ENABLED = True  # refuse loopback, private, link-local, CGNAT, ULA, multicast, reserved addresses
@@ -75,7 +75,7 @@ DOWNLOADER_MIDDLEWARES = {
     # Just below RetryMiddleware (550): sees each request's final outcome
     # (newsarchive.fetch.outcomes), counts failures, logs them to crawl.log.
     "newsarchive.fetch.outcomes.FetchOutcomeMiddleware": 540,
-    # EGRESS_* (newsarchive.fetch.egress): before the offsite filter (50) and
+    # EGRESS_* (newsarchive.discover.egress): before the offsite filter (50) and
     # robots.txt (100), so a refused URL costs no robots.txt fetch either.
     "newsarchive.fetch.egress_scrapy.EgressMiddleware": 40,
 }

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -116,6 +117,12 @@ class CrawlWiring:
     sidecars: SidecarWorkers | None = None
     #: the browser download handler (``DOWNLOAD_HANDLERS``)
     renderer: Renderer | None = None
+    # Parts of later stages the capture stage works with, handed in by the crawl
+    # (newsarchive.fetch.crawl) so the capture stage imports neither:
+    #: a running digest of each closed file, recorded for the uploader (store.digest.RunningDigest)
+    file_digest: Callable[[], Any] | None = None
+    #: reads a WARC's archived HTML pages, for the reconcile scan (extract.archive.PageReader)
+    read_pages: Callable[[BinaryIO, str], Iterable[Any]] | None = None
 
     # Scrapy copies its settings (deepcopy) into each crawler: every copy must
     # hold this same object, or the components would not share their services.

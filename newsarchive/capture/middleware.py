@@ -93,6 +93,7 @@ class WarcCaptureMiddleware:
             crawler.signals.send_catch_log(na_signals.file_closed, path=path, kind=kind,
                                            **digest)
 
+        wiring = wiring_of(crawler)
         service = WarcWriterService(
             Path(s.get("WARC_DIR")),
             prefix=s.get("WARC_PREFIX"),
@@ -104,8 +105,10 @@ class WarcCaptureMiddleware:
             fsync=s.get("WARC_FSYNC"),
             on_close=on_close,
             redaction=records.Redaction.from_settings(s),
+            digest=wiring.file_digest,
+            read_pages=wiring.read_pages,
         )
-        wiring_of(crawler).capture = service  # for the pipeline and the other middlewares
+        wiring.capture = service  # for the pipeline and the other middlewares
         return cls(crawler, service)
 
     def spider_opened(self, spider: Any) -> None:

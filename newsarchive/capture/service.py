@@ -28,11 +28,11 @@ import queue
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from newsarchive.capture import records
 from newsarchive.capture.dedup import DigestIndex
@@ -109,7 +109,14 @@ class WarcWriterService:
         fsync: str = "close",
         on_close: Callable[..., None] | None = None,
         redaction: records.Redaction | None = None,
+        digest: Callable[[], Any] | None = None,
+        read_pages: Callable[[BinaryIO, str], Iterable[Any]] | None = None,
     ) -> None:
+        """``digest``: a running digest of each file for ``on_close`` (see
+        :class:`~newsarchive.capture.writer.WarcFileSet`); ``read_pages``: the
+        archived-page reader the reconcile scan finds unextracted pages with
+        (:func:`~newsarchive.capture.reconcile.scan`). The crawl's wiring hands
+        both in; the capture stage imports neither the store nor extraction."""
         self.directory = Path(directory)
         self.redaction = redaction or records.Redaction()  # header values never archived
         self.recovered = recover_directory(self.directory)
@@ -119,7 +126,7 @@ class WarcWriterService:
         )
         since = unsettled_since(self.directory)
         self.reconciled = (
-            scan(self.directory, since, self.dedup) if since is not None else Reconciled()
+            scan(self.directory, since, self.dedup, read_pages) if since is not None else Reconciled()
         )
         # Files written from now on belong to this run (see reconcile.MARKER).
         self.run_started = time.time()
@@ -138,6 +145,7 @@ class WarcWriterService:
             info=info,
             fsync=fsync,
             on_close=self._closed,
+            digest=digest,
         )
         self._on_close = on_close
         self.stats = CaptureStats()

@@ -33,8 +33,8 @@ from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
 from newsarchive import meta
-from newsarchive.capture.records import sha1_digest
 from newsarchive.collection import Layout
+from newsarchive.digests import sha1_digest
 from newsarchive.discover.canonical import canonical_url
 from newsarchive.discover.revisit import RevisitPolicy
 from newsarchive.discover.state import CrawlState

@@ -77,11 +77,11 @@ def extract_warc(
     ``include_all`` keeps the sidecars of non-articles (``is_article: false``);
     ``write_warc=False`` writes only the JSON Lines file; ``limits`` bound each page.
     """
-    from newsarchive.capture.reading import opener_for
     from newsarchive.extract.archive import PageReader
     from newsarchive.extract.bounded import extraction_error, shared
     from newsarchive.extract.outputs import SidecarFiles
     from newsarchive.store import open_input
+    from newsarchive.store.opener import opener_for
 
     result = WarcResult(source)
     start = last = time.monotonic()

@@ -184,7 +184,7 @@ def crawl_settings(out: Path, overrides: dict[str, Any] | None = None) -> Settin
     settings = Settings()
     settings.setmodule("newsarchive.settings", priority="project")
     # The crawl's services, handed to its components (newsarchive.wiring).
-    settings.set(WIRING_SETTING, CrawlWiring(), priority="cmdline")
+    settings.set(WIRING_SETTING, new_wiring(), priority="cmdline")
     settings.set("WARC_DIR", str(out), priority="cmdline")
     Layout(out).logs_dir.mkdir(parents=True, exist_ok=True)
     settings.set("LOG_FILE", str(Layout(out).logs_dir / "scrapy.log"), priority="cmdline")
@@ -192,6 +192,14 @@ def crawl_settings(out: Path, overrides: dict[str, Any] | None = None) -> Settin
     for key, value in (overrides or {}).items():
         settings.set(key, value, priority="cmdline")
     return settings
+
+
+def new_wiring() -> CrawlWiring:
+    """The wiring of one crawl, with the later stages' parts the capture stage uses."""
+    from newsarchive.extract.archive import PageReader
+    from newsarchive.store.digest import RunningDigest
+
+    return CrawlWiring(file_digest=RunningDigest, read_pages=PageReader)
 
 
 class Interrupted(KeyboardInterrupt):

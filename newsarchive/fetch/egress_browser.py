@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 from scrapy.exceptions import IgnoreRequest
 
+from newsarchive.discover.egress import Blocked, origin_of
 from newsarchive.exceptions import ConfigError
-from newsarchive.fetch.egress import Blocked, origin_of
 from newsarchive.fetch.egress_proxy import EgressProxy
 from newsarchive.fetch.egress_scrapy import log_blocked, policy_for
 from newsarchive.wiring import wiring_of

@@ -1,4 +1,4 @@
-"""The egress policy (:mod:`.egress`) in Scrapy: a name resolver and a downloader middleware.
+"""The egress policy (:mod:`newsarchive.discover.egress`) in Scrapy: a name resolver and a downloader middleware.
 
 Two places, because a check before the download cannot see what a name
 resolves to when the connection is made:
@@ -39,7 +39,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IHostnameResolver, IResolutionReceiver
 from zope.interface import implementer
 
-from newsarchive.fetch.egress import Blocked, EgressPolicy, canonical_host, origin_of, parse_ip
+from newsarchive.discover.egress import Blocked, EgressPolicy, canonical_host, origin_of, parse_ip
 from newsarchive.wiring import wiring_of
 
 if TYPE_CHECKING:

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from newsarchive.capture.reading import Opener, RecordReader, opener_for
+from newsarchive.capture.reading import Opener, RecordReader
 from newsarchive.exceptions import WarcError
+from newsarchive.store.opener import opener_for
 
 logger = logging.getLogger(__name__)
 
