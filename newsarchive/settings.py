@@ -120,7 +120,8 @@ SIDECAR_MAX_BYTES = 5_000_000  # the parsers see at most this much of a page (ex
 # --- Fetch: progress line (newsarchive.fetch.progress) -----------------------------
 EXTENSIONS = {
     "newsarchive.fetch.progress.ProgressExtension": 100,
-    # Before the uploader (500): indexes a WARC while it is still on disk.
+    # Indexes each closed WARC on its own worker; the uploader waits for it
+    # through the crawl's wiring, so the order here does not matter.
     "newsarchive.index.extension.IndexExtension": 400,
     "newsarchive.store.extension.UploadExtension": 500,  # off unless STORE_URI is s3://
     "newsarchive.fetch.limits.CloseSpiderBytes": 600,  # off unless CLOSESPIDER_BYTES > 0

@@ -98,6 +98,13 @@ class Renderer(Protocol):
         """Render (or fetch) one request."""
 
 
+class Indexer(Protocol):
+    """The index worker (:class:`~newsarchive.index.extension.IndexExtension`)."""
+
+    def join(self) -> None:
+        """Wait until every file queued so far is indexed."""
+
+
 @dataclass(eq=False)
 class CrawlWiring:
     """The services of one crawl (see the module docstring); a slot is None until
@@ -117,6 +124,8 @@ class CrawlWiring:
     sidecars: SidecarWorkers | None = None
     #: the browser download handler (``DOWNLOAD_HANDLERS``)
     renderer: Renderer | None = None
+    #: the index worker (``INDEX_ENABLED``), which the uploader waits for
+    indexer: Indexer | None = None
     # Parts of later stages the capture stage works with, handed in by the crawl
     # (newsarchive.fetch.crawl) so the capture stage imports neither:
     #: a running digest of each closed file, recorded for the uploader (store.digest.RunningDigest)
@@ -133,7 +142,7 @@ class CrawlWiring:
         return self
 
     def __repr__(self) -> str:  # Scrapy logs overridden settings
-        filled = [name for name in ("capture", "state", "egress", "sidecars", "renderer")
+        filled = [name for name in ("capture", "state", "egress", "sidecars", "renderer", "indexer")
                   if getattr(self, name) is not None]
         return f"CrawlWiring({', '.join(filled) or 'empty'})"
 
