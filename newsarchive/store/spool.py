@@ -117,7 +117,7 @@ class Spool:
             except sqlite3.OperationalError as exc:
                 if "full" in str(exc):
                     raise disk_error(OSError(28, "No space left on device"),
-                                     self.collection / "state") from exc
+                                     Layout(self.collection).state_dir) from exc
                 raise
 
     def close(self) -> None:
