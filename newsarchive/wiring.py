@@ -31,6 +31,9 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
+    from newsarchive.discover.egress import EgressPolicy
+    from newsarchive.discover.state import CrawlState
+
 #: the settings key holding the crawl's :class:`CrawlWiring`
 WIRING_SETTING = "NEWSARCHIVE_WIRING"
 
@@ -41,8 +44,8 @@ class Archive(Protocol):
     def submit(self, exchange: Any) -> Any:
         """Queue an exchange; its ticket (record id, later its location)."""
 
-    def submit_record(self, uri: str, refers_to: str, body: bytes, content_type: str,
-                      record_type: str = ...) -> None:
+    def submit_record(self, uri: str, refers_to: str, payload: bytes, content_type: str,
+                      record_type: str) -> None:
         """Queue a ``resource``/``metadata`` record referring to another."""
 
     def submit_sidecar(self, record_id: str, sidecar: dict[str, Any]) -> None:
@@ -66,19 +69,8 @@ class Archive(Protocol):
     def abort(self, timeout: float = ...) -> None:
         """Stop at once: finish the record being written, close the files."""
 
-    @property
-    def reconciled(self) -> Any:
-        """What the start-up reconcile scan found (pages without a sidecar...)."""
-
-
-class CrawlState(Protocol):
-    """The crawl state as the spider uses it (:class:`~newsarchive.discover.state.CrawlState`)."""
-
-    def set_kind(self, key: str, kind: str) -> None:
-        """Record what kind of page a URL turned out to be."""
-
-    def add_alias(self, alias: str, canonical: str) -> None:
-        """Make ``canonical`` the identity of ``alias``."""
+    #: what the start-up reconcile scan found (pages without a sidecar...)
+    reconciled: Any
 
 
 class SidecarWorkers(Protocol):
@@ -112,10 +104,10 @@ class CrawlWiring:
 
     #: the WARC writer thread (capture middleware; ``WARC_ENABLED``)
     capture: Archive | None = None
-    #: the crawl state (incremental middlewares; ``STATE_ENABLED``)
-    state: Any | None = None
+    #: the crawl state, opened by the incremental middlewares (``STATE_ENABLED``)
+    state: CrawlState | None = None
     #: the egress policy, built from the spider's URLs on first use (fetch.egress_scrapy)
-    egress: Any | None = None
+    egress: EgressPolicy | None = None
     #: URLs whose refusal is already logged (once per URL and crawl)
     egress_logged: OrderedDict[str, None] = field(default_factory=OrderedDict)
     #: the browser's egress proxy, started with the first rendered page (fetch.egress_browser)
