@@ -64,9 +64,9 @@ class Article:
     ads_count: int = 0  # ad slots inside the story body
     rotating_ads: bool = False  # its ads change every day (a re-fetch differs)
 
-    @property
+    @functools.cached_property
     def path(self) -> str:
-        """``/world/2026/03/14/some-slug-12.html``."""
+        """``/world/2026/03/14/some-slug-12.html`` (computed once: the site asks often)."""
         d = self.published_at
         return f"/{self.section}/{d:%Y/%m/%d}/{self.slug}.html"
 
