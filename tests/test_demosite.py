@@ -443,6 +443,12 @@ def test_large_sites_reuse_their_articles_from_the_disk_cache(monkeypatch, tmp_p
                if p == articlecache.cache_path("newsarchive-demo-2026", pattern)]
     path.write_bytes(b"not a pickle")
     assert ArticleWriter(200, pattern).articles(200) == fresh[:200]
+    # A file of an older version of the writer is removed when the current one is written.
+    old = path.with_name(path.name.rsplit("-", 1)[0] + "-0123456789abcdef.pickle")
+    old.write_bytes(b"older")
+    path.unlink()
+    assert ArticleWriter(200, pattern).articles(200) == fresh[:200]
+    assert path.exists() and not old.exists()
 
 
 # -- instrumentation -------------------------------------------------------------

@@ -58,11 +58,15 @@ def _source_digest() -> str:
 
 
 def cache_path(seed: str, wire_pattern: Sequence[bool]) -> Path:
-    """The cache file of one seed and wire pattern, for the current writer source."""
+    """The cache file of one seed and wire pattern, for the current writer source.
+
+    Named ``articles-<seed and pattern>-<source>.pickle``: :func:`save` removes
+    the files of the same seed and pattern written by another source.
+    """
     key = hashlib.sha256(
-        f"{_source_digest()}|{seed}|{''.join('1' if w else '0' for w in wire_pattern)}".encode()
-    ).hexdigest()[:24]
-    return cache_dir() / f"articles-{key}.pickle"
+        f"{seed}|{''.join('1' if w else '0' for w in wire_pattern)}".encode()
+    ).hexdigest()[:16]
+    return cache_dir() / f"articles-{key}-{_source_digest()[:16]}.pickle"
 
 
 def load(path: Path) -> list[tuple[Any, ...]]:
@@ -93,5 +97,9 @@ def save(path: Path, rows: list[tuple[Any, ...]]) -> None:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        stem = path.name.rsplit("-", 1)[0]
+        for stale in path.parent.glob(f"{stem}-*.pickle"):  # an older writer's: never read again
+            if stale != path:
+                stale.unlink(missing_ok=True)
     except OSError as exc:
         logger.warning("could not store the demo site's article cache in %s: %s", path, exc)
