@@ -33,7 +33,10 @@ def _read(path: str) -> bytes | None:
     except OSError:
         return None
     try:
-        return os.read(fd, 8192)
+        chunks = []
+        while chunk := os.read(fd, 65536):  # a command line may be long
+            chunks.append(chunk)
+        return b"".join(chunks)
     except OSError:
         return None
     finally:
