@@ -123,6 +123,7 @@ def _crawl(url: str, out: Path) -> dict:
     return json.loads(done.stdout)
 
 
+@pytest.mark.slow  # two crawl processes
 def test_one_page_one_fetch_and_declared_canonical_is_its_identity(tiny_site, tmp_path: Path) -> None:
     url, site = tiny_site
     out = tmp_path / "out"

@@ -514,6 +514,7 @@ def test_a_large_site_numbers_repeats_instead_of_failing() -> None:
 NEWSARCHIVE = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "newsarchive"
 
 
+@pytest.mark.slow  # the demo site in a process of its own
 def test_cli_serves_until_interrupted() -> None:
     import signal
     import subprocess

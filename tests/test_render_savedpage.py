@@ -8,7 +8,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.plugins.render import ROOT
+
+pytestmark = pytest.mark.slow  # Chromium
 
 
 def test_saved_page_is_rendered_as_if_served_from_its_url(make_spa_site: Any, tmp_path: Path) -> None:

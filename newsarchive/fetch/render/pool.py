@@ -2,11 +2,11 @@
 
 Why not a page per request, as scrapy-playwright 0.0.48 does: opening a tab
 starts a renderer process, and its handler also routes every sub-request
-through Python (``page.route("**")``), which turns off the browser cache. Issue
-5 measured 5.7 pages/s for it against 9.7 for bare Playwright with reused tabs
-on the same two cores; ``benchmarks/render.py`` measures ours beside bare
-Playwright. Reused tabs have a cost too -- a tab's renderer grew ~3.7 MB per
-page -- so every bound is a setting:
+through Python (``page.route("**")``), which turns off the browser cache: far
+slower than bare Playwright with reused tabs (``benchmarks/README.md``);
+``benchmarks/render.py`` measures ours beside bare Playwright. Reused tabs have
+a cost too -- a tab's renderer grows with every page it renders -- so every
+bound is a setting:
 
 - ``RENDER_MAX_PAGES`` tabs render at once (a semaphore), spread over
   ``RENDER_MAX_CONTEXTS`` browser contexts;
