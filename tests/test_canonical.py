@@ -117,7 +117,7 @@ def tiny_site() -> Iterator[tuple[str, _Site]]:
 def _crawl(url: str, out: Path) -> dict:
     done = subprocess.run(
         [NEWSARCHIVE, "crawl", url, "--out", str(out), "--json", "--depth", "1"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)

@@ -262,7 +262,7 @@ def test_a_missing_bucket_exits_3_before_any_page_is_requested(make_demo_site, s
     done = subprocess.run(
         crawl_cmd(site.url, out, "--store", "s3://no-such-bucket/news/coll",
                   "--endpoint-url", s3_server),
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 3, done.stderr[-2000:]
     (line,) = done.stderr.strip().splitlines()

@@ -150,7 +150,7 @@ def test_extract_reads_valid_files_and_rejects_broken_ones(
 def _stock_index_lines(path: Path) -> int | None:
     """How many lines stock cdxj-indexer writes for ``path`` (None if it fails on the file)."""
     done = subprocess.run([str(BIN / "cdxj-indexer"), "--records", "response,revisit,resource",
-                           str(path)], capture_output=True, text=True, timeout=120, check=False)
+                           str(path)], capture_output=True, text=True, timeout=300, check=False)
     if done.returncode != 0:
         return None
     return len([line for line in done.stdout.splitlines() if line.strip()])

@@ -216,7 +216,7 @@ def test_schedule_once_and_runs_table_with_real_crawls(tmp_path: Path, demo_site
     done = subprocess.run(
         [NEWSARCHIVE, "schedule", str(tmp_path / "sites"), "--collections", str(collections),
          "--once", "--poll", "0.2"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stderr
     lines = [ln for ln in done.stdout.splitlines() if "demo: run 1" in ln]

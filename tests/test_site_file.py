@@ -143,7 +143,7 @@ def test_limits_and_contact_reach_the_crawl(tmp_path: Path) -> None:
         )
         done = subprocess.run(
             [NEWSARCHIVE, "crawl", str(path), "--out", str(tmp_path / "out"), "--json"],
-            capture_output=True, text=True, timeout=120,
+            capture_output=True, text=True, timeout=300,
         )
         assert done.returncode == 0, done.stderr
         summary = json.loads(done.stdout)
