@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from newsarchive.fetch.egress import EgressPolicy
+from newsarchive.discover.egress import EgressPolicy
 from newsarchive.fetch.egress_proxy import EgressProxy
 from tests.plugins.canary import METADATA_URL, Canary, SsrfSite
 from tests.plugins.collection import NEWSARCHIVE, ROOT, crawl
@@ -104,7 +104,7 @@ def test_the_resolver_connects_only_to_addresses_it_checked(canary: Canary, tmp_
         from twisted.internet import reactor, defer
         from twisted.internet.endpoints import HostnameEndpoint
         from twisted.internet.protocol import Factory, Protocol
-        from newsarchive.fetch.egress import EgressPolicy
+        from newsarchive.discover.egress import EgressPolicy
         from newsarchive.fetch.egress_scrapy import EgressResolver
 
         resolver = EgressResolver.install(reactor, EgressPolicy.for_crawl(["http://127.0.0.1:{allowed_port}/"]))
@@ -150,6 +150,7 @@ def _socks_connect(port: int, host: str, target_port: int) -> tuple[int, socket.
     return reply[1], sock
 
 
+@pytest.mark.slow  # Chromium
 def test_the_browser_proxy_refuses_local_addresses_and_relays_the_allowed_origin(
     canary: Canary, ssrf_site: SsrfSite
 ) -> None:
@@ -252,15 +253,17 @@ def test_a_name_that_rebinds_to_loopback_after_the_check_gets_no_connection(
     assert not [u for u in archived_urls(out) if u.startswith(f"http://{name}:")]
 
 
+@pytest.mark.slow  # Chromium
 def test_chromium_is_routed_through_the_proxy_and_a_proxy_of_its_own_is_refused() -> None:
     from scrapy.utils.test import get_crawler
 
     from newsarchive.exceptions import ConfigError
     from newsarchive.fetch import egress_browser
     from newsarchive.fetch.render.config import RenderConfig
+    from newsarchive.wiring import wiring_of
 
     crawler = get_crawler()
-    crawler.egress_policy = EgressPolicy.for_crawl(["http://127.0.0.1:8765/"])  # type: ignore[attr-defined]
+    wiring_of(crawler).egress = EgressPolicy.for_crawl(["http://127.0.0.1:8765/"])
     try:
         args = egress_browser.route(crawler, RenderConfig(extra_args=("--lang=en",))).extra_args
         proxy = [a for a in args if a.startswith("--proxy-server=socks5://127.0.0.1:")]

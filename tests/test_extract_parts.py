@@ -146,6 +146,7 @@ def _outputs(folder: Path) -> tuple[bytes, list[tuple[str | None, str | None, by
     return lines, recs
 
 
+@pytest.mark.slow
 def test_jobs_2_cuts_a_warc_and_writes_what_jobs_1_writes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -21,11 +21,11 @@ import brotli
 import pytest
 
 from newsarchive.capture import records
-from newsarchive.capture.exchange import Exchange
 from newsarchive.capture.writer import gzip_member
 from newsarchive.cli.main import main
 from newsarchive.demosite.site import SiteModel
 from newsarchive.extract import validate
+from newsarchive.fetch.exchange import Exchange
 from newsarchive.store.keys import key_for
 from tests.plugins.collection import NEWSARCHIVE
 from tests.plugins.warcs import read_records
@@ -187,6 +187,7 @@ def _article(site: SiteModel, template: str) -> tuple[str, bytes, dict]:
     return url, body, site.expected_sidecar(url)
 
 
+@pytest.mark.slow  # a rendered crawl
 def test_encodings_and_rendered_dom(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     site = SiteModel("http://news.example", base_count=12, templates=("classic",))
     pages = [_article(site, "classic")]

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from newsarchive.cli.main import main
-from newsarchive.index.cdxj import index_name, iter_index
-from newsarchive.index.collection import Collection
+from newsarchive.collection import Collection, index_name
+from newsarchive.index.cdxj import iter_index
 from tests.plugins.collection import copy_collection
 
 
@@ -58,6 +58,7 @@ def test_a_damaged_file_never_stops_the_others(
     assert not (coll / "indexes" / "b-garbage.cdxj").exists()
 
 
+@pytest.mark.slow  # indexes and catalogs WARC files
 def test_index_names_never_collide(tmp_path: Path) -> None:
     assert index_name("X.warc.gz") == "X.cdxj"
     names = {index_name(n) for n in (
@@ -77,6 +78,7 @@ def test_index_names_never_collide(tmp_path: Path) -> None:
     assert files == {"X.warc.gz", "X.warc"}
 
 
+@pytest.mark.slow  # indexes and catalogs ARC files
 def test_arc_files_of_a_collection_are_indexed(tmp_path: Path) -> None:
     shared = Path(__file__).resolve().parents[1].parent / "shared" / "interop-warcs"
     if not shared.is_dir():

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from newsarchive.index.collection import Collection
+from newsarchive.collection import Collection
 from newsarchive.index.query import connect
 from tests.plugins.collection import NEWSARCHIVE, crawl
 
@@ -125,7 +125,7 @@ def test_report_verb_rebuilds_a_run_and_refuses_an_unknown_one(
     out, summary = crawled
     target = tmp_path / "again.html"
     done = subprocess.run([*NEWSARCHIVE, "report", str(out), "--run", str(summary["run_id"]),
-                           "--out", str(target)], capture_output=True, text=True, timeout=120)
+                           "--out", str(target)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(target)
     text = target.read_text()

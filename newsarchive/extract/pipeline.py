@@ -9,8 +9,8 @@ extracted under a time and a memory limit (:mod:`newsarchive.extract.bounded`:
 over them, or one the extractor fails on, gets a sidecar with ``extractor.error``
 (stats ``sidecar/errors``).
 
-Extraction is CPU work in Python (about 13 ms for a 18 KB page): done on the
-reactor thread it caps a crawl near 75 pages/s. With ``SIDECAR_WORKERS`` > 0
+Extraction is CPU work in Python: done on the reactor thread it would cap a
+crawl's page rate (``benchmarks/README.md``). With ``SIDECAR_WORKERS`` > 0
 it runs in a process pool instead, so fetching and extracting overlap on a
 multi-core machine; the GIL rules out threads. The workers die with the
 crawl and leave Ctrl-C to it (:mod:`newsarchive.extract.workers`).
@@ -33,12 +33,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
-from scrapy.exceptions import NotConfigured
 
 from newsarchive.exceptions import NewsarchiveError
 from newsarchive.extract.bounded import Limits
 from newsarchive.extract.workers import PARENT_ENV, PRELOAD, worker_init
 from newsarchive.fetch.items import PageItem
+from newsarchive.switches import require
+from newsarchive.wiring import wiring_of
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -86,7 +87,8 @@ class SidecarPipeline:
         self._inflight = 0
         self._stopping = False
         self._futures: set[Future[Any]] = set()
-        crawler.sidecar_pipeline = self  # type: ignore[attr-defined]  # for the crawl's hard stop
+        self.wiring = wiring_of(crawler)
+        self.wiring.sidecars = self  # for the crawl's stop rules
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
@@ -94,10 +96,7 @@ class SidecarPipeline:
     def from_crawler(cls, crawler: Crawler) -> SidecarPipeline:
         """Enabled by ``SIDECAR_ENABLED`` when WARC capture is on."""
         s = crawler.settings
-        if not s.getbool("SIDECAR_ENABLED"):
-            raise NotConfigured  # SIDECAR_ENABLED is off (switched off on purpose: no console warning)
-        if not s.getbool("WARC_ENABLED"):
-            raise NotConfigured  # sidecars need WARC capture (WARC_ENABLED) (switched off on purpose: no console warning)
+        require(s, "SIDECAR_ENABLED", "WARC_ENABLED")  # sidecars need WARC capture
         workers = s.getint("SIDECAR_WORKERS", -1)
         return cls(crawler, default_workers() if workers < 0 else workers)
 
@@ -107,7 +106,7 @@ class SidecarPipeline:
         Then extract what a killed run left without a sidecar; the crawl starts after."""
         if self.workers > 0:
             self._ensure_pool().submit(warm_up, self.limits)
-        service = getattr(self.crawler, "warc_service", None)
+        service = self.wiring.capture
         if service is None:
             return
         pages = list(service.reconciled.pages)
@@ -154,7 +153,7 @@ class SidecarPipeline:
                     proc.kill()
 
     def _abandon(self) -> None:
-        service = getattr(self.crawler, "warc_service", None)
+        service = self.wiring.capture
         if service is not None:
             service.abandoned()
 
@@ -180,7 +179,7 @@ class SidecarPipeline:
         """Extract the page; queue its sidecar if it is an article."""
         if not isinstance(item, PageItem) or item.record_id is None or item.status != 200:
             return item
-        service = getattr(self.crawler, "warc_service", None)
+        service = self.wiring.capture
         if service is None:
             return item
         self._inflight += 1

@@ -32,13 +32,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from newsarchive.collection import SIDECAR_WARC_SUFFIX, WARC_GZ, WARC_WRITTEN_SUFFIXES
 from newsarchive.exceptions import ConfigError, ExtractionError, UserError
 from newsarchive.extract.batch import Part
 
 logger = logging.getLogger(__name__)
 
 #: our own outputs, never inputs (they hold metadata records only)
-OUTPUT_SUFFIXES = (".sidecars.warc.gz",)
+OUTPUT_SUFFIXES = (SIDECAR_WARC_SUFFIX,)
 
 #: a local gzipped WARC file this big or bigger is cut into parts for ``--jobs`` > 1
 SPLIT_BYTES = 8 << 20
@@ -72,7 +73,7 @@ def extract_file(path: Path, url: str | None, render: bool = False,
     except OSError as exc:
         raise ExtractionError(f"{path}: cannot read ({exc.strerror})") from None
     if render:  # newsarchive.fetch.render: the DOM once the page's scripts ran
-        from newsarchive.fetch.render import render_html_file
+        from newsarchive.extract.savedpage import render_html_file
 
         body = render_html_file(path, url).encode("utf-8")
     try:
@@ -165,7 +166,7 @@ def warc_sources(inputs: Iterable[str], endpoint_url: str | None = None,
     from newsarchive.store import list_inputs
 
     def listed(where: str) -> list[str]:
-        return list_inputs(where, (".warc.gz", ".warc"), endpoint_url=endpoint_url,
+        return list_inputs(where, WARC_WRITTEN_SUFFIXES, endpoint_url=endpoint_url,
                            region=region)
 
     found: list[str] = []
@@ -228,7 +229,7 @@ def cut_file(source: str, jobs: int) -> _Cut | None:
     from newsarchive.extract.outputs import WARC_SUFFIX, warcinfo_member
 
     path = Path(source)
-    if jobs <= 1 or "://" in source or not source.endswith(".warc.gz"):
+    if jobs <= 1 or "://" in source or not source.endswith(WARC_GZ):
         return None
     try:
         size = path.stat().st_size

@@ -1,4 +1,4 @@
-"""A SOCKS5 proxy that holds Chromium to the egress policy (:mod:`.egress`).
+"""A SOCKS5 proxy that holds Chromium to the egress policy (:mod:`newsarchive.discover.egress`).
 
 Chromium is launched with ``--proxy-server=socks5://127.0.0.1:PORT`` and
 ``--proxy-bypass-list=<-loopback>`` (without it Chromium would go straight to
@@ -13,9 +13,9 @@ reports as a failed request; :meth:`EgressProxy.refusal` tells the render
 handler why, so the failed URL gets its ``crawl.log`` line.
 
 Why a proxy and not interception: Playwright's ``route()`` sends every
-request through Python and turns off the browser cache (scrapy-playwright
-measured 5.7 against 9.7 pages/s), and CDP ``Fetch`` interception costs ~30 ms
-of CPU per page even with a narrow pattern (:mod:`.render.browserside`);
+request through Python and turns off the browser cache (far slower, see
+``benchmarks/README.md``), and CDP ``Fetch`` interception costs CPU on every
+page even with a narrow pattern (:mod:`.render.browserside`);
 both also see requests *before* DNS, so they could check a name but not the
 address the browser then connects to. ``--host-resolver-rules`` can map names
 but cannot check addresses. The proxy works per connection, not per request
@@ -37,7 +37,7 @@ import struct
 import threading
 from collections import OrderedDict
 
-from newsarchive.fetch.egress import (
+from newsarchive.discover.egress import (
     Blocked,
     EgressPolicy,
     canonical_host,

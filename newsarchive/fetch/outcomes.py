@@ -32,7 +32,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.exceptions import IgnoreRequest
+
+from newsarchive.switches import require
+from newsarchive.wiring import wiring_of
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -83,7 +86,7 @@ _BY_NAME = {
 
 def log_outcome(crawler: Crawler, kind: str, url: str, reason: str) -> None:
     """The crawl.log line of a failed or refused request (the stats count it)."""
-    service = getattr(crawler, "warc_service", None)
+    service = wiring_of(crawler).capture
     if service is not None and kind in CODES:
         service.log_failure(CODES[kind], url, kind, reason)
 
@@ -129,8 +132,7 @@ class FetchOutcomeMiddleware:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> FetchOutcomeMiddleware:
         """Enabled by ``FETCH_OUTCOMES_ENABLED``."""
-        if not crawler.settings.getbool("FETCH_OUTCOMES_ENABLED"):
-            raise NotConfigured  # switched off on purpose: no console warning
+        require(crawler.settings, "FETCH_OUTCOMES_ENABLED")
         return cls(crawler)
 
     def _log(self, kind: str, url: str, reason: str) -> None:
