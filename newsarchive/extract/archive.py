@@ -181,7 +181,7 @@ class PageReader:
         known: OrderedDict[str, Any]
         for known in (self._done, self._revisits):
             while known:
-                first = next(iter(known.values()))
+                first: Any = next(iter(known.values()))
                 seen = first if isinstance(first, int) else first[0]
                 if self._seen - seen < 2 * self.window_records:
                     break

@@ -76,7 +76,7 @@ def warcinfo_member(name: str, stem: str, date: datetime) -> tuple[str, bytes]:
             "format": "WARC File Format 1.1",
             "description": f"clean-text sidecars of {stem}"}
     warcinfo = records.warcinfo_record(name, info, date)
-    return records.record_id_of(warcinfo), gzip_member(warcinfo, GZIP_LEVEL)
+    return records.record_id_of(warcinfo) or "", gzip_member(warcinfo, GZIP_LEVEL)
 
 
 def join_parts(folder: Path, stem: str, parts: list[list[Path]],

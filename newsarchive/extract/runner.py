@@ -149,8 +149,8 @@ def run_html(files: list[Path], out: Path, *, url: str | None, render: bool, lim
 
     try:
         with ThreadPoolExecutor(max_workers=len(extractors),
-                                thread_name_prefix="extract") as pool:
-            return list(pool.map(job, items))
+                                thread_name_prefix="extract") as threads:
+            return list(threads.map(job, items))
     finally:
         for extractor in extractors:
             extractor.close()
