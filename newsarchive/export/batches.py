@@ -415,12 +415,27 @@ class Progress:
             self.report(self)
 
 
-def _blocks(coll: Collection, progress: Progress | None) -> Iterator[tuple[str, str, bytes, int]]:
-    """``(file, WARC stem, lines, longest line)`` of every block of every sidecar file."""
+#: rows per table handed on from a catalog part's stored export rows
+STORED_ROWS = 4096
+
+
+def _blocks(coll: Collection, progress: Progress | None, ids: StoryIds | None
+            ) -> Iterator[tuple[str, str, Any, int]]:
+    """``(file, WARC stem, lines, longest line)`` of every block of every sidecar file;
+    where the catalog holds a file's export rows (:mod:`~newsarchive.export.stored`),
+    ``(file, stem, table, -1)`` instead, a slice of those rows at a time."""
+    from newsarchive.export.stored import read_stored
+
     for uri in coll.sidecar_files():
         stem = posixpath.basename(uri).removesuffix(SIDECAR_SUFFIX)
         if progress is not None:
             progress.files += 1
+        stored = read_stored(ids.parts.get(stem, []), uri) if ids is not None else None
+        if stored is not None:
+            logger.debug("reading %s's export rows from the catalog", posixpath.basename(uri))
+            for start in range(0, stored.num_rows, STORED_ROWS):
+                yield uri, stem, stored.slice(start, STORED_ROWS), -1
+            continue
         logger.debug("reading %s", posixpath.basename(uri))
         for block, longest in iter_blocks(uri, faults=progress.faults if progress else None):
             yield uri, stem, block, longest
@@ -500,10 +515,13 @@ WORKERS = max(1, min(4, (os.cpu_count() or 1)))
 
 def iter_tables(
     coll: Collection, flt: ExportFilter | None = None, progress: Progress | None = None,
-    *, story_ids: bool = True,
+    *, story_ids: bool = True, stored: bool = True,
 ) -> Iterator[Any]:
     """Arrow tables (export columns, :data:`FIELDS`) of the articles of ``coll``
     that pass ``flt``, in file order, a block at a time.
+
+    A sidecar file whose export rows the catalog holds is read from there
+    (:mod:`~newsarchive.export.stored`; ``stored=False`` parses every file).
 
     A reader thread decompresses, :data:`WORKERS` threads parse and compute,
     the caller's thread joins story ids and writes: the stages overlap.
@@ -512,16 +530,26 @@ def iter_tables(
     ids = StoryIds(coll) if story_ids else None
     cache: dict[str, Any] = {}
 
-    def work(item: tuple[str, str, bytes, int]) -> tuple[str, int, Any]:
+    def work(item: tuple[str, str, Any, int]) -> tuple[str, int, Any, bool]:
         uri, stem, block, longest = item
-        table = articles_of(parse_block(block, longest, uri), coll.name)
-        read = table.num_rows
-        return stem, read, table.filter(flt.mask(table)) if flt.active else table
+        if longest < 0:  # export rows from the catalog, story ids included
+            import pyarrow as pa
 
-    for stem, read, table in ordered_map(work, prefetch(_blocks(coll, progress)), WORKERS):
+            table = block.add_column(0, "collection", pa.repeat(coll.name, block.num_rows)
+                                     if block.num_rows else pa.nulls(0, pa.string()))
+            if ids is None:  # as the sidecar path gives them
+                at = table.schema.get_field_index("story_id")
+                table = table.set_column(at, "story_id", pa.nulls(table.num_rows, pa.string()))
+        else:
+            table = articles_of(parse_block(block, longest, uri), coll.name)
+        read = table.num_rows
+        return stem, read, table.filter(flt.mask(table)) if flt.active else table, longest < 0
+
+    blocks = _blocks(coll, progress, (ids or StoryIds(coll)) if stored else None)
+    for stem, read, table, from_catalog in ordered_map(work, prefetch(blocks), WORKERS):
         if progress is not None:
             progress.add(read)
-        if ids is not None:
+        if ids is not None and not from_catalog:
             table = ids.attach(table, stem, cache)
         if table.num_rows:
             yield table
