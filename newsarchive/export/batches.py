@@ -416,7 +416,7 @@ class Progress:
 
 
 #: rows per table handed on from a catalog part's stored export rows
-STORED_ROWS = 4096
+STORED_ROWS = 2048
 
 
 def _blocks(coll: Collection, progress: Progress | None, ids: StoryIds | None
@@ -424,7 +424,7 @@ def _blocks(coll: Collection, progress: Progress | None, ids: StoryIds | None
     """``(file, WARC stem, lines, longest line)`` of every block of every sidecar file;
     where the catalog holds a file's export rows (:mod:`~newsarchive.export.stored`),
     ``(file, stem, table, -1)`` instead, a slice of those rows at a time."""
-    from newsarchive.export.stored import read_stored
+    from newsarchive.export.stored import export_slice, read_stored
 
     for uri in coll.sidecar_files():
         stem = posixpath.basename(uri).removesuffix(SIDECAR_SUFFIX)
@@ -433,8 +433,11 @@ def _blocks(coll: Collection, progress: Progress | None, ids: StoryIds | None
         stored = read_stored(ids.parts.get(stem, []), uri) if ids is not None else None
         if stored is not None:
             logger.debug("reading %s's export rows from the catalog", posixpath.basename(uri))
-            for start in range(0, stored.num_rows, STORED_ROWS):
-                yield uri, stem, stored.slice(start, STORED_ROWS), -1
+            table, order = stored
+            del stored  # slices are copies: only one WARC's rows are held at a time
+            for start in range(0, len(order), STORED_ROWS):
+                yield uri, stem, export_slice(table, order.slice(start, STORED_ROWS)), -1
+            del table, order
             continue
         logger.debug("reading %s", posixpath.basename(uri))
         for block, longest in iter_blocks(uri, faults=progress.faults if progress else None):

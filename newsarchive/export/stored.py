@@ -122,9 +122,14 @@ def part_metadata(info: dict[str, Any]) -> dict[bytes, bytes]:
     return {META_KEY: json.dumps(info, sort_keys=True).encode()}
 
 
-def read_stored(parts: list[str], sidecar_uri: str) -> Any:
-    """The export rows of ``sidecar_uri`` (without ``collection``) from its catalog
-    ``parts``, in the sidecar file's order; None when they cannot stand in for it."""
+def read_stored(parts: list[str], sidecar_uri: str) -> tuple[Any, Any] | None:
+    """``(table, order)``: the catalog ``parts`` of ``sidecar_uri`` (columns ``article``,
+    ``story_id``) and the indices of its articles in the sidecar file's order (take
+    slices with :func:`export_slice`); None when they cannot stand in for the file.
+
+    Nothing is copied here: the rows are taken a slice at a time, so memory holds
+    one WARC's catalog rows and a few slices.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -144,18 +149,26 @@ def read_stored(parts: list[str], sidecar_uri: str) -> Any:
             if info is not None and here != info:
                 return None
             info = here
-            table = pf.read(columns=[COLUMN, "sidecar_offset", "story_id"])
-        tables.append(table.filter(pc.is_valid(table[COLUMN])))
+            tables.append(pf.read(columns=[COLUMN, "sidecar_offset", "story_id"]))
     assert info is not None
     table = pa.concat_tables(tables)
-    if table.num_rows != info["articles"] or not info.get("ordered"):
+    rows = pc.indices_nonzero(pc.is_valid(table[COLUMN]))
+    if len(rows) != info["articles"] or not info.get("ordered"):
         return None
     if source_stamp(sidecar_uri) != {"size": info["size"], "tail": info["tail"]}:
         logger.debug("%s changed since its catalog part; reading the file", sidecar_uri)
         return None
-    table = table.take(pc.sort_indices(table["sidecar_offset"]))
-    art = table[COLUMN].combine_chunks()
+    order = pc.take(rows, pc.sort_indices(pc.take(table["sidecar_offset"], rows)))
+    return table.select([COLUMN, "story_id"]), order
+
+
+def export_slice(table: Any, indices: Any) -> Any:
+    """Export rows (every column but ``collection``) of ``table``'s rows at ``indices``."""
+    import pyarrow as pa
+
+    part = table.take(indices)
+    art = part[COLUMN].combine_chunks()
     cols = {f: art.field(f) for f in stored_fields()}
-    cols["story_id"] = table["story_id"]
+    cols["story_id"] = part["story_id"]
     names = [f for f in FIELDS if f != "collection"]
     return pa.Table.from_arrays([cols[f] for f in names], names=names)
