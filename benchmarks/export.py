@@ -1,23 +1,24 @@
 """Export throughput and memory: synthetic sidecars to Parquet (and JSONL), vs a baseline.
 
 Writes a collection of N synthetic sidecars (realistic sizes: ~4 KB of story
-text, ads, related links; gzip member per line, like the crawl writes them),
-then runs ``newsarchive export`` in child processes and reports rows/s and each
-child's peak RSS (VmHWM). The baseline is the same export run by the code of
+text, ads, related links; gzip member per line, like the crawl writes them)
+with a CDXJ index per file, and builds its catalog with the indexer's own code
+(``build_part``, as the crawl does when a WARC closes; that time is printed,
+not counted: export reads the catalog's stored export rows). Then runs
+``newsarchive export`` in child processes and reports rows/s and each child's
+peak RSS (VmHWM). The baseline is the same export run by the code of
 ``--baseline-rev`` (default: the last commit before the Arrow engine, which
-built a Python dict per row), checked out with ``git archive`` into a
-temporary folder and run by the same interpreter, in the same run: rounds
-alternate which side goes first, and medians are reported. Two sizes show
-whether memory grows with the row count (it must not).
+built a Python dict per row from the sidecar files), checked out with ``git
+archive`` into a temporary folder and run by the same interpreter, in the same
+run: rounds alternate which side goes first, and medians are reported. Two
+sizes show whether memory grows with the row count (it must not).
+``--no-catalog`` measures the export that parses every sidecar file.
 
 Usage: .venv/bin/python benchmarks/export.py [--rows 50000 200000] [--rounds 2]
-       [--formats parquet jsonl] [--baseline-rev REV | --no-baseline] [--keep DIR]
+       [--formats parquet jsonl] [--baseline-rev REV | --no-baseline] [--no-catalog]
+       [--keep DIR]
 
-Measured on the 2-core development VM (shared, load 8-20): 50,000 / 200,000 rows to
-Parquet 2.00x / 1.37x the baseline's rows/s, 1.55x / 1.68x its rows per CPU-second;
-peak RSS 200k/50k 1.11x. Decompressing the sidecar files (one gzip member per line) is
-about a fifth of the baseline's CPU time and over a quarter of ours: a floor for any
-reader of these files.
+Results are in README.md (Benchmarks).
 """
 
 from __future__ import annotations
