@@ -101,8 +101,8 @@ class Collection:
         """The catalog: one row per capture (``pyarrow.Table``), with ``collection`` and
         ``date`` from its partitions; without the stored export rows (column ``article``:
         every article's text), which :meth:`articles` reads."""
-        from newsarchive.export.stored import COLUMN
         from newsarchive.index.query import connect
+        from newsarchive.index.stored import COLUMN
 
         con = connect([self.location])
         names = [d[0] for d in con.sql("SELECT * FROM catalog LIMIT 0").description]

@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 
 from newsarchive.export.batches import StoryIds, iter_tables
 from newsarchive.export.filters import ExportFilter
-from newsarchive.export.stored import read_stored
 from newsarchive.index.collection import Collection
+from newsarchive.index.stored import read_stored
 from tests.plugins.collection import copy_collection
 
 

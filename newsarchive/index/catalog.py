@@ -11,7 +11,7 @@ when the page has a sidecar (matched on WARC file and offset) the row also gets
 the article fields and where the sidecar lies in its file; ``is_article`` says
 which rows are articles. An article's row also holds its whole export row
 (text included) in the struct column ``article``, which export reads instead
-of the sidecar file (:mod:`newsarchive.export.stored`); queries that leave it
+of the sidecar file (:mod:`newsarchive.index.stored`); queries that leave it
 out never read it (Parquet is columnar). ``story_id`` groups the
 versions of one story across captures and sites (:mod:`newsarchive.index.stories`);
 dates are timestamps (UTC).
@@ -43,7 +43,7 @@ def schema() -> Any:
     """The catalog's Arrow schema (partition columns excluded: they are folders)."""
     import pyarrow as pa
 
-    from newsarchive.export.stored import article_type
+    from newsarchive.index.stored import article_type
 
     return pa.schema(
         [
@@ -214,14 +214,14 @@ def write_parts(
 ) -> list[Path]:
     """Write rows into ``collection=NAME/date=D/part-WARC.parquet`` files, in batches.
 
-    ``articles`` (:func:`newsarchive.export.stored.article_rows`) fills the
+    ``articles`` (:func:`newsarchive.index.stored.article_rows`) fills the
     ``article`` column and says so in each part's metadata. Each part is
     written under a temporary name and renamed when complete.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from newsarchive.export.stored import attach, part_metadata
+    from newsarchive.index.stored import attach, part_metadata
 
     sch = schema()
     if articles is not None:
@@ -287,7 +287,7 @@ def build_part(
 
     ``stories`` assigns each article its ``story_id``; without it the column is null.
     """
-    from newsarchive.export.stored import article_rows, in_file_order
+    from newsarchive.index.stored import article_rows, in_file_order
 
     remove_parts(catalog_root, warc_name)
     articles = article_rows(sidecar_uri) if sidecar_uri is not None else None

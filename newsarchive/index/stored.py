@@ -2,7 +2,7 @@
 
 When a WARC's catalog part is built (:func:`newsarchive.index.catalog.build_part`,
 by the crawl's indexer or ``newsarchive index``), its sidecar file is run
-through the export engine (:mod:`~newsarchive.export.batches`) once, and each
+through the export engine (:mod:`newsarchive.index.arrow_rows`) once, and each
 article's export row goes into the catalog row of its capture as the struct
 column ``article`` (every export column but ``collection`` and ``story_id``,
 which the catalog row has already). Export then reads that column from Parquet
@@ -27,7 +27,7 @@ import logging
 import os
 from typing import Any
 
-from newsarchive.export.columns import FIELDS, export_schema
+from newsarchive.index.columns import FIELDS, export_schema
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def article_rows(sidecar_uri: str) -> tuple[Any, dict[str, Any]] | None:
     that vouches for them; None when the file is damaged (export then reads it itself)."""
     import pyarrow as pa
 
-    from newsarchive.export.batches import articles_of, iter_blocks, parse_block
+    from newsarchive.index.arrow_rows import articles_of, iter_blocks, parse_block
 
     stamp = source_stamp(sidecar_uri)
     faults: list[str] = []
@@ -92,7 +92,7 @@ def attach(part: Any, rows: Any) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from newsarchive.export.batches import _keys
+    from newsarchive.index.arrow_rows import _keys
 
     if rows is None or not rows.num_rows or not part.num_rows:
         return part
@@ -134,7 +134,7 @@ def read_stored(parts: list[str], sidecar_uri: str) -> tuple[Any, Any] | None:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from newsarchive.export.batches import _open_parquet
+    from newsarchive.index.arrow_rows import _open_parquet
 
     if not parts:
         return None
