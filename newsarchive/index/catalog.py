@@ -176,8 +176,8 @@ def iter_rows(
     if by_location is None:
         by_location = sidecar_entries(sidecar_uri, stories)
     for line in iter_index(index_uri):
-        entry = by_location.get((line.filename, line.offset))
-        yield capture_row(line, entry, sidecar_uri if entry else None)
+        joined = by_location.get((line.filename, line.offset))
+        yield capture_row(line, joined, sidecar_uri if joined else None)
 
 
 def sidecar_entries(sidecar_uri: str | None, stories: StoryIndex | None = None
