@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -32,6 +33,7 @@ from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
 from newsarchive.capture.records import sha1_digest
+from newsarchive.discover.backlog import Listed
 from newsarchive.discover.canonical import canonical_url
 from newsarchive.discover.revisit import RevisitPolicy
 from newsarchive.discover.state import CrawlState
@@ -84,6 +86,36 @@ def crawl_state(crawler: Crawler) -> CrawlState:
 
         crawler.signals.connect(close, signal=signals.spider_closed, weak=False)
     return state
+
+
+def due_listed(
+    state: CrawlState, policy: RevisitPolicy, stats: Any, listed: Sequence[Listed],
+    now: float | None = None,
+) -> list[Listed]:
+    """The pages of ``listed`` (from a sitemap) worth a request: new or due.
+
+    Those known and not due are counted as skipped, as the filter middleware
+    would count them, and never become Requests: a re-crawl of a large site
+    then costs a batched lookup per listed URL, not a request through the
+    scheduler and the middlewares (issue #19). The filter still decides on
+    what passes (duplicates in this run, robots.txt come after).
+    """
+    when = time.time() if now is None else now
+    keys = [canonical_url(entry.url) for entry in listed]
+    aliases = state.resolve_many(keys)
+    keys = [aliases.get(key, key) for key in keys]
+    known = state.get_many(keys)
+    due: list[Listed] = []
+    for entry, key in zip(listed, keys, strict=True):
+        record = known.get(key)
+        if record is not None:
+            decision = policy.decide(entry.kind, record, when, entry.lastmod)
+            if not decision.fetch:
+                stats.inc_value("state/skipped")
+                stats.inc_value(f"state/skipped/{decision.reason}")
+                continue
+        due.append(entry)
+    return due
 
 
 def _enabled(crawler: Crawler) -> None:
