@@ -47,6 +47,7 @@ from newsarchive.discover.links import extract_links
 from newsarchive.discover.revisit import RevisitPolicy
 from newsarchive.discover.sitemaps import iter_sitemap, sitemaps_in_robots
 from newsarchive.fetch.items import PageItem
+from newsarchive.fetch.parsed import html_tree
 
 HOPS = "na_hops"
 LISTED_BATCH = 500  # sitemap entries checked against the crawl state at once
@@ -261,7 +262,7 @@ class NewsSpider(scrapy.Spider):
             record_id=ticket.record_id if ticket is not None else None,
             fetched_at=ticket.fetched_at if ticket is not None else None,
         )
-        links = extract_links(response.body, response.url)
+        links = extract_links(response.body, response.url, html_tree(response))
         self.record_canonical(response.url, links.canonical, links.og_url)
         self.note_article(response, links.article_markup)
         for url in links.feeds:
