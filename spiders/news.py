@@ -31,25 +31,25 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 
-from newsarchive.capture.middleware import SKIP_META, TICKET_META
 from newsarchive.discover.backlog import Backlog, Listed
 from newsarchive.discover.canonical import canonical_url, clean_url, declared_canonical
 from newsarchive.discover.feeds import parse_feed
-from newsarchive.discover.incremental import (
-    KEY_META,
-    KIND_META,
-    LASTMOD_META,
-    NEW_META,
-    PUBLISHED_META,
-    due_listed,
-)
+from newsarchive.discover.incremental import due_listed
 from newsarchive.discover.links import extract_links
+from newsarchive.discover.parsed import html_tree
 from newsarchive.discover.revisit import RevisitPolicy
 from newsarchive.discover.sitemaps import iter_sitemap, sitemaps_in_robots
 from newsarchive.fetch.items import PageItem
-from newsarchive.fetch.parsed import html_tree
+from newsarchive.meta import HOPS
+from newsarchive.meta import KIND as KIND_META
+from newsarchive.meta import LASTMOD as LASTMOD_META
+from newsarchive.meta import NEW as NEW_META
+from newsarchive.meta import PUBLISHED as PUBLISHED_META
+from newsarchive.meta import STATE_KEY as KEY_META
+from newsarchive.meta import WARC_SKIP as SKIP_META
+from newsarchive.meta import WARC_TICKET as TICKET_META
+from newsarchive.wiring import wiring_of
 
-HOPS = "na_hops"
 LISTED_BATCH = 500  # sitemap entries checked against the crawl state at once
 FEED_BATCH = 200  # listed pages turned into requests each time the scheduler runs dry
 
@@ -179,7 +179,7 @@ class NewsSpider(scrapy.Spider):
         self._queue_listed(batch)
 
     def _queue_listed(self, batch: list[Listed]) -> None:
-        state = getattr(self.crawler, "crawl_state", None)
+        state = wiring_of(self.crawler).state
         if state is not None and batch:
             policy = RevisitPolicy.from_settings(self.settings)
             batch = due_listed(state, policy, self.crawler.stats, batch)
@@ -296,7 +296,7 @@ class NewsSpider(scrapy.Spider):
             article = kind == "article" or markup
         if not article:
             return
-        state = getattr(self.crawler, "crawl_state", None)
+        state = wiring_of(self.crawler).state
         key = response.meta.get(KEY_META)
         if kind != "article" and state is not None and key:
             state.set_kind(key, "article")
@@ -306,7 +306,7 @@ class NewsSpider(scrapy.Spider):
     def record_canonical(self, url: str, link: str | None, og_url: str | None) -> None:
         """Make the page's declared canonical URL the identity of ``url`` in the crawl state."""
         declared = declared_canonical(url, link, og_url)
-        state = getattr(self.crawler, "crawl_state", None)
+        state = wiring_of(self.crawler).state
         if declared is None or state is None:
             return
         fetched = canonical_url(url)

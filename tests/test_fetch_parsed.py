@@ -5,7 +5,7 @@ from __future__ import annotations
 from scrapy.http import HtmlResponse
 
 from newsarchive.discover.links import extract_links
-from newsarchive.fetch.parsed import html_tree
+from newsarchive.discover.parsed import html_tree
 from newsarchive.fetch.render.detect import render_reason
 
 PAGE = (b"<html><head><link rel=stylesheet href=/s.css></head><body>"

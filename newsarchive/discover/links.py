@@ -14,7 +14,7 @@ from urllib.parse import urldefrag, urljoin
 from lxml import html as lxml_html
 
 from newsarchive.discover.feeds import FEED_TYPES
-from newsarchive.fetch.parsed import parse_html
+from newsarchive.discover.parsed import parse_html
 
 # schema.org types of a news story in JSON-LD: NewsArticle, ReportageNewsArticle,
 # Article, BlogPosting, LiveBlogPosting...
@@ -50,7 +50,7 @@ def extract_links(
     body: bytes | str, base_url: str, tree: lxml_html.HtmlElement | None = None
 ) -> PageLinks:
     """The links, embeds and feeds of ``body`` (HTML); ``tree`` is its parse when the
-    caller has one (:func:`~newsarchive.fetch.parsed.html_tree`), else it is parsed here."""
+    caller has one (:func:`~newsarchive.discover.parsed.html_tree`), else it is parsed here."""
     out = PageLinks()
     doc = tree if tree is not None else parse_html(body)
     if doc is None:

@@ -19,7 +19,7 @@ import re
 
 from lxml import html as lxml_html
 
-from newsarchive.fetch.parsed import parse_html
+from newsarchive.discover.parsed import parse_html
 
 MIN_TEXT = 200  # characters of readable text below which a scripted page is "empty"
 APP_ROOT_IDS = frozenset(
@@ -34,7 +34,7 @@ def render_reason(body: bytes, tree: lxml_html.HtmlElement | None = None) -> str
     """Why the page needs a browser (``"empty app root"``, ...), or None when it does not.
 
     ``tree`` is the page's parse when the caller has it (the crawl shares one with the
-    spider's link pass: :func:`~newsarchive.fetch.parsed.html_tree`)."""
+    spider's link pass: :func:`~newsarchive.discover.parsed.html_tree`)."""
     if not body.strip() or len(body) > _MAX_BYTES:
         return None
     root = tree if tree is not None else parse_html(body)
