@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +72,12 @@ def open_db(path: Path, schema: str, what: str) -> sqlite3.Connection:
     return db
 
 
+def _chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
+    # SQLite caps the parameters of one statement (999 in older builds).
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
 @dataclass(frozen=True)
 class FetchResult:
     """How recording a fetch changed the state: new URL, changed content, or neither."""
@@ -101,6 +107,25 @@ class CrawlState:
         """What is known of canonical ``url``."""
         row = self.db.execute(f"SELECT {COLUMNS} FROM urls WHERE url = ?", (url,)).fetchone()
         return UrlRecord(*row) if row else None
+
+    def resolve_many(self, urls: Sequence[str]) -> dict[str, str]:
+        """The aliases among ``urls``, each with the canonical URL it stands for."""
+        found: dict[str, str] = {}
+        for chunk in _chunks(urls):
+            marks = ",".join("?" * len(chunk))
+            found.update(self.db.execute(
+                f"SELECT alias, url FROM aliases WHERE alias IN ({marks})", chunk).fetchall())
+        return found
+
+    def get_many(self, urls: Sequence[str]) -> dict[str, UrlRecord]:
+        """What is known of each of ``urls`` (canonical), by URL: one query per 500."""
+        found: dict[str, UrlRecord] = {}
+        for chunk in _chunks(urls):
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.execute(
+                    f"SELECT {COLUMNS} FROM urls WHERE url IN ({marks})", chunk):
+                found[row[0]] = UrlRecord(*row)
+        return found
 
     def __iter__(self) -> Iterator[UrlRecord]:
         for row in self.db.execute(f"SELECT {COLUMNS} FROM urls ORDER BY url"):
