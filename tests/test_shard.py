@@ -22,6 +22,7 @@ import pytest
 from newsarchive.exceptions import ConfigError
 from newsarchive.shard import Shard
 from tests.plugins.collection import crawl
+from tests.plugins.s3 import bucket_objects
 
 BIN = str(Path(sys.executable).with_name("newsarchive"))
 SHARDS = 3
@@ -118,3 +119,20 @@ def test_bad_shard_is_a_usage_error(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "0 <= K < N" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.s3
+@pytest.mark.slow
+def test_index_shards_of_an_s3_collection(
+    collection: Path, s3_server: str, s3_client: Any, s3_bucket: str, tmp_path: Path
+) -> None:
+    store = f"s3://{s3_bucket}/archive/demo"
+    for path in sorted((collection / "warc").glob("*.warc.gz")):  # the WARCs alone
+        s3_client.upload_file(str(path), s3_bucket, f"archive/demo/warc/2026/11/30/{path.name}")
+    for k in range(SHARDS):
+        run("index", store, "--endpoint-url", s3_server, "--no-catalog", "--shard", f"{k}/{SHARDS}")
+    stored = {key.rsplit("/", 1)[-1]: data for key, data in bucket_objects(s3_client, s3_bucket).items()
+              if key.endswith(".cdxj")}
+    whole = shutil.copytree(collection, tmp_path / "demo")
+    run("index", str(whole), "--no-catalog")
+    assert stored == files(whole / "indexes")  # every WARC indexed, by one shard only

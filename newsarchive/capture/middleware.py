@@ -43,6 +43,8 @@ logger = logging.getLogger(__name__)
 
 SKIP_META = "warc_skip"  # request.meta flag: do not archive (e.g. the browser archives it)
 TICKET_META = "warc_ticket"  # request.meta key the middleware sets: the record's Ticket
+#: request.meta of a conditional request: the payload digest of the capture it re-checks
+NOT_MODIFIED_META = "na_not_modified"
 
 
 def warcinfo_fields(crawler: Crawler) -> dict[str, str]:
@@ -157,6 +159,8 @@ class WarcCaptureMiddleware:
             request_body=request.body or b"",
             ip_address=str(response.ip_address) if response.ip_address else None,
             warc_headers=warc_headers,
+            not_modified_digest=request.meta.get(NOT_MODIFIED_META)
+            if response.status == 304 else None,
         )
         try:
             request.meta[TICKET_META] = self.service.submit(exchange)

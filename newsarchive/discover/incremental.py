@@ -12,6 +12,12 @@
   ``state/new``, ``state/changed``, ``state/unchanged``; it sets
   ``meta["na_new"]`` for the spider, which counts ``state/new_articles``.
 
+A re-check of a page whose last capture had an ``ETag`` or ``Last-Modified``
+is conditional (``If-None-Match`` / ``If-Modified-Since``, stat
+``state/conditional``); a ``304`` answer counts as unchanged
+(``state/not_modified``) and is archived as a server-not-modified revisit of
+that capture, as Heritrix does.
+
 Both share one :class:`~newsarchive.discover.state.CrawlState`, kept on
 ``crawler.crawl_state`` so the spider can record ``rel=canonical`` aliases.
 The spider tags each request with ``meta["na_kind"]`` (see
@@ -31,9 +37,10 @@ from urllib.parse import urlsplit
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
+from newsarchive.capture.middleware import NOT_MODIFIED_META
 from newsarchive.capture.records import sha1_digest
 from newsarchive.discover.canonical import canonical_url
-from newsarchive.discover.revisit import RevisitPolicy
+from newsarchive.discover.revisit import RevisitPolicy, UrlRecord
 from newsarchive.discover.state import CrawlState
 from newsarchive.exceptions import NewsarchiveError
 
@@ -49,6 +56,11 @@ PUBLISHED_META = "na_published"
 KEY_META = "na_state_key"
 NEW_META = "na_new"  # set on responses: True if the collection did not hold the URL
 DEDUP_KINDS = frozenset({"article", "page", "embed"})
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
 
 
 def request_kind(request: Request) -> str:
@@ -104,6 +116,10 @@ class IncrementalFilterMiddleware:
         self.state = state
         self.policy = policy
         self.seen: set[str] = set()
+        # Conditional re-checks (STATE_CONDITIONAL); a page every request of which the
+        # browser renders is not: Chromium's answer to a 304 is no page.
+        self.conditional_requests = (crawler.settings.getbool("STATE_CONDITIONAL")
+                                     and crawler.settings.get("RENDER_MODE") != "always")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> IncrementalFilterMiddleware:
@@ -122,9 +138,8 @@ class IncrementalFilterMiddleware:
         if kind in DEDUP_KINDS and key in self.seen and not request.dont_filter:
             self.stats.inc_value("state/duplicate")
             raise IgnoreRequest(f"already requested in this run: {key}")
-        decision = self.policy.decide(
-            kind, self.state.get(key), time.time(), request.meta.get(LASTMOD_META)
-        )
+        record = self.state.get(key)
+        decision = self.policy.decide(kind, record, time.time(), request.meta.get(LASTMOD_META))
         self.seen.add(key)
         if not decision.fetch:
             self.stats.inc_value("state/skipped")
@@ -132,7 +147,35 @@ class IncrementalFilterMiddleware:
             logger.debug("not due (%s, %s): %s", kind, decision.reason, request.url)
             raise IgnoreRequest(f"known and not due ({decision.reason}): {request.url}")
         self.stats.inc_value(f"state/fetch/{decision.reason}")
+        self.conditional(request, kind, record)
         return None
+
+    def conditional(self, request: Request, kind: str, record: UrlRecord | None) -> None:
+        """Make a re-check conditional on what the last capture's validators were.
+
+        Only re-checks of pages and embeds whose last answer was archived whole
+        (200, or a 304 to an earlier re-check): fronts, feeds and sitemaps are
+        parsed for links on every run, and a rendered page goes to the browser.
+        The capture turns a ``304`` into a server-not-modified revisit of the
+        capture whose payload digest the state holds.
+        """
+        if (
+            not self.conditional_requests
+            or kind not in DEDUP_KINDS
+            or record is None
+            or record.digest is None
+            or record.last_status not in (200, 304)
+            or not (record.etag or record.last_modified)
+            or b"If-None-Match" in request.headers
+            or b"If-Modified-Since" in request.headers
+        ):
+            return
+        if record.etag:
+            request.headers[b"If-None-Match"] = record.etag
+        if record.last_modified:
+            request.headers[b"If-Modified-Since"] = record.last_modified
+        request.meta[NOT_MODIFIED_META] = record.digest
+        self.stats.inc_value("state/conditional")
 
 
 class IncrementalRecordMiddleware:
@@ -157,16 +200,21 @@ class IncrementalRecordMiddleware:
         if key is None or response.url != request.url:
             key = self.state.resolve(canonical_url(response.url))
         kind = request_kind(request)
+        not_modified = response.status == 304 and NOT_MODIFIED_META in request.meta
         result = self.state.record_fetch(
             key,
             kind=kind,
             now=time.time(),
             status=response.status,
-            digest=sha1_digest(response.body),
+            digest=None if not_modified else sha1_digest(response.body),
             fetched_url=response.url,
             lastmod=request.meta.get(LASTMOD_META),
             published=request.meta.get(PUBLISHED_META),
+            etag=_header(response, b"ETag"),
+            last_modified=_header(response, b"Last-Modified"),
         )
+        if not_modified:
+            self.stats.inc_value("state/not_modified")
         # The spider counts new *articles* (state/new_articles): only it knows,
         # from the page itself, whether a page found by a link is one.
         request.meta[NEW_META] = result.new
