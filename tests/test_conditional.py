@@ -109,3 +109,36 @@ def test_recheck_of_unchanged_page_is_a_304_and_a_revisit(
     title = site.article(url).title
     assert title in replay_latest(out, url)
 
+
+
+def test_state_keeps_validators_and_older_databases_gain_them(tmp_path: Path) -> None:
+    import sqlite3
+
+    from newsarchive.discover.state import CrawlState
+
+    path = tmp_path / "crawl.sqlite"
+    old = sqlite3.connect(path)  # the table as versions before conditional re-checks made it
+    old.execute("CREATE TABLE urls (url TEXT PRIMARY KEY, kind TEXT NOT NULL, first_seen REAL"
+                " NOT NULL, last_fetched REAL, last_status INTEGER, digest TEXT, last_changed"
+                " REAL, lastmod TEXT, published TEXT, fetches INTEGER NOT NULL DEFAULT 0,"
+                " fetched_url TEXT)")
+    old.execute("INSERT INTO urls (url, kind, first_seen, last_fetched, last_status, digest)"
+                " VALUES ('http://a.example/x', 'article', 1, 1, 200, 'sha1:A')")
+    old.commit()
+    old.close()
+    state = CrawlState(path)
+    known = state.get("http://a.example/x")
+    assert known is not None and known.etag is None and known.digest == "sha1:A"
+    state.record_fetch("http://a.example/x", kind="article", now=2, status=200, digest="sha1:A",
+                       etag='"v1"', last_modified="Sat, 14 Mar 2026 10:00:00 GMT")
+    result = state.record_fetch("http://a.example/x", kind="article", now=3, status=304,
+                                digest=None)  # a 304 without validators keeps them
+    assert not result.changed and not result.new
+    after = state.get("http://a.example/x")
+    assert after is not None
+    assert (after.etag, after.last_modified, after.digest, after.last_status) == (
+        '"v1"', "Sat, 14 Mar 2026 10:00:00 GMT", "sha1:A", 304)
+    state.record_fetch("http://a.example/x", kind="article", now=4, status=200, digest="sha1:B")
+    changed = state.get("http://a.example/x")
+    assert changed is not None and changed.etag is None  # a 200 without them clears them
+    state.close()
