@@ -27,13 +27,14 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 
-from newsarchive import SOFTWARE
+from newsarchive import SOFTWARE, meta
 from newsarchive import signals as na_signals
 from newsarchive.capture import records
-from newsarchive.capture.exchange import Exchange
 from newsarchive.capture.service import WarcWriterService
 from newsarchive.exceptions import NewsarchiveError
 from newsarchive.fetch.body import SPOOL_META, truncation
+from newsarchive.fetch.exchange import Exchange
+from newsarchive.wiring import wiring_of
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -41,10 +42,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-SKIP_META = "warc_skip"  # request.meta flag: do not archive (e.g. the browser archives it)
-TICKET_META = "warc_ticket"  # request.meta key the middleware sets: the record's Ticket
-#: request.meta of a conditional request: the payload digest of the capture it re-checks
-NOT_MODIFIED_META = "na_not_modified"
+SKIP_META = meta.WARC_SKIP
+TICKET_META = meta.WARC_TICKET
 
 
 def warcinfo_fields(crawler: Crawler) -> dict[str, str]:
@@ -94,6 +93,7 @@ class WarcCaptureMiddleware:
             crawler.signals.send_catch_log(na_signals.file_closed, path=path, kind=kind,
                                            **digest)
 
+        wiring = wiring_of(crawler)
         service = WarcWriterService(
             Path(s.get("WARC_DIR")),
             prefix=s.get("WARC_PREFIX"),
@@ -105,8 +105,10 @@ class WarcCaptureMiddleware:
             fsync=s.get("WARC_FSYNC"),
             on_close=on_close,
             redaction=records.Redaction.from_settings(s),
+            digest=wiring.file_digest,
+            read_pages=wiring.read_pages,
         )
-        crawler.warc_service = service  # type: ignore[attr-defined]  # for pipelines
+        wiring.capture = service  # for the pipeline and the other middlewares
         return cls(crawler, service)
 
     def spider_opened(self, spider: Any) -> None:
@@ -121,7 +123,7 @@ class WarcCaptureMiddleware:
         found = self.service.reconciled
         if found.files:
             self.crawler.stats.set_value("warc/reconciled_files", found.files)
-        if getattr(self.crawler, "sidecar_pipeline", None) is None:
+        if wiring_of(self.crawler).sidecars is None:
             # No sidecars in this crawl: nothing waits for the reconciled pages.
             self.service.settle()
 
@@ -159,7 +161,7 @@ class WarcCaptureMiddleware:
             request_body=request.body or b"",
             ip_address=str(response.ip_address) if response.ip_address else None,
             warc_headers=warc_headers,
-            not_modified_digest=request.meta.get(NOT_MODIFIED_META)
+            not_modified_digest=request.meta.get(meta.NOT_MODIFIED)
             if response.status == 304 else None,
         )
         try:

@@ -19,7 +19,8 @@ is conditional (``If-None-Match`` / ``If-Modified-Since``, stat
 that capture, as Heritrix does.
 
 Both share one :class:`~newsarchive.discover.state.CrawlState`, kept on
-``crawler.crawl_state`` so the spider can record ``rel=canonical`` aliases.
+the crawl's wiring (:mod:`newsarchive.wiring`), so the spider can record
+``rel=canonical`` aliases.
 The spider tags each request with ``meta["na_kind"]`` (see
 :mod:`newsarchive.discover.revisit`) and, from sitemaps and feeds,
 ``meta["na_lastmod"]`` and ``meta["na_published"]``.
@@ -37,12 +38,14 @@ from urllib.parse import urlsplit
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
-from newsarchive.capture.middleware import NOT_MODIFIED_META
-from newsarchive.capture.records import sha1_digest
+from newsarchive import meta
+from newsarchive.collection import Layout
+from newsarchive.digests import sha1_digest
 from newsarchive.discover.canonical import canonical_url
 from newsarchive.discover.revisit import RevisitPolicy, UrlRecord
 from newsarchive.discover.state import CrawlState
 from newsarchive.exceptions import NewsarchiveError
+from newsarchive.wiring import wiring_of
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -50,11 +53,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-KIND_META = "na_kind"
-LASTMOD_META = "na_lastmod"
-PUBLISHED_META = "na_published"
-KEY_META = "na_state_key"
-NEW_META = "na_new"  # set on responses: True if the collection did not hold the URL
+KIND_META = meta.KIND
+LASTMOD_META = meta.LASTMOD
+PUBLISHED_META = meta.PUBLISHED
+KEY_META = meta.STATE_KEY
+NEW_META = meta.NEW
 DEDUP_KINDS = frozenset({"article", "page", "embed"})
 
 
@@ -73,17 +76,18 @@ def request_kind(request: Request) -> str:
 
 def crawl_state(crawler: Crawler) -> CrawlState:
     """The crawl's shared state, opened on first use and closed with the spider."""
-    state = getattr(crawler, "crawl_state", None)
+    wiring = wiring_of(crawler)
+    state = wiring.state
     if state is None:
         path = crawler.settings.get("STATE_DB") or str(
-            Path(crawler.settings.get("WARC_DIR")) / "state" / "crawl.sqlite"
+            Layout(Path(crawler.settings.get("WARC_DIR"))).crawl_db
         )
         state = CrawlState(Path(path))
-        crawler.crawl_state = state  # type: ignore[attr-defined]
+        wiring.state = state
 
         def archive_first() -> None:
             # A fetch is durable in the state only once its record is on disk.
-            service = getattr(crawler, "warc_service", None)
+            service = wiring.capture
             if service is not None:
                 with contextlib.suppress(NewsarchiveError):  # reported by the capture
                     service.flush(timeout=30)
@@ -174,7 +178,7 @@ class IncrementalFilterMiddleware:
             request.headers[b"If-None-Match"] = record.etag
         if record.last_modified:
             request.headers[b"If-Modified-Since"] = record.last_modified
-        request.meta[NOT_MODIFIED_META] = record.digest
+        request.meta[meta.NOT_MODIFIED] = record.digest
         self.stats.inc_value("state/conditional")
 
 
@@ -200,7 +204,7 @@ class IncrementalRecordMiddleware:
         if key is None or response.url != request.url:
             key = self.state.resolve(canonical_url(response.url))
         kind = request_kind(request)
-        not_modified = response.status == 304 and NOT_MODIFIED_META in request.meta
+        not_modified = response.status == 304 and meta.NOT_MODIFIED in request.meta
         result = self.state.record_fetch(
             key,
             kind=kind,

@@ -38,17 +38,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from newsarchive.collection import Layout
 from newsarchive.exceptions import StorageError, UserError
 
 logger = logging.getLogger(__name__)
 
 #: the databases of ``DIR/state`` a later run reads (the upload journal and the
 #: crawl lock belong to one spool, never to the next).
-DATABASES = ("crawl.sqlite", "dedup.sqlite", "stories.sqlite")
+DATABASES = (Layout(Path()).crawl_db.name, Layout(Path()).dedup_db.name, "stories.sqlite")
 SNAPSHOTS = "state/snapshots"
 LOG_PARTS = "logs/crawl"
 REPORTS = "reports"
-CRAWL_LOG = Path("logs") / "crawl.log"
+CRAWL_LOG = Layout(Path()).crawl_log  # relative to the collection
 
 
 @dataclass
@@ -82,7 +83,7 @@ class StateSync:
     # -- before the run ------------------------------------------------------------
     def needs_restore(self) -> bool:
         """True when the spool has no crawl state (a fresh machine or a wiped folder)."""
-        return not (self.collection / "state" / "crawl.sqlite").exists()
+        return not Layout(self.collection).crawl_db.exists()
 
     def restore(self) -> int:
         """Fetch the latest snapshot, crawl.log and run summaries; return files restored.
@@ -98,7 +99,7 @@ class StateSync:
             latest = runs[-1]
             for name in DATABASES:
                 key = f"{SNAPSHOTS}/{latest}/{name}"
-                dest = self.collection / "state" / name
+                dest = Layout(self.collection).state_dir / name
                 if not dest.exists() and self.store.head(key) is not None:
                     self._fetch(key, dest)
                     restored += 1
@@ -129,7 +130,7 @@ class StateSync:
         stored = 0
         with tempfile.TemporaryDirectory(prefix="newsarchive-snapshot-") as tmp:
             for name in DATABASES:
-                source = self.collection / "state" / name
+                source = Layout(self.collection).state_dir / name
                 if not source.exists():
                     continue
                 copy = Path(tmp) / name
