@@ -17,6 +17,9 @@ side), then, for 1, 2 and 4 concurrent pages:
                   benchmarks/extraction.py).
 * ``before``      (``--before DIR``) the same crawl run from another checkout of
                   newsarchive, e.g. ``git archive OLD newsarchive spiders | tar -x -C DIR``.
+* ``bare-nocache`` (``--bare-nocache``) bare Playwright with the HTTP cache off, as
+                  newsarchive's tabs (so each page's stylesheet and script are fetched,
+                  and archived, again): the share of the gap that policy costs. Reference.
 * ``bare-sel``    (``--selector``) bare Playwright waiting for the story element
                   instead: site-specific knowledge a generic crawler does not have,
                   shown for reference only.
@@ -130,6 +133,7 @@ from playwright.async_api import async_playwright
 base, pages, conc, wait, idle = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5]) / 1000
 tab_pages, width, height = int(sys.argv[6]), int(sys.argv[7]), int(sys.argv[8])
 args = sys.argv[9].split("\x1f")
+nocache = len(sys.argv) > 10 and sys.argv[10] == "nocache"
 
 class Quiet:
     # listeners once per tab, as newsarchive's recorder does
@@ -174,8 +178,15 @@ async def main():
         browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=args)
         context = await browser.new_context(viewport={"width": width, "height": height}, service_workers="block")
         queue = list(range(pages))
-        async def worker():
+        async def new_page():
             page = await context.new_page()
+            if nocache:  # as newsarchive's tabs: every page fetches all it needs
+                session = await context.new_cdp_session(page)
+                await session.send("Network.enable")
+                await session.send("Network.setCacheDisabled", {"cacheDisabled": True})
+            return page
+        async def worker():
+            page = await new_page()
             quiet = Quiet(page)
             done = 0
             while queue:
@@ -189,7 +200,7 @@ async def main():
                 done += 1
                 if done % tab_pages == 0:  # recycle tabs as newsarchive does (RENDER_TAB_PAGES)
                     await page.close()
-                    page = await context.new_page()
+                    page = await new_page()
                     quiet = Quiet(page)
         await asyncio.gather(*[worker() for _ in range(conc)])
         await browser.close()
@@ -206,12 +217,13 @@ assert s.pages >= len(urls) and not s.errors, s.as_dict()
 """
 
 
-def bare_command(base: str, pages: int, conc: int, wait: str) -> list[str]:
+def bare_command(base: str, pages: int, conc: int, wait: str, cache: bool = True) -> list[str]:
     """Bare Playwright with newsarchive's defaults for idle, tab recycling, viewport and flags."""
     config = RenderConfig()
     width, height = config.viewport
     return [sys.executable, "-c", BARE, base, str(pages), str(conc), wait, str(config.idle_ms),
-            str(config.tab_pages), str(width), str(height), "\x1f".join(config.launch_args())]
+            str(config.tab_pages), str(width), str(height), "\x1f".join(config.launch_args()),
+            "cache" if cache else "nocache"]
 
 
 def crawl_command(base: str, pages: int, conc: int, out: Path, profile: Path | None) -> list[str]:
@@ -278,6 +290,10 @@ def main() -> int:
     parser.add_argument("--pages", type=int, default=1000)
     parser.add_argument("--concurrency", default="1,2,4")
     parser.add_argument("--before", type=Path, help="also crawl with the newsarchive checked out in DIR")
+    parser.add_argument("--bare-nocache", action="store_true",
+                        help="also run bare Playwright with the HTTP cache off, as newsarchive's "
+                        "tabs have it (each page fetches its stylesheet and scripts again, so each "
+                        "is archived with it): what that policy costs (reference)")
     parser.add_argument("--selector", action="store_true",
                         help="also run bare Playwright waiting for the story element (reference)")
     parser.add_argument("--profile", type=Path, help="write cProfile output of each crawl to DIR "
@@ -343,9 +359,13 @@ def run_round(args: argparse.Namespace, base: str, conc: int, shared: tuple[Any,
         with tempfile.TemporaryDirectory() as tmp:
             cmd = crawl_command(base, args.pages, conc, Path(tmp) / "out", None)
             results["before"] = measure(cmd, args.before.resolve(), shared, args.pages)
+    if args.bare_nocache:
+        results["bare-nocache"] = measure(bare_command(base, args.pages, conc, "quiet", cache=False),
+                                          ROOT, shared, args.pages)
     if args.selector:
         results["bare-sel"] = measure(bare_command(base, args.pages, conc, "selector"), ROOT, shared, args.pages)
-    return {k: results[k] for k in ("bare", "newsarchive", "before", "bare-sel") if k in results}
+    return {k: results[k] for k in ("bare", "newsarchive", "before", "bare-nocache", "bare-sel")
+            if k in results}
 
 
 if __name__ == "__main__":

@@ -10,38 +10,28 @@ from ``/proc``).
 from __future__ import annotations
 
 import resource
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 from newsarchive.fetch.render.procs import tree_rss
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: tests.plugins
+from tests.plugins import net  # noqa: E402
+from tests.plugins.net import free_port  # noqa: E402
+
 BIN = Path(sys.executable).with_name("newsarchive")
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_until_up(url: str, proc: subprocess.Popen[bytes], what: str, seconds: float = 600) -> None:
     """Poll ``url`` until it answers; kill ``proc`` and exit if it never does."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            urllib.request.urlopen(url, timeout=2).read()
-            return
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit(f"{what} did not start")
+    try:
+        net.wait_until_up(net.http_answers(url), proc, what, timeout=seconds)
+    except RuntimeError as exc:  # it killed proc
+        raise SystemExit(str(exc)) from None
 
 
 def start_demo_site(articles: int, *extra: str) -> tuple[subprocess.Popen[bytes], str]:

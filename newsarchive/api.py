@@ -121,4 +121,4 @@ def open_collection(
     from newsarchive.cli.common import apply_s3_options
 
     apply_s3_options(SimpleNamespace(endpoint_url=endpoint_url, region=region))
-    return Collection(Location.open(location))
+    return Collection(Location.open(os.fspath(location)))

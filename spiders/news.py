@@ -200,7 +200,7 @@ class NewsSpider(scrapy.Spider):
     # -- pages ------------------------------------------------------------------
     def parse_page(self, response: Response) -> Iterable[Any]:
         """Archive-worthy page: yield it for the sidecar pipeline and follow its links."""
-        ctype = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
+        ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
         if not ("html" in ctype or (not ctype and response.body.lstrip()[:1] == b"<")):
             return
         ticket = response.meta.get(TICKET_META)

@@ -29,3 +29,17 @@ def _our_loggers_enabled() -> None:
     for name, logger in list(logging.Logger.manager.loggerDict.items()):
         if name.startswith("newsarchive") and isinstance(logger, logging.Logger):
             logger.disabled = False
+
+
+#: Fixtures that make every test using them slow: a crawl of the demo site in a
+#: process of its own (once per session, then shared), or moto's S3 server.
+#: Tests that start crawls or Chromium themselves carry ``@pytest.mark.slow``.
+SLOW_FIXTURES = frozenset({"demo_collection", "escape_collection", "s3_server"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests that use a :data:`SLOW_FIXTURES` fixture ``slow``."""
+    for item in items:
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

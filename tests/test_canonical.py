@@ -117,12 +117,13 @@ def tiny_site() -> Iterator[tuple[str, _Site]]:
 def _crawl(url: str, out: Path) -> dict:
     done = subprocess.run(
         [NEWSARCHIVE, "crawl", url, "--out", str(out), "--json", "--depth", "1"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
 
+@pytest.mark.slow  # two crawl processes
 def test_one_page_one_fetch_and_declared_canonical_is_its_identity(tiny_site, tmp_path: Path) -> None:
     url, site = tiny_site
     out = tmp_path / "out"

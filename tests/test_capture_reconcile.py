@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from newsarchive.capture.reconcile import MARKER, unsettled_since
 from newsarchive.capture.service import WarcWriterService, wait_written
 from newsarchive.extract.archive import PageReader
@@ -85,6 +87,7 @@ def test_an_unsettled_run_stays_unsettled_until_its_pages_have_sidecars(tmp_path
     svc.close()
 
 
+@pytest.mark.slow  # starts a crawl's extraction fork server
 def test_a_fork_server_whose_crawl_died_while_it_started_exits(tmp_path: Path) -> None:
     # The fork server arms its parent-death signal only after its imports; a
     # crawl killed before that must not leave it running under init.

@@ -8,7 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from newsarchive.capture.check import check_path
+from tests.plugins.net import free_port
+
+pytestmark = pytest.mark.slow  # the demo verb crawls the demo site
 
 BIN = str(Path(sys.executable).with_name("newsarchive"))
 
@@ -17,12 +22,6 @@ def demo(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [BIN, "demo", "--out", str(out), *extra], capture_output=True, text=True, timeout=600
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_demo_archives_the_site_and_a_second_run_is_incremental(tmp_path: Path) -> None:

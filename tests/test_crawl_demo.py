@@ -23,6 +23,8 @@ from newsarchive.capture.check import check_path
 from newsarchive.demosite import DemoSite
 from tests.plugins.warcs import read_records
 
+pytestmark = pytest.mark.slow  # a crawl of the demo site
+
 VENV_BIN = Path(sys.executable).parent
 
 

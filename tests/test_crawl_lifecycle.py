@@ -221,6 +221,7 @@ def test_a_second_crawl_into_a_busy_folder_is_refused(make_demo_site, tmp_path: 
     assert json.loads(third.stdout)["recovered_files"] >= 1
 
 
+@pytest.mark.slow  # a crawl process
 def test_an_unreachable_site_exits_1_and_logs_each_failure(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}/"
     out = tmp_path / "coll"
@@ -237,6 +238,7 @@ def test_an_unreachable_site_exits_1_and_logs_each_failure(tmp_path: Path) -> No
     assert {f[3] for f in failed} >= {url}
 
 
+@pytest.mark.slow  # a scheduler and its crawl process
 def test_schedule_records_a_failed_run(tmp_path: Path) -> None:
     sites = tmp_path / "sites"
     sites.mkdir()
@@ -252,6 +254,7 @@ def test_schedule_records_a_failed_run(tmp_path: Path) -> None:
     assert row["status"] == "failed" and row["exit_code"] == 1 and row["errors"] >= 1
 
 
+@pytest.mark.slow  # a crawl process and moto
 def test_a_missing_bucket_exits_3_before_any_page_is_requested(make_demo_site, s3_server: str,
                                                                 tmp_path: Path) -> None:
     site = make_demo_site(articles=5)
@@ -259,7 +262,7 @@ def test_a_missing_bucket_exits_3_before_any_page_is_requested(make_demo_site, s
     done = subprocess.run(
         crawl_cmd(site.url, out, "--store", "s3://no-such-bucket/news/coll",
                   "--endpoint-url", s3_server),
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 3, done.stderr[-2000:]
     (line,) = done.stderr.strip().splitlines()

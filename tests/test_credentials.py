@@ -217,6 +217,7 @@ def test_site_files_hold_no_secrets(tmp_path: Path, yaml: str, message: str) -> 
     assert "0123-real-token" not in str(info.value) and "hunter22" not in str(info.value)
 
 
+@pytest.mark.slow  # CLI processes
 def test_a_missing_variable_is_one_line_naming_it(tmp_path: Path) -> None:
     path = tmp_path / "site.yaml"
     path.write_text("name: s\nstart_urls: [http://a.example/]\ncredentials:\n  headers:\n"

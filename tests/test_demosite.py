@@ -415,6 +415,42 @@ def test_two_thousand_articles_build_quickly() -> None:
     assert built < 3, f"built in {built:.1f}s of CPU"
 
 
+def test_large_sites_reuse_their_articles_from_the_disk_cache(monkeypatch, tmp_path) -> None:
+    from newsarchive.demosite import articlecache
+
+    monkeypatch.setenv("NEWSARCHIVE_CACHE_DIR", str(tmp_path))
+    pattern = (False, True)
+    monkeypatch.setattr(articlecache, "CACHE_FROM", 10**9)
+    fresh = ArticleWriter(200, pattern).articles(260)  # written, no cache involved
+    fresh_small = ArticleWriter(150, pattern).articles(150)
+    assert not list(tmp_path.rglob("*.pickle"))
+    monkeypatch.setattr(articlecache, "CACHE_FROM", 50)
+    assert ArticleWriter(200, pattern).articles(200) == fresh[:200]
+    assert len(list(tmp_path.rglob("*.pickle"))) == 1
+
+    def no_writing(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("written again instead of read from the cache")
+
+    with monkeypatch.context() as m:
+        m.setattr(ArticleWriter, "_write", no_writing)
+        assert ArticleWriter(200, pattern).articles(200) == fresh[:200]
+        # Another size of site: same texts, its own publication times.
+        assert ArticleWriter(150, pattern).articles(150) == fresh_small
+    # More than the cache holds: the rest is written, exactly as without the cache.
+    assert ArticleWriter(200, pattern).articles(260) == fresh
+    assert ArticleWriter(200, (True,)).articles(60) != fresh[:60]  # another pattern, other file
+    (path,) = [p for p in tmp_path.rglob("*.pickle")
+               if p == articlecache.cache_path("newsarchive-demo-2026", pattern)]
+    path.write_bytes(b"not a pickle")
+    assert ArticleWriter(200, pattern).articles(200) == fresh[:200]
+    # A file of an older version of the writer is removed when the current one is written.
+    old = path.with_name(path.name.rsplit("-", 1)[0] + "-0123456789abcdef.pickle")
+    old.write_bytes(b"older")
+    path.unlink()
+    assert ArticleWriter(200, pattern).articles(200) == fresh[:200]
+    assert path.exists() and not old.exists()
+
+
 # -- instrumentation -------------------------------------------------------------
 
 
@@ -478,6 +514,7 @@ def test_a_large_site_numbers_repeats_instead_of_failing() -> None:
 NEWSARCHIVE = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "newsarchive"
 
 
+@pytest.mark.slow  # the demo site in a process of its own
 def test_cli_serves_until_interrupted() -> None:
     import signal
     import subprocess

@@ -150,6 +150,7 @@ def _socks_connect(port: int, host: str, target_port: int) -> tuple[int, socket.
     return reply[1], sock
 
 
+@pytest.mark.slow  # Chromium
 def test_the_browser_proxy_refuses_local_addresses_and_relays_the_allowed_origin(
     canary: Canary, ssrf_site: SsrfSite
 ) -> None:
@@ -252,6 +253,7 @@ def test_a_name_that_rebinds_to_loopback_after_the_check_gets_no_connection(
     assert not [u for u in archived_urls(out) if u.startswith(f"http://{name}:")]
 
 
+@pytest.mark.slow  # Chromium
 def test_chromium_is_routed_through_the_proxy_and_a_proxy_of_its_own_is_refused() -> None:
     from scrapy.utils.test import get_crawler
 

@@ -27,6 +27,8 @@ from newsarchive.extract.bounded import BoundedExtractor, Limits, cut, extractio
 from newsarchive.extract.pipeline import extract_page
 from newsarchive.fetch.exchange import Exchange
 
+pytestmark = pytest.mark.slow  # every test drives extraction worker processes
+
 WHEN = datetime(2026, 3, 14, 12, 0, 0, tzinfo=UTC)
 STORY_WORDS = "The council voted on Tuesday to rebuild the harbour wall before winter. "
 

@@ -13,6 +13,7 @@ from newsarchive.cli.main import main
 DATA = Path(__file__).parent / "data"
 
 
+@pytest.mark.slow  # CLI processes
 def test_one_file_prints_the_sidecar(capsys: pytest.CaptureFixture[str]) -> None:
     url = "http://news.example.com/news/belarus.html"
     assert main(["extract", str(DATA / "wire-story" / "yahoo.html"), "--url", url]) == 0
@@ -20,6 +21,7 @@ def test_one_file_prints_the_sidecar(capsys: pytest.CaptureFixture[str]) -> None
     assert sidecar["url"] == url and sidecar["dateline"] == "TALLINN, Estonia"
 
 
+@pytest.mark.slow  # a CLI process with a process pool
 def test_folder_with_jobs_writes_json_and_txt(tmp_path: Path) -> None:
     pages = tmp_path / "pages"
     shutil.copytree(DATA / "extract", pages)

@@ -38,6 +38,7 @@ def sidecar_of(site: DemoSite, path: str) -> dict[str, Any]:
     return sidecar
 
 
+@pytest.mark.slow  # extracts every demo article
 def test_every_article_passes_check_sidecar(demo_site: DemoSite, checker: ModuleType,
                                             tmp_path: Path) -> None:
     pages = [p for p in demo_site.pages() if p.kind in ("article", "fixture")]
@@ -63,6 +64,7 @@ def test_divsoup_byline_with_timestamp_gives_names_only(demo_site: DemoSite) -> 
     assert sidecar["authors"] == list(article.authors)
 
 
+@pytest.mark.slow  # extracts every demo page
 def test_every_other_page_is_not_an_article(demo_site: DemoSite) -> None:
     pages = [p for p in demo_site.pages()
              if p.kind in NOT_ARTICLES and p.content_type.startswith("text/html")]

@@ -187,6 +187,7 @@ def _article(site: SiteModel, template: str) -> tuple[str, bytes, dict]:
     return url, body, site.expected_sidecar(url)
 
 
+@pytest.mark.slow  # a rendered crawl
 def test_encodings_and_rendered_dom(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     site = SiteModel("http://news.example", base_count=12, templates=("classic",))
     pages = [_article(site, "classic")]

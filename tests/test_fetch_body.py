@@ -71,7 +71,7 @@ def test_cut_bodies_are_archived_with_warc_truncated(crawl: dict[str, Any], host
 def test_every_warc_is_valid(crawl: dict[str, Any]) -> None:
     check = subprocess.run(
         [sys.executable, "-m", "newsarchive", "warc", "check", str(crawl["out"])],
-        capture_output=True, text=True, timeout=120, cwd=ROOT,
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
     )
     assert check.returncode == 0, check.stdout[-2000:] + check.stderr[-2000:]
 

@@ -15,6 +15,8 @@ import pytest
 
 from tests.plugins.collection import NEWSARCHIVE
 
+pytestmark = pytest.mark.slow  # every test runs a crawl process
+
 LONG = "/long/" + "x" * 3000
 ARTICLE = (b"<!doctype html><html><head><title>Fine</title></head><body><article><h1>Fine</h1>"
            + b"<p>An ordinary story with enough words in it to be one.</p>" * 8 + b"</article></body></html>")

@@ -21,7 +21,7 @@ from tests.plugins.warcs import read_records
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*NEWSARCHIVE, *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run([*NEWSARCHIVE, *args], capture_output=True, text=True, timeout=300)
 
 
 def replayable_records(warc: Path) -> list[tuple[str, str]]:

@@ -58,6 +58,7 @@ def test_a_damaged_file_never_stops_the_others(
     assert not (coll / "indexes" / "b-garbage.cdxj").exists()
 
 
+@pytest.mark.slow  # indexes and catalogs WARC files
 def test_index_names_never_collide(tmp_path: Path) -> None:
     assert index_name("X.warc.gz") == "X.cdxj"
     names = {index_name(n) for n in (
@@ -77,6 +78,7 @@ def test_index_names_never_collide(tmp_path: Path) -> None:
     assert files == {"X.warc.gz", "X.warc"}
 
 
+@pytest.mark.slow  # indexes and catalogs ARC files
 def test_arc_files_of_a_collection_are_indexed(tmp_path: Path) -> None:
     shared = Path(__file__).resolve().parents[1].parent / "shared" / "interop-warcs"
     if not shared.is_dir():

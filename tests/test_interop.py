@@ -20,10 +20,8 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 import zipfile
@@ -42,6 +40,7 @@ from newsarchive.cli.main import main
 from newsarchive.collection import index_name
 from newsarchive.index.cdxj import iter_index
 from tests.plugins.collection import NEWSARCHIVE, crawl
+from tests.plugins.net import free_port, http_answers, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "interop-warcs"
@@ -151,7 +150,7 @@ def test_extract_reads_valid_files_and_rejects_broken_ones(
 def _stock_index_lines(path: Path) -> int | None:
     """How many lines stock cdxj-indexer writes for ``path`` (None if it fails on the file)."""
     done = subprocess.run([str(BIN / "cdxj-indexer"), "--records", "response,revisit,resource",
-                           str(path)], capture_output=True, text=True, timeout=120, check=False)
+                           str(path)], capture_output=True, text=True, timeout=300, check=False)
     if done.returncode != 0:
         return None
     return len([line for line in done.stdout.splitlines() if line.strip()])
@@ -347,12 +346,6 @@ def test_wacz_validates_and_its_index_and_pages_follow_the_rule(
     assert shadowed(read_cdxj(index.decode("utf-8")), pages) == []
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def stock_pywb(demo_collection: Path, wacz: Path,
                tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
@@ -368,21 +361,12 @@ def stock_pywb(demo_collection: Path, wacz: Path,
     manager("add", "demo", *map(str, sorted((demo_collection / "warc").glob("*.warc.gz"))))
     manager("init", "demowacz")
     manager("add", "--unpack-wacz", "demowacz", str(wacz))
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([str(BIN / "wayback"), "-p", str(port), "-b", "127.0.0.1"],
                             cwd=root, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(base + "/", timeout=5).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise AssertionError("wayback did not start") from None
-            time.sleep(0.3)
+    wait_until_up(http_answers(base + "/"), proc, "wayback")
     yield base
     proc.send_signal(signal.SIGTERM)
     try:

@@ -80,6 +80,7 @@ async def render_all(urls: list[str]) -> tuple[list[Exchange], list[bool], bool]
         await pool.close()
 
 
+@pytest.mark.slow  # Chromium
 def test_the_favicon_is_archived_then_interception_stops(site: tuple[str, list[str]]) -> None:
     base, log = site
     urls = [f"{base}/p/{n}.html" for n in range(8)]
@@ -93,6 +94,7 @@ def test_the_favicon_is_archived_then_interception_stops(site: tuple[str, list[s
     assert {f"{base}{p}" for p in log} <= {e.url for e in archived}
 
 
+@pytest.mark.slow  # Chromium
 def test_an_origin_without_a_favicon_request_stops_interception_after_a_few_pages(
     site: tuple[str, list[str]],
 ) -> None:

@@ -17,6 +17,8 @@ from newsarchive.demosite.server import DemoSite
 from tests.plugins.render import leftover, run_tagged
 from tests.plugins.warcs import read_records
 
+pytestmark = pytest.mark.slow  # rendered crawls in Chromium
+
 CHECK_SIDECAR = Path(__file__).resolve().parent / "tools" / "check_sidecar.py"
 ARTICLES = 12  # 3 of them client-rendered (one in four)
 

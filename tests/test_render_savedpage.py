@@ -8,7 +8,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.plugins.render import ROOT
+
+pytestmark = pytest.mark.slow  # Chromium
 
 
 def test_saved_page_is_rendered_as_if_served_from_its_url(make_spa_site: Any, tmp_path: Path) -> None:
@@ -21,7 +25,7 @@ def test_saved_page_is_rendered_as_if_served_from_its_url(make_spa_site: Any, tm
     url = site.url + "saved/story-2.html"  # never served by the site: the file stands in
     result = subprocess.run(
         [sys.executable, "-m", "newsarchive", "extract", "--render", "--url", url, str(saved)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     sidecar = json.loads(result.stdout)

@@ -125,7 +125,7 @@ def test_report_verb_rebuilds_a_run_and_refuses_an_unknown_one(
     out, summary = crawled
     target = tmp_path / "again.html"
     done = subprocess.run([*NEWSARCHIVE, "report", str(out), "--run", str(summary["run_id"]),
-                           "--out", str(target)], capture_output=True, text=True, timeout=120)
+                           "--out", str(target)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(target)
     text = target.read_text()

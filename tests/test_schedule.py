@@ -144,6 +144,7 @@ def test_a_run_in_progress_blocks_the_next_slot(one_site) -> None:
     assert len(launcher.runs) == 2
 
 
+@pytest.mark.slow  # crawl processes
 def test_a_lock_held_by_another_process_blocks_and_dies_with_it(one_site) -> None:
     """A scheduler that crashed left its crawl running: the crawl's lock still counts;
     once that process is gone (even killed), the lock is free."""
@@ -171,6 +172,7 @@ def test_a_lock_held_by_another_process_blocks_and_dies_with_it(one_site) -> Non
     assert sched.tick().started == ["gazette"]
 
 
+@pytest.mark.slow  # crawl processes
 def test_the_lock_is_shared_with_the_crawl_it_starts(tmp_path: Path) -> None:
     """The descriptor passed to the crawl keeps the site locked after the scheduler lets go."""
     lock = SiteLock(tmp_path / "s.lock")
@@ -206,6 +208,7 @@ def test_a_run_left_by_a_dead_scheduler_is_settled(tmp_path: Path) -> None:
         sched.close()
 
 
+@pytest.mark.slow  # crawl processes
 def test_schedule_once_and_runs_table_with_real_crawls(tmp_path: Path, demo_site_url: str) -> None:
     """``schedule --once`` runs the real ``newsarchive crawl`` and ``runs`` shows it."""
     write_site(tmp_path / "sites", "demo", demo_site_url, schedule="@hourly")
@@ -213,7 +216,7 @@ def test_schedule_once_and_runs_table_with_real_crawls(tmp_path: Path, demo_site
     done = subprocess.run(
         [NEWSARCHIVE, "schedule", str(tmp_path / "sites"), "--collections", str(collections),
          "--once", "--poll", "0.2"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stderr
     lines = [ln for ln in done.stdout.splitlines() if "demo: run 1" in ln]

@@ -116,6 +116,7 @@ def test_mistakes_are_located(tmp_path: Path, text: str, message: str) -> None:
     ],
     ids=["unknown-key", "bad-cron", "bad-url", "missing-file"],
 )
+@pytest.mark.slow  # a CLI process per case
 def test_cli_prints_one_line_without_traceback(tmp_path: Path, text: str | None, expected: str) -> None:
     path = tmp_path / "site.yaml"
     if text is not None:
@@ -131,6 +132,7 @@ def test_cli_prints_one_line_without_traceback(tmp_path: Path, text: str | None,
     assert not (tmp_path / "out").exists()  # nothing started
 
 
+@pytest.mark.slow  # a crawl process
 def test_limits_and_contact_reach_the_crawl(tmp_path: Path) -> None:
     """limits.bytes stops the crawl; the contact is in the User-Agent the server saw."""
     with DemoSite(articles=40) as site:
@@ -141,7 +143,7 @@ def test_limits_and_contact_reach_the_crawl(tmp_path: Path) -> None:
         )
         done = subprocess.run(
             [NEWSARCHIVE, "crawl", str(path), "--out", str(tmp_path / "out"), "--json"],
-            capture_output=True, text=True, timeout=120,
+            capture_output=True, text=True, timeout=300,
         )
         assert done.returncode == 0, done.stderr
         summary = json.loads(done.stdout)

@@ -49,6 +49,7 @@ def test_an_alias_alone_is_refused_too(tmp_path: Path) -> None:
         load_site(path)
 
 
+@pytest.mark.slow  # CLI processes
 @pytest.mark.parametrize("verb", ["crawl", "schedule"])
 def test_crawl_and_schedule_refuse_the_bomb_in_one_short_line(tmp_path: Path, verb: str) -> None:
     sites = tmp_path / "sites"
@@ -64,6 +65,7 @@ def test_crawl_and_schedule_refuse_the_bomb_in_one_short_line(tmp_path: Path, ve
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow  # parses 400 KB of YAML twice
 def test_error_messages_cap_the_value_they_quote(tmp_path: Path) -> None:
     path = tmp_path / "site.yaml"
     path.write_text("start_urls: [http://a.example/]\nrender: " + "x" * 200_000 + "\n"

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from newsarchive.demosite.server import DemoSite
 from newsarchive.discover.probe import guess_pattern, site_name
 from newsarchive.discover.site import load_site
@@ -14,6 +16,7 @@ from newsarchive.discover.site import load_site
 NEWSARCHIVE = str(Path(sys.executable).with_name("newsarchive"))
 
 
+@pytest.mark.slow  # CLI processes against the demo site
 def test_site_new_probes_the_demo_site(tmp_path: Path) -> None:
     out = tmp_path / "sites" / "demo.yaml"
     with DemoSite(articles=12) as site:
@@ -44,6 +47,7 @@ def test_site_new_probes_the_demo_site(tmp_path: Path) -> None:
     assert again.returncode == 2 and "exists" in again.stderr and again.stderr.count("\n") == 1
 
 
+@pytest.mark.slow  # CLI processes
 def test_site_new_on_an_unreachable_site_is_one_line(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -25,7 +25,7 @@ from tests.plugins.collection import NEWSARCHIVE, crawl
 
 def status(out: Path) -> dict[str, Any]:
     done = subprocess.run([*NEWSARCHIVE, "status", str(out), "--json"],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)  # type: ignore[no-any-return]
 
@@ -125,7 +125,7 @@ def test_status_of_a_store_counts_what_the_bucket_holds(
     listed = s3_client.list_objects_v2(Bucket=s3_bucket, Prefix="archive/news/warc/")
     warcs = [o for o in listed.get("Contents", []) if o["Key"].endswith(".warc.gz")]
     done = subprocess.run([*NEWSARCHIVE, "status", store, "--endpoint-url", s3_server, "--json"],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     got = json.loads(done.stdout)
     assert got["warc_files"] == len(warcs) >= 1  # (the spool's copies were removed once stored)

@@ -25,7 +25,7 @@ def _upload(coll: Path, store: str, endpoint: str, *extra: str,
     return subprocess.run(
         [sys.executable, "-m", "newsarchive", "-vv", "upload", str(coll), "--store", store,
          "--endpoint-url", endpoint, *extra],
-        capture_output=True, text=True, timeout=120, env=env,
+        capture_output=True, text=True, timeout=300, env=env,
         cwd=Path(__file__).parent.parent,
     )
 
@@ -125,7 +125,7 @@ def test_a_malformed_endpoint_url_is_one_line_and_exit_2(tmp_path: Path, verb: s
             "export": ["export", "s3://b/coll", "--format", "jsonl", "--out", "-"]}[verb]
     result = subprocess.run(
         [sys.executable, "-m", "newsarchive", *args, "--endpoint-url", "not a url"],
-        capture_output=True, text=True, timeout=120, cwd=Path(__file__).parent.parent,
+        capture_output=True, text=True, timeout=300, cwd=Path(__file__).parent.parent,
     )
     assert result.returncode == 2, result.stderr
     assert "is not an http:// or https:// URL" in _error_line(result)

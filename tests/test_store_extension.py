@@ -111,7 +111,7 @@ def _crawl(tmp_path: Path, store: str, endpoint: str) -> tuple[dict[str, Any], s
     script.write_text(SCRIPT)
     result = subprocess.run(
         [sys.executable, str(script), str(tmp_path / "coll"), store, endpoint],
-        capture_output=True, text=True, timeout=120, cwd=Path(__file__).parent.parent,
+        capture_output=True, text=True, timeout=300, cwd=Path(__file__).parent.parent,
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1]), result.stderr

@@ -150,7 +150,7 @@ def test_stories_view_and_verb_show_the_versions_and_their_edits(
     story = next(r for r in rows if r["url"] == sites["A"]["wire"])
     assert [v["url"] for v in story["versions"]] == [sites[n]["wire"] for n in "ABC"]
     result = subprocess.run([*NEWSARCHIVE, "stories", str(collection), "--json"],
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     clusters = json.loads(result.stdout)
     assert len(clusters) == 1 and clusters[0]["story_id"] == story["story_id"]
@@ -160,7 +160,7 @@ def test_stories_view_and_verb_show_the_versions_and_their_edits(
     assert extended["removed"] == []
     assert CORRECTION in extended["added"]
     text = subprocess.run([*NEWSARCHIVE, "stories", str(collection)], capture_output=True,
-                          text=True, timeout=120).stdout
+                          text=True, timeout=300).stdout
     assert "3 URLs" in text and "      - " in text and "      + " in text
 
 

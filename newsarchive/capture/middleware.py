@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
-from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 
 from newsarchive import SOFTWARE, meta
@@ -34,6 +33,7 @@ from newsarchive.capture.service import WarcWriterService
 from newsarchive.exceptions import NewsarchiveError
 from newsarchive.fetch.body import SPOOL_META, truncation
 from newsarchive.fetch.exchange import Exchange
+from newsarchive.switches import require
 from newsarchive.wiring import wiring_of
 
 if TYPE_CHECKING:
@@ -85,8 +85,7 @@ class WarcCaptureMiddleware:
     def from_crawler(cls, crawler: Crawler) -> WarcCaptureMiddleware:
         """Build the writer service from ``WARC_*`` settings."""
         s = crawler.settings
-        if not s.getbool("WARC_ENABLED"):
-            raise NotConfigured  # WARC_ENABLED is off (switched off on purpose: no console warning)
+        require(s, "WARC_ENABLED")
 
         def on_close(path: Path, kind: str, **digest: Any) -> None:
             # Sent from the writer thread; handlers must be thread-safe.

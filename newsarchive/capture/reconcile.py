@@ -149,6 +149,7 @@ def scan(directory: Path, since: float, dedup: DigestIndex | None,
     if read_pages is None:
         missing = {}
     for path in sorted(set(missing.values())):
+        assert read_pages is not None  # else nothing is missing
         want = {rid for rid, p in missing.items() if p == path}
         try:
             with open(path, "rb") as fh:

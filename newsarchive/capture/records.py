@@ -3,8 +3,8 @@
 warcio builds and serialises the records (headers, digests). We ask it for the
 *uncompressed* bytes of each record and compress them ourselves in the writer
 (see :mod:`newsarchive.capture.writer`): warcio always gzips at zlib level 9,
-which measured here at 31 MB/s against 52 MB/s for level 6, for about 3% more
-bytes -- the single largest cost of archiving a crawl.
+much slower than level 6 for a few percent fewer bytes, and compression is the
+single largest cost of archiving a crawl (the numbers: ``benchmarks/README.md``).
 
 Secrets are not archived: request records are written with the values of
 ``Authorization``, ``Cookie``, ``Proxy-Authorization`` (and the other headers

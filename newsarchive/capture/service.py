@@ -4,7 +4,7 @@ The crawl (Scrapy's reactor thread, or the browser capture) only queues
 :class:`~newsarchive.fetch.exchange.Exchange` objects. One thread digests,
 deduplicates, serialises, gzips and appends them. zlib and hashlib release the
 GIL, so on a two-core machine this overlaps with the crawl instead of slowing
-it (issue #2: gzip is most of archiving's cost). The queue is bounded: if the
+it (gzip is most of archiving's cost: ``benchmarks/README.md``). The queue is bounded: if the
 disk cannot keep up, the crawl waits rather than holding responses in memory.
 
 Every record written is reported in ``DIR/logs/crawl.log`` (one line per URL,
@@ -28,11 +28,11 @@ import queue
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Unpack
 
 from newsarchive.capture import records
 from newsarchive.capture.dedup import DigestIndex
@@ -44,7 +44,7 @@ from newsarchive.capture.reconcile import (
     unsettled_since,
 )
 from newsarchive.capture.recovery import recover_directory
-from newsarchive.capture.writer import Location, WarcFileSet
+from newsarchive.capture.writer import FileOptions, Location, WarcFileSet
 from newsarchive.collection import Layout
 from newsarchive.exceptions import NewsarchiveError, StorageError
 from newsarchive.fetch.exchange import Exchange
@@ -100,17 +100,13 @@ class WarcWriterService:
         self,
         directory: Path,
         *,
-        prefix: str = "newsarchive",
-        max_size: int = 1_000_000_000,
-        gzip_level: int = 6,
-        info: Mapping[str, str] | None = None,
         dedup: bool = True,
         queue_size: int = 256,
-        fsync: str = "close",
         on_close: Callable[..., None] | None = None,
         redaction: records.Redaction | None = None,
         digest: Callable[[], Any] | None = None,
         read_pages: Callable[[BinaryIO, str], Iterable[Any]] | None = None,
+        **files: Unpack[FileOptions],  # for the WarcFileSet: prefix, max_size, gzip_level...
     ) -> None:
         """``digest``: a running digest of each file for ``on_close`` (see
         :class:`~newsarchive.capture.writer.WarcFileSet`); ``read_pages``: the
@@ -137,16 +133,7 @@ class WarcWriterService:
         self._log_lock = threading.Lock()
         if not self.reconciled.pages:
             self.settle()
-        self.files = WarcFileSet(
-            self.directory,
-            prefix=prefix,
-            max_size=max_size,
-            gzip_level=gzip_level,
-            info=info,
-            fsync=fsync,
-            on_close=self._closed,
-            digest=digest,
-        )
+        self.files = WarcFileSet(self.directory, on_close=self._closed, digest=digest, **files)
         self._on_close = on_close
         self.stats = CaptureStats()
         self.error: NewsarchiveError | None = None

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypedDict
 
 from newsarchive.capture import records
 from newsarchive.capture.naming import OPEN_SUFFIX, warc_name
@@ -166,6 +166,19 @@ class _MemberFile:
         self._fh.close()
         os.replace(self.open_path, self.final_path)
         return self.final_path
+
+
+class FileOptions(TypedDict, total=False):
+    """How a :class:`WarcFileSet` names, rotates, compresses and syncs its files.
+
+    The defaults are :class:`WarcFileSet`'s; the writer service passes these on.
+    """
+
+    prefix: str
+    max_size: int
+    gzip_level: int
+    info: Mapping[str, str] | None
+    fsync: str
 
 
 class WarcFileSet:

@@ -60,10 +60,10 @@ def run(args: argparse.Namespace) -> int:
         while batch := result.fetchmany(1000):
             writer.writerows([_cell(v) for v in row] for row in batch)
     else:
-        rows = [[_cell(v) for v in r] for r in result.fetchmany(10_000)]
-        widths = [min(60, max([len(c)] + [len(r[i]) for r in rows])) for i, c in enumerate(columns)]
+        cells = [[_cell(v) for v in r] for r in result.fetchmany(10_000)]
+        widths = [min(60, max([len(c)] + [len(r[i]) for r in cells])) for i, c in enumerate(columns)]
         print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
-        for r in rows:
+        for r in cells:
             print("  ".join(v[:60].ljust(w) for v, w in zip(r, widths, strict=True)))
-        print(f"({len(rows)} rows)", file=sys.stderr)
+        print(f"({len(cells)} rows)", file=sys.stderr)
     return 0

@@ -52,7 +52,7 @@ def expand(
             files.extend(list_inputs(path, ARCHIVE_SUFFIXES, endpoint_url=endpoint_url,
                                      region=region))
         elif os.path.isdir(path):
-            found = []
+            found: list[str] = []
             for root, _dirs, names in os.walk(path):
                 found.extend(os.path.join(root, n) for n in names if n.endswith(ARCHIVE_SUFFIXES))
             files.extend(sorted(found))
@@ -71,7 +71,7 @@ def run_check(args: argparse.Namespace) -> int:
     from newsarchive.progress import Progress
     from newsarchive.store.opener import opener_for
 
-    reports = []
+    reports: list[FileReport] = []
     files = expand(args.paths, args.endpoint_url, args.region)
     with Progress("warc check", total=len(files), unit="files", enabled=len(files) > 1,
                   detail=lambda _p: f"{sum(not r.ok for r in reports)} with faults") as shown:

@@ -22,7 +22,9 @@ import threading
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
+from newsarchive.demosite import articlecache
 from newsarchive.demosite import vocabulary as v
 
 SEED = "newsarchive-demo-2026"
@@ -62,9 +64,9 @@ class Article:
     ads_count: int = 0  # ad slots inside the story body
     rotating_ads: bool = False  # its ads change every day (a re-fetch differs)
 
-    @property
+    @functools.cached_property
     def path(self) -> str:
-        """``/world/2026/03/14/some-slug-12.html``."""
+        """``/world/2026/03/14/some-slug-12.html`` (computed once: the site asks often)."""
         d = self.published_at
         return f"/{self.section}/{d:%Y/%m/%d}/{self.slug}.html"
 
@@ -144,15 +146,42 @@ class ArticleWriter:
         self._articles: list[Article] = []
         self._titles: set[str] = set()
         self._paragraphs: set[str] = set()
+        self._cache_tried = False
 
     def articles(self, count: int) -> list[Article]:
-        """The first ``count`` articles (written once, then cached)."""
+        """The first ``count`` articles (written once, then cached; on disk for large sites)."""
         with self._lock:
-            while len(self._articles) < count:
-                index = len(self._articles)
-                forced = self.wire_pattern[index % len(self.wire_pattern)]
-                self._articles.append(self._write(index, wire=True if forced else None))
+            cached = count >= articlecache.CACHE_FROM
+            if cached and len(self._articles) < count and not self._cache_tried:
+                self._load_cache()
+            if len(self._articles) < count:
+                if len(self._titles) < len(self._articles):  # loaded: uniqueness needs them
+                    self._titles = {a.title for a in self._articles}
+                    self._paragraphs = {p for a in self._articles for p in a.paragraphs}
+                while len(self._articles) < count:
+                    index = len(self._articles)
+                    forced = self.wire_pattern[index % len(self.wire_pattern)]
+                    self._articles.append(self._write(index, wire=True if forced else None))
+                if cached:
+                    rows = [tuple(getattr(a, f) for f in articlecache.FIELDS)
+                            for a in self._articles]
+                    articlecache.save(self._cache_path(), rows)
             return self._articles[:count]
+
+    def _cache_path(self) -> Path:
+        return articlecache.cache_path(self.seed, self.wire_pattern)
+
+    def _load_cache(self) -> None:
+        """Take the articles the disk cache holds beyond those written already."""
+        self._cache_tried = True
+        rows = articlecache.load(self._cache_path())
+        for index in range(len(self._articles), len(rows)):
+            fields = dict(zip(articlecache.FIELDS, rows[index], strict=True))
+            when = published_at(index, self.base_count)
+            self._articles.append(Article(
+                index=index, number=index + 1,
+                published=when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                day=day_of(index, self.base_count), **fields))
 
     # -- writing -------------------------------------------------------------
 

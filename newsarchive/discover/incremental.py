@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from scrapy import signals
-from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.exceptions import IgnoreRequest
 
 from newsarchive import meta
 from newsarchive.collection import Layout
@@ -45,6 +45,7 @@ from newsarchive.discover.canonical import canonical_url
 from newsarchive.discover.revisit import RevisitPolicy, UrlRecord
 from newsarchive.discover.state import CrawlState
 from newsarchive.exceptions import NewsarchiveError
+from newsarchive.switches import require
 from newsarchive.wiring import wiring_of
 
 if TYPE_CHECKING:
@@ -103,12 +104,9 @@ def crawl_state(crawler: Crawler) -> CrawlState:
 
 
 def _enabled(crawler: Crawler) -> None:
-    if not crawler.settings.getbool("STATE_ENABLED"):
-        raise NotConfigured  # STATE_ENABLED is off (switched off on purpose: no console warning)
-    if not crawler.settings.getbool("WARC_ENABLED"):
-        # Remembering fetches that were not archived would make the next
-        # archiving crawl skip them.
-        raise NotConfigured  # nothing is archived (WARC_ENABLED is off), so nothing is remembered (switched off on purpose: no console warning)
+    # Remembering fetches that were not archived (WARC_ENABLED off) would make
+    # the next archiving crawl skip them.
+    require(crawler.settings, "STATE_ENABLED", "WARC_ENABLED")
 
 
 class IncrementalFilterMiddleware:

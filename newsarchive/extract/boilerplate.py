@@ -413,7 +413,7 @@ def _is_popup(el: Element, attrs: str) -> bool:
     into the sentence; they are neither ads nor related rails, just cut.
     """
     return (
-        _flags(attrs) & _POP
+        bool(_flags(attrs) & _POP)
         and (el.find(".//img") is not None or len(el.findall(".//a")) >= 2)
         and len(_text(el)) <= MAX_POPUP_TEXT
     )

@@ -283,6 +283,7 @@ class BoundedExtractor:
             if over is not None:
                 self._replace()
                 return "error", over
+            assert self._from is not None  # _ensure started the worker
             kind, value, size = pickle.loads(self._from.recv_bytes())
         except (EOFError, OSError):
             status = self._exit_status()

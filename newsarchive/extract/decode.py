@@ -63,9 +63,9 @@ def charset_candidates(body: bytes, content_type: str | None) -> list[str]:
         m = _HEADER_CHARSET.search(content_type)
         if m:
             found.append(m.group(1))
-    m = _META_CHARSET.search(body[:_SNIFF])
-    if m:
-        found.append(m.group(1).decode("ascii", "replace"))
+    meta = _META_CHARSET.search(body[:_SNIFF])
+    if meta:
+        found.append(meta.group(1).decode("ascii", "replace"))
     out: list[str] = []
     for name in found:
         codec = _codec(name)

@@ -9,8 +9,8 @@ extracted under a time and a memory limit (:mod:`newsarchive.extract.bounded`:
 over them, or one the extractor fails on, gets a sidecar with ``extractor.error``
 (stats ``sidecar/errors``).
 
-Extraction is CPU work in Python (about 13 ms for a 18 KB page): done on the
-reactor thread it caps a crawl near 75 pages/s. With ``SIDECAR_WORKERS`` > 0
+Extraction is CPU work in Python: done on the reactor thread it would cap a
+crawl's page rate (``benchmarks/README.md``). With ``SIDECAR_WORKERS`` > 0
 it runs in a process pool instead, so fetching and extracting overlap on a
 multi-core machine; the GIL rules out threads. The workers die with the
 crawl and leave Ctrl-C to it (:mod:`newsarchive.extract.workers`).
@@ -33,12 +33,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
-from scrapy.exceptions import NotConfigured
 
 from newsarchive.exceptions import NewsarchiveError
 from newsarchive.extract.bounded import Limits
 from newsarchive.extract.workers import PARENT_ENV, PRELOAD, worker_init
 from newsarchive.fetch.items import PageItem
+from newsarchive.switches import require
 from newsarchive.wiring import wiring_of
 
 if TYPE_CHECKING:
@@ -96,10 +96,7 @@ class SidecarPipeline:
     def from_crawler(cls, crawler: Crawler) -> SidecarPipeline:
         """Enabled by ``SIDECAR_ENABLED`` when WARC capture is on."""
         s = crawler.settings
-        if not s.getbool("SIDECAR_ENABLED"):
-            raise NotConfigured  # SIDECAR_ENABLED is off (switched off on purpose: no console warning)
-        if not s.getbool("WARC_ENABLED"):
-            raise NotConfigured  # sidecars need WARC capture (WARC_ENABLED) (switched off on purpose: no console warning)
+        require(s, "SIDECAR_ENABLED", "WARC_ENABLED")  # sidecars need WARC capture
         workers = s.getint("SIDECAR_WORKERS", -1)
         return cls(crawler, default_workers() if workers < 0 else workers)
 

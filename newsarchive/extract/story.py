@@ -366,9 +366,10 @@ def _trafilatura(tree: Element, url: str, precision: bool) -> list[Block]:
         )
     except ValueError:
         return []
-    if doc is None or doc.body is None:
+    body = getattr(doc, "body", None)  # a Document (None when nothing was found)
+    if body is None:
         return []
-    return blocks_from_body(doc.body)
+    return blocks_from_body(body)
 
 
 def _with_anchors(blocks: list[Block], anchors: frozenset[str]) -> list[Block]:

@@ -53,6 +53,7 @@ from newsarchive.fetch.spool import Spool
 from newsarchive.fetch.wire import WireHeadersDownloadHandler
 
 if TYPE_CHECKING:
+    from scrapy.core.downloader.handlers.http11 import _ResultT
     from scrapy.crawler import Crawler
     from scrapy.http import Request, Response
     from twisted.web.client import Response as TxResponse
@@ -89,7 +90,7 @@ class _SpoolReader(_ResponseReader):
         self._bytes_received = self.spool.size
         if stop := check_stop_download(signals.bytes_received, self._crawler, self._request, data=data):
             self.transport.stopProducing()  # type: ignore[union-attr]
-            self.transport.loseConnection()  # type: ignore[union-attr]
+            self.transport.loseConnection()  # type: ignore[union-attr, misc]
             self._finish_response(stop_download=stop)
             return
         if room < len(data):
@@ -101,7 +102,7 @@ class _SpoolReader(_ResponseReader):
             with suppress(Exception):
                 self._txresponse._transport._producer.abortConnection()  # type: ignore[attr-defined]
 
-    def result(self, flags: list[str] | None = None, stop_download: Any = None) -> dict[str, Any]:
+    def result(self, flags: list[str] | None = None, stop_download: Any = None) -> _ResultT:
         """What the agent makes the response of; the body is in the spool."""
         return {
             "txresponse": self._txresponse,
@@ -112,7 +113,7 @@ class _SpoolReader(_ResponseReader):
             "stop_download": stop_download,
         }
 
-    def cut(self, reason: str) -> dict[str, Any]:
+    def cut(self, reason: str) -> _ResultT:
         """The result for a body cut by ``reason`` (length, time, disconnect), counted."""
         self.on_cut(reason)
         flags = [TRUNCATED_FLAG + reason]
@@ -194,7 +195,7 @@ class _KeepingAgent(_ScrapyAgent):
 
     def _cb_timeout(self, result: Any, request: Request, url: str, timeout: float) -> Any:
         reader = self._reader
-        timed_out = not self._timeout_cl.active()
+        timed_out = not self._timeout_cl.active()  # type: ignore[misc]  # zope interface attribute
         if timed_out and reader is not None and isinstance(result, Failure) and result.check(CancelledError):
             # The headers came, the body did not finish in time: keep what came.
             logger.warning("%s: body not finished after %g s (DOWNLOAD_TIMEOUT); archived with "

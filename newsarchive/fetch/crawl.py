@@ -259,7 +259,7 @@ class _Process(CrawlerProcess):
 
         if not self.hard:
             self.hard = True
-            reactor.callFromThread(reactor.crash)
+            reactor.callFromThread(reactor.crash)  # type: ignore[misc]  # zope interface attribute
 
 
 def _stop_children(wiring: CrawlWiring) -> None:

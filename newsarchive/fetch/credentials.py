@@ -171,11 +171,12 @@ class CredentialsMiddleware:
             if self.cookies:
                 if self.use_cookie_jar:  # CookiesMiddleware (700) keeps the site's own cookies too
                     if isinstance(request.cookies, dict):
-                        request.cookies = {**self.cookies, **request.cookies}
+                        merged: dict[Any, Any] = {**self.cookies, **request.cookies}
+                        request.cookies = merged
                     else:
-                        request.cookies = [*({"name": k, "value": v}
-                                             for k, v in self.cookies.items()),
-                                           *request.cookies]
+                        ours: list[Any] = [{"name": k, "value": v}
+                                           for k, v in self.cookies.items()]
+                        request.cookies = [*ours, *request.cookies]
                 else:
                     request.headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in
                                                           self.cookies.items())

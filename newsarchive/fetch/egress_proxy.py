@@ -13,9 +13,9 @@ reports as a failed request; :meth:`EgressProxy.refusal` tells the render
 handler why, so the failed URL gets its ``crawl.log`` line.
 
 Why a proxy and not interception: Playwright's ``route()`` sends every
-request through Python and turns off the browser cache (scrapy-playwright
-measured 5.7 against 9.7 pages/s), and CDP ``Fetch`` interception costs ~30 ms
-of CPU per page even with a narrow pattern (:mod:`.render.browserside`);
+request through Python and turns off the browser cache (far slower, see
+``benchmarks/README.md``), and CDP ``Fetch`` interception costs CPU on every
+page even with a narrow pattern (:mod:`.render.browserside`);
 both also see requests *before* DNS, so they could check a name but not the
 address the browser then connects to. ``--host-resolver-rules`` can map names
 but cannot check addresses. The proxy works per connection, not per request

@@ -32,8 +32,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.exceptions import IgnoreRequest
 
+from newsarchive.switches import require
 from newsarchive.wiring import wiring_of
 
 if TYPE_CHECKING:
@@ -131,8 +132,7 @@ class FetchOutcomeMiddleware:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> FetchOutcomeMiddleware:
         """Enabled by ``FETCH_OUTCOMES_ENABLED``."""
-        if not crawler.settings.getbool("FETCH_OUTCOMES_ENABLED"):
-            raise NotConfigured  # switched off on purpose: no console warning
+        require(crawler.settings, "FETCH_OUTCOMES_ENABLED")
         return cls(crawler)
 
     def _log(self, kind: str, url: str, reason: str) -> None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TextIO
 
 from scrapy import signals
-from scrapy.exceptions import NotConfigured
 
 from newsarchive.progress import Progress
+from newsarchive.switches import require
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -63,10 +63,7 @@ class ProgressExtension:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ProgressExtension:
         """Enabled by ``PROGRESS_ENABLED``."""
-        if not crawler.settings.getbool("PROGRESS_ENABLED"):
-            # Off by default (the CLI turns it on unless --quiet/--json): no
-            # message, or Scrapy would warn "Disabled ..." on those crawls.
-            raise NotConfigured
+        require(crawler.settings, "PROGRESS_ENABLED")  # the CLI's, unless --quiet/--json
         ext = cls(crawler.stats, crawler.settings.getfloat("PROGRESS_INTERVAL"),
                   crawler.settings.getfloat("PROGRESS_LOG_INTERVAL", 5.0))
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)

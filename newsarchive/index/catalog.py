@@ -187,8 +187,8 @@ def iter_rows(
                 slim = SidecarEntry(fields, entry.offset, entry.length)
                 by_location[(cap["warc_filename"], int(cap["offset"]))] = slim
     for line in iter_index(index_uri):
-        entry = by_location.get((line.filename, line.offset))
-        yield capture_row(line, entry, sidecar_uri if entry else None)
+        joined = by_location.get((line.filename, line.offset))
+        yield capture_row(line, joined, sidecar_uri if joined else None)
 
 
 part_name = catalog_part_name

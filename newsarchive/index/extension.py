@@ -39,13 +39,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
-from scrapy.exceptions import NotConfigured
 
 from newsarchive import signals as na_signals
 from newsarchive.collection import SIDECAR_SUFFIX, WARC_GZ, WARC_SUFFIXES, Layout, open_name
 from newsarchive.index.catalog import build_part
 from newsarchive.index.cdxj import index_warc
 from newsarchive.index.stories import StoryIndex, index_path
+from newsarchive.switches import require
 from newsarchive.wiring import wiring_of
 
 if TYPE_CHECKING:
@@ -72,10 +72,7 @@ class IndexExtension:
     def from_crawler(cls, crawler: Crawler) -> IndexExtension:
         """Enabled by ``INDEX_ENABLED`` when WARC capture is on."""
         s = crawler.settings
-        if not s.getbool("INDEX_ENABLED"):
-            raise NotConfigured  # INDEX_ENABLED is off (switched off on purpose: no console warning)
-        if not s.getbool("WARC_ENABLED"):
-            raise NotConfigured  # indexes need WARC capture (WARC_ENABLED) (switched off on purpose: no console warning)
+        require(s, "INDEX_ENABLED", "WARC_ENABLED")  # indexes need WARC capture
         directory = Path(s.get("WARC_DIR"))
         ext = cls(crawler, directory, s.getbool("INDEX_CATALOG"),
                   _store_name(s.get("STORE_URI") or "", directory))

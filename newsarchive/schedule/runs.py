@@ -11,6 +11,7 @@ whose scheduler died is still visible (and is settled on the next start).
 
 from __future__ import annotations
 
+import builtins
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -178,7 +179,7 @@ class RunsDB:
             return self._select("WHERE site = ? ORDER BY id DESC LIMIT ?", (site, limit))
         return self._select("ORDER BY id DESC LIMIT ?", (limit,))
 
-    def _select(self, where: str, params: tuple[Any, ...]) -> list[RunRecord]:
+    def _select(self, where: str, params: tuple[Any, ...]) -> builtins.list[RunRecord]:
         cols = (
             "id, site, collection, started_at, finished_at, duration, status, exit_code,"
             " pages, new_articles, errors, warc_files, pid, output, log, message"

@@ -9,18 +9,16 @@ so subprocesses such as ``newsarchive upload`` see the same server.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.plugins.net import free_port, http_answers, wait_until_up
 
 #: what the fixture puts in the environment (and subprocesses inherit).
 S3_ENV = {
@@ -33,26 +31,6 @@ S3_ENV = {
     "AWS_EC2_METADATA_DISABLED": "true",
 }
 _UNSET = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3")
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_until_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"moto_server exited with {proc.returncode}")
-        try:
-            urllib.request.urlopen(url + "/", timeout=1).read()
-            return
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.1)
-    raise RuntimeError(f"moto_server did not answer on {url} within {timeout}s")
 
 
 @pytest.fixture(scope="session")
@@ -72,7 +50,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             )
         url = f"http://127.0.0.1:{port}"
         try:
-            _wait_until_up(url, proc)
+            wait_until_up(http_answers(url + "/"), proc, "moto_server")
             yield url
         finally:
             proc.terminate()

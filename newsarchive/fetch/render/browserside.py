@@ -1,17 +1,17 @@
 """Requests Chromium makes on its own behalf: the favicon.
 
 Full (new) headless Chromium fetches ``/favicon.ico`` from the browser
-process, so Playwright's page events never show it (microsoft/playwright
-#7493) -- yet the site sees the request, and a replay asks for it. A
+process, so Playwright's page events never show it -- yet the site sees
+the request, and a replay asks for it. A
 browser-level CDP session intercepts just those requests at the response
 stage (``Fetch.enable`` with a URL pattern: nothing else is paused, the cache
 stays on) and hands each to the same sink as the page's own responses.
 
 Interception is on only while it is needed. With ``Fetch`` enabled, *every*
 request of every tab passes through DevTools' interceptor in the browser
-process, pattern or not: ``benchmarks/render.py`` measured ~30 ms more CPU per
-page (browser, network service, renderer and driver) and 9% of the rate at
-four tabs. So it is switched on when a page of an origin whose favicon is not
+process, pattern or not, which costs CPU on every page (browser, network
+service, renderer and driver) and render rate (``benchmarks/render.py``; the
+numbers are in ``benchmarks/README.md``). So it is switched on when a page of an origin whose favicon is not
 archived yet is about to render, and off again once every such origin has its
 favicon in the archive, or has rendered :data:`PAGES_PER_ORIGIN` pages without
 one (a favicon named otherwise, or none: the browser asks for it as a page

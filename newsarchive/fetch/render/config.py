@@ -27,8 +27,8 @@ CHROMIUM_ARGS = (
     "--no-first-run",
     "--disable-sync",
     "--disable-quic",
-    # A reused tab keeps the pages it left in the back-forward cache: the
-    # renderer grew ~3.7 MB per page in issue 5. A crawler never goes back.
+    # A reused tab keeps the pages it left in the back-forward cache, so its
+    # renderer grows with every page (benchmarks/README.md). A crawler never goes back.
     "--disable-features=BackForwardCache",
 )
 

@@ -7,9 +7,9 @@ when the first page needs it -- a static site never starts one.
 
 Why our handler and not scrapy-playwright's (0.0.48, read in full):
 its handler opens a new tab per request and routes every sub-request
-through Python with ``page.route("**")`` (turning off the HTTP cache), which
-measured 5.7 pages/s against 9.7 for bare Playwright with reused tabs (issue
-5); it also has no hook to archive each sub-response. This handler keeps the
+through Python with ``page.route("**")`` (turning off the HTTP cache), far
+slower than bare Playwright with reused tabs (``benchmarks/README.md``); it
+also has no hook to archive each sub-response. This handler keeps the
 same shape -- a subclass of ``HTTP11DownloadHandler``, settings parsed once
 into a typed config, a semaphore over open pages -- with reused, recycled tabs
 (:mod:`.pool`) and capture (:mod:`.recorder`). ``benchmarks/render.py``

@@ -87,7 +87,7 @@ class RenderModeMiddleware:
             or RENDER_META in request.meta
             or response.status != 200
             or not is_page_request(request)
-            or b"html" not in response.headers.get(b"Content-Type", b"").lower()
+            or b"html" not in (response.headers.get(b"Content-Type") or b"").lower()
         ):
             return response
         reason = render_reason(response.body)

@@ -2,11 +2,11 @@
 
 Why not a page per request, as scrapy-playwright 0.0.48 does: opening a tab
 starts a renderer process, and its handler also routes every sub-request
-through Python (``page.route("**")``), which turns off the browser cache. Issue
-5 measured 5.7 pages/s for it against 9.7 for bare Playwright with reused tabs
-on the same two cores; ``benchmarks/render.py`` measures ours beside bare
-Playwright. Reused tabs have a cost too -- a tab's renderer grew ~3.7 MB per
-page -- so every bound is a setting:
+through Python (``page.route("**")``), which turns off the browser cache: far
+slower than bare Playwright with reused tabs (``benchmarks/README.md``);
+``benchmarks/render.py`` measures ours beside bare Playwright. Reused tabs have
+a cost too -- a tab's renderer grows with every page it renders -- so every
+bound is a setting:
 
 - ``RENDER_MAX_PAGES`` tabs render at once (a semaphore), spread over
   ``RENDER_MAX_CONTEXTS`` browser contexts;
@@ -18,7 +18,8 @@ page -- so every bound is a setting:
 - memory: V8's heap is capped per renderer (``RENDER_JS_HEAP_MB``: a script
   that allocates without end crashes its tab, not the machine), and a
   watchdog kills any renderer process whose RSS passes
-  ``RENDER_TAB_MEMORY_MB`` (DOM, images and layout live outside V8's heap).
+  ``RENDER_TAB_MEMORY_MB`` (DOM, images and layout live outside V8's heap;
+  memory is looked at every 0.5 s, new renderers are looked for every 2 s).
   The page it was rendering fails with that reason; the crawl goes on.
 
 :meth:`BrowserPool.close` closes the browser and then kills any Chromium
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 WATCH_INTERVAL = 0.5  # seconds between two looks at the renderers' memory
+TREE_EVERY = 4  # looks between two searches for new renderers (a search reads all of /proc)
 
 
 @dataclass(eq=False)
@@ -209,14 +211,25 @@ class BrowserPool:
     async def _watch_memory(self) -> None:
         """Kill renderers over ``RENDER_TAB_MEMORY_MB`` (their tabs crash; see the module docstring)."""
         limit = self.config.tab_memory_mb * 1024 * 1024
+        known: dict[int, int | None] = {}  # renderer pid -> its start time
+        tick = 0
         while not self._closed:
             await asyncio.sleep(WATCH_INTERVAL)
             if not self._active:
                 continue
-            tree = [q for p in self._driver_pids for q in procs.descendants(p)]
-            for pid, rss in procs.renderers_over(tree, limit):
+            # Finding the renderers means reading every process of the machine
+            # (their parents): done every TREE_EVERY looks, their memory at each.
+            if tick % TREE_EVERY == 0:
+                tree = [q for p in self._driver_pids for q in procs.descendants(p)]
+                known = procs.renderers(tree)
+            tick += 1
+            for pid, started in list(known.items()):
+                rss = procs.rss_bytes(pid)
+                if rss <= limit or procs.start_time(pid) != started:  # small, or gone (pid reused)
+                    continue
                 logger.warning("killing a Chromium renderer using %d MB (RENDER_TAB_MEMORY_MB is %d)",
                                rss >> 20, self.config.tab_memory_mb)
+                known.pop(pid)
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except OSError:

@@ -16,27 +16,50 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 
 PROC = Path("/proc")
+_PAGE = os.sysconf("SC_PAGE_SIZE")
 _BROWSER_WORDS = ("chrom", "playwright")
 
 
-def _stat(pid: int | str) -> list[str] | None:
-    """The fields of ``/proc/PID/stat`` after the command name (None when it is gone)."""
+def _read(path: str) -> bytes | None:
+    """The start of a ``/proc`` file (None when its process is gone).
+
+    Plain ``os.open``/``os.read``: the memory watchdog reads a few hundred of
+    these every half second during a rendered crawl, and ``Path.read_text``
+    (path objects, a text wrapper, decoding) cost ~40% of the crawl's main
+    thread on a busy machine (``benchmarks/render.py``, 4 tabs).
+    """
     try:
-        stat = (PROC / str(pid) / "stat").read_text()
+        fd = os.open(path, os.O_RDONLY)
     except OSError:
         return None
+    try:
+        chunks = []
+        while chunk := os.read(fd, 65536):  # a command line may be long
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _stat(pid: int | str) -> list[bytes] | None:
+    """The fields of ``/proc/PID/stat`` after the command name (None when it is gone)."""
+    stat = _read(f"{PROC}/{pid}/stat")
+    if stat is None:
+        return None
     # the command name may contain spaces and parentheses: split after the last ")"
-    return stat[stat.rfind(")") + 2 :].split()
+    return stat[stat.rfind(b")") + 2 :].split()
 
 
 def _children_map() -> dict[int, list[int]]:
     children: dict[int, list[int]] = {}
-    for entry in PROC.iterdir():
-        if not entry.name.isdigit():
+    for name in os.listdir(PROC):
+        if not name.isdigit():
             continue
-        fields = _stat(entry.name)
+        fields = _stat(name)
         if fields is not None:  # else gone meanwhile
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
+            children.setdefault(int(fields[1]), []).append(int(name))
     return children
 
 
@@ -62,23 +85,14 @@ def descendants(pid: int) -> list[int]:
 
 def cmdline(pid: int) -> str:
     """The command line of ``pid`` ('' when it is gone)."""
-    try:
-        return (PROC / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(
-            "utf-8", "replace"
-        )
-    except OSError:
-        return ""
+    raw = _read(f"{PROC}/{pid}/cmdline")
+    return "" if raw is None else raw.replace(b"\0", b" ").decode("utf-8", "replace")
 
 
 def rss_bytes(pid: int) -> int:
     """Resident memory of one process (0 when it is gone)."""
-    try:
-        for line in (PROC / str(pid) / "status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
+    statm = _read(f"{PROC}/{pid}/statm")  # size, resident (VmRSS), ... in pages
+    return 0 if statm is None else int(statm.split()[1]) * _PAGE
 
 
 def tree_rss(pid: int) -> int:
@@ -123,12 +137,12 @@ def kill_browsers(pids: list[int]) -> int:
     return len(left)
 
 
-def renderers_over(pids: list[int], limit: int) -> list[tuple[int, int]]:
-    """``(pid, rss)`` of the Chromium renderer processes among ``pids`` using more than ``limit`` bytes."""
-    out = []
-    for pid in pids:
-        if "--type=renderer" in cmdline(pid):
-            rss = rss_bytes(pid)
-            if rss > limit:
-                out.append((pid, rss))
-    return out
+def start_time(pid: int) -> int | None:
+    """When ``pid`` started (clock ticks since boot): tells a process from a later one with its pid."""
+    fields = _stat(pid)
+    return None if fields is None else int(fields[19])
+
+
+def renderers(pids: list[int]) -> dict[int, int | None]:
+    """The Chromium renderer processes among ``pids``, each with its :func:`start_time`."""
+    return {pid: start_time(pid) for pid in pids if "--type=renderer" in cmdline(pid)}

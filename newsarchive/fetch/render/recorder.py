@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -66,7 +66,7 @@ def stored_headers(
     return kept, {DECODED_HEADER: ", ".join(codings)}
 
 
-def _pairs(array: list[dict[str, str]]) -> list[tuple[bytes, bytes]]:
+def _pairs(array: Sequence[Mapping[str, Any]]) -> list[tuple[bytes, bytes]]:
     return [(h["name"].encode("latin-1", "replace"), h["value"].encode("latin-1", "replace")) for h in array]
 
 
@@ -194,7 +194,7 @@ class PageRecorder:
                 reason=response.status_text or None,
                 response_headers=headers,
                 body=body,
-                fetched_at=self._started.pop(request, None) or datetime.now(UTC),
+                fetched_at=self._started.pop(request, datetime.now(UTC)),
                 request_body=request.post_data_buffer or b"",
                 warc_headers={**decoded, **omitted},
             )
