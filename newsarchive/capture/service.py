@@ -337,13 +337,22 @@ class WarcWriterService:
         # A cut body is never a revisit of a whole one, nor their original.
         dedup = self.dedup if size and "WARC-Truncated" not in ex.warc_headers else None
         original = dedup.lookup(digest) if dedup is not None else None
+        earlier = ex.not_modified_digest if ex.status == 304 else None
+        not_modified = earlier is not None and self.dedup is not None
+        if earlier is not None and self.dedup is not None:
+            # The earlier capture holds the page's payload (a 304 has none); one
+            # the index does not know leaves the 304 archived as the response it is.
+            original = self.dedup.lookup(earlier)
+            not_modified = original is not None
+            if original is not None:
+                digest = ticket.payload_digest = earlier
         assert ex.record_id is not None
         record_id = ex.record_id
         request = records.request_record(ex, record_id, self.redaction)
         if original is not None:
             response = records.revisit_record(
                 ex, record_id, digest, original.uri, original.date, original.record_id,
-                self.redaction,
+                self.redaction, not_modified=not_modified,
             )
             ticket.revisit = True
             locations = self.files.write([response, request], earliest=ex.fetched_at)
