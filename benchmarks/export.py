@@ -1,23 +1,24 @@
 """Export throughput and memory: synthetic sidecars to Parquet (and JSONL), vs a baseline.
 
 Writes a collection of N synthetic sidecars (realistic sizes: ~4 KB of story
-text, ads, related links; gzip member per line, like the crawl writes them),
-then runs ``newsarchive export`` in child processes and reports rows/s and each
-child's peak RSS (VmHWM). The baseline is the same export run by the code of
+text, ads, related links; gzip member per line, like the crawl writes them)
+with a CDXJ index per file, and builds its catalog with the indexer's own code
+(``build_part``, as the crawl does when a WARC closes; that time is printed,
+not counted: export reads the catalog's stored export rows). Then runs
+``newsarchive export`` in child processes and reports rows/s and each child's
+peak RSS (VmHWM). The baseline is the same export run by the code of
 ``--baseline-rev`` (default: the last commit before the Arrow engine, which
-built a Python dict per row), checked out with ``git archive`` into a
-temporary folder and run by the same interpreter, in the same run: rounds
-alternate which side goes first, and medians are reported. Two sizes show
-whether memory grows with the row count (it must not).
+built a Python dict per row from the sidecar files), checked out with ``git
+archive`` into a temporary folder and run by the same interpreter, in the same
+run: rounds alternate which side goes first, and medians are reported. Two
+sizes show whether memory grows with the row count (it must not).
+``--no-catalog`` measures the export that parses every sidecar file.
 
 Usage: .venv/bin/python benchmarks/export.py [--rows 50000 200000] [--rounds 2]
-       [--formats parquet jsonl] [--baseline-rev REV | --no-baseline] [--keep DIR]
+       [--formats parquet jsonl] [--baseline-rev REV | --no-baseline] [--no-catalog]
+       [--keep DIR]
 
-Measured on the 2-core development VM (shared, load 8-20): 50,000 / 200,000 rows to
-Parquet 2.00x / 1.37x the baseline's rows/s, 1.55x / 1.68x its rows per CPU-second;
-peak RSS 200k/50k 1.11x. Decompressing the sidecar files (one gzip member per line) is
-about a fifth of the baseline's CPU time and over a quarter of ours: a floor for any
-reader of these files.
+Results are in README.md (Benchmarks).
 """
 
 from __future__ import annotations
@@ -64,18 +65,51 @@ def sidecar(i: int, rng: random.Random) -> dict[str, object]:
     }
 
 
-def make_collection(folder: Path, rows: int, per_file: int = 20_000) -> None:
-    """A collection folder with ``rows`` sidecars (and one tiny stand-in WARC)."""
-    rng = random.Random(rows)
-    (folder / "sidecars").mkdir(parents=True)
-    (folder / "warc").mkdir()
+def make_file(folder: Path, rows: int, start: int, stop: int, catalog: bool) -> float:
+    """Sidecars ``start``..``stop`` in their own file, a CDXJ index of them and (with
+    ``catalog``) its catalog part built by the indexer's own code; the seconds that took."""
+    rng = random.Random(f"{rows}:{start}")
+    stem = f"bench-{start // PER_FILE:05d}"
+    with open(folder / "sidecars" / f"{stem}.sidecars.jsonl.gz", "wb") as fh, \
+            open(folder / "indexes" / f"{stem}.cdxj", "w") as cdxj:
+        for i in range(start, stop):
+            sc = sidecar(i, rng)
+            line = json.dumps(sc, separators=(",", ":")) + "\n"
+            fh.write(gzip.compress(line.encode(), compresslevel=1))
+            cap = sc["capture"]
+            cdxj.write(f"com,example,site{i % 40})/news/{i}.html 20260501120000 " + json.dumps(
+                {"url": sc["url"], "mime": "text/html", "status": "200", "digest": "X",
+                 "length": str(cap["length"]), "offset": str(cap["offset"]),
+                 "filename": cap["warc_filename"]}) + "\n")
+    if not catalog:
+        return 0.0
+    sys.path.insert(0, str(ROOT))
+    from newsarchive.index.catalog import build_part
+
+    t = time.perf_counter()
+    build_part(str(folder / "indexes" / f"{stem}.cdxj"),
+               str(folder / "sidecars" / f"{stem}.sidecars.jsonl.gz"),
+               folder / "catalog", folder.name, f"{stem}.warc.gz")
+    return time.perf_counter() - t
+
+
+PER_FILE = 20_000
+
+
+def make_collection(folder: Path, rows: int, catalog: bool = True) -> float:
+    """A collection folder with ``rows`` sidecars, :data:`PER_FILE` a file (and one tiny
+    stand-in WARC), and with ``catalog`` a CDXJ index per WARC and the catalog built
+    from it by the indexer's own code, one process per file; returns the seconds the
+    catalog parts took, summed."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    for sub in ("sidecars", "warc", "indexes"):
+        (folder / sub).mkdir(parents=True)
     (folder / "warc" / "bench-00000.warc.gz").write_bytes(gzip.compress(b""))
-    for start in range(0, rows, per_file):
-        name = folder / "sidecars" / f"bench-{start // per_file:05d}.sidecars.jsonl.gz"
-        with open(name, "wb") as fh:
-            for i in range(start, min(rows, start + per_file)):
-                line = json.dumps(sidecar(i, rng), separators=(",", ":")) + "\n"
-                fh.write(gzip.compress(line.encode(), compresslevel=1))
+    with ProcessPoolExecutor(max_workers=4) as pool:
+        jobs = [pool.submit(make_file, folder, rows, start, min(rows, start + PER_FILE), catalog)
+                for start in range(0, rows, PER_FILE)]
+        return sum(job.result() for job in jobs)
 
 
 MEASURE = """
@@ -128,6 +162,8 @@ def main() -> int:
                         help="git commit whose export is the baseline (default: before the "
                         "Arrow engine)")
     parser.add_argument("--no-baseline", action="store_true", help="measure this code only")
+    parser.add_argument("--no-catalog", action="store_true",
+                        help="no catalog: export parses every sidecar file")
     parser.add_argument("--keep", type=Path, help="generate collections here and keep them")
     args = parser.parse_args()
     base = args.keep or Path(tempfile.mkdtemp(prefix="newsarchive-bench-"))
@@ -140,8 +176,10 @@ def main() -> int:
             folder = base / f"bench{n}"
             if not folder.exists():
                 t = time.perf_counter()
-                make_collection(folder, n)
-                print(f"generated {n:,} sidecars in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+                cat = make_collection(folder, n, catalog=not args.no_catalog)
+                print(f"generated {n:,} sidecars in {time.perf_counter() - t:.1f} s, of which "
+                      f"the catalog parts (the indexer's work, once per WARC) {cat:.1f} s "
+                      "(summed over the files)", file=sys.stderr)
             for rnd in range(args.rounds):
                 order = list(sides) if rnd % 2 == 0 else list(reversed(sides))
                 for fmt in args.formats:

@@ -99,11 +99,15 @@ class Collection:
 
     def captures(self) -> Any:
         """The catalog: one row per capture (``pyarrow.Table``), with ``collection`` and
-        ``date`` from its partitions."""
+        ``date`` from its partitions; without the stored export rows (column ``article``:
+        every article's text), which :meth:`articles` reads."""
         from newsarchive.index.query import connect
+        from newsarchive.index.stored import COLUMN
 
         con = connect([self.location])
-        return con.sql("SELECT * FROM catalog").to_arrow_table()
+        names = [d[0] for d in con.sql("SELECT * FROM catalog LIMIT 0").description]
+        columns = ", ".join(f'"{n}"' for n in names if n != COLUMN)
+        return con.sql(f"SELECT {columns} FROM catalog").to_arrow_table()
 
 
 def open_collection(

@@ -22,6 +22,9 @@ PUBLISHED = "na_published"
 STATE_KEY = "na_state_key"
 #: on a response: True if the collection did not hold the URL before
 NEW = "na_new"
+#: a conditional re-check: the payload digest of the capture it re-checks (a 304 to it
+#: is archived as a server-not-modified revisit of that capture)
+NOT_MODIFIED = "na_not_modified"
 
 # --- fetch (newsarchive.fetch.body, newsarchive.fetch.render) ---------------------------
 #: the Spool of a body too large for memory, streamed into its record

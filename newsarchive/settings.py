@@ -56,6 +56,7 @@ STATE_REVISIT_ARTICLE_MAX_AGE = 2 * 86400  # re-check articles younger than this
 STATE_REVISIT_ARTICLE_EVERY = 6 * 3600  # ...at most this often
 STATE_REVISIT_PAGE_EVERY = 3600  # other HTML pages (tags, authors, unlisted sections)
 STATE_REVISIT_EMBED_EVERY = 86400  # images, stylesheets, scripts
+STATE_CONDITIONAL = True  # re-checks send If-None-Match/If-Modified-Since; a 304 is a revisit
 
 # --- Capture: WARC records (newsarchive.capture) ------------------------------
 DOWNLOADER_MIDDLEWARES = {

@@ -27,12 +27,18 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 
+from newsarchive.discover.backlog import Backlog, Listed
 from newsarchive.discover.canonical import canonical_url, clean_url, declared_canonical
 from newsarchive.discover.feeds import parse_feed
+from newsarchive.discover.incremental import due_listed
 from newsarchive.discover.links import extract_links
-from newsarchive.discover.sitemaps import parse_sitemap, sitemaps_in_robots
+from newsarchive.discover.parsed import html_tree
+from newsarchive.discover.revisit import RevisitPolicy
+from newsarchive.discover.sitemaps import iter_sitemap, sitemaps_in_robots
 from newsarchive.fetch.items import PageItem
 from newsarchive.meta import HOPS
 from newsarchive.meta import KIND as KIND_META
@@ -43,6 +49,9 @@ from newsarchive.meta import STATE_KEY as KEY_META
 from newsarchive.meta import WARC_SKIP as SKIP_META
 from newsarchive.meta import WARC_TICKET as TICKET_META
 from newsarchive.wiring import wiring_of
+
+LISTED_BATCH = 500  # sitemap entries checked against the crawl state at once
+FEED_BATCH = 200  # listed pages turned into requests each time the scheduler runs dry
 
 
 def _as_list(value: Any) -> list[str]:
@@ -90,6 +99,19 @@ class NewsSpider(scrapy.Spider):
             patterns.extend(str(p) for p in article_patterns)
         self.article_re = re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
         self.fetch_embeds = str(fetch_embeds).lower() not in ("0", "false", "no")
+        self.backlog = Backlog()  # pages listed by sitemaps, not yet requested
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
+        """The spider, fed from its sitemap backlog whenever the scheduler runs dry."""
+        spider: NewsSpider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.feed_backlog, signal=signals.scheduler_empty)
+        crawler.signals.connect(spider.idle, signal=signals.spider_idle)
+        return spider
+
+    def closed(self, reason: str) -> None:
+        """Drop what is left of the backlog (a killed crawl re-reads the sitemaps)."""
+        self.backlog.close()
 
     # -- entry points -----------------------------------------------------------
     async def start(self) -> AsyncIterator[Any]:
@@ -138,18 +160,46 @@ class NewsSpider(scrapy.Spider):
             yield self.sitemap_request(urljoin(root, "/sitemap.xml"))
 
     def parse_sitemap(self, response: Response) -> Iterable[scrapy.Request]:
-        """Follow a sitemap index; queue the pages of a sitemap."""
-        for entry in parse_sitemap(response.body):
+        """Follow a sitemap index; put the new and due pages of a sitemap in the backlog.
+
+        Pages become requests only as the scheduler runs dry (:meth:`feed_backlog`):
+        a sitemap of 100,000 articles is not 100,000 requests held in memory, and
+        a known page that is not due is never a request at all (issue #19).
+        """
+        batch: list[Listed] = []
+        for entry in iter_sitemap(response.body):
             if entry.is_sitemap:
                 yield self.sitemap_request(entry.loc)
-            else:
-                yield self.page_request(
-                    entry.loc,
-                    hops=0,
-                    kind=self.listed_kind(entry.loc),
-                    lastmod=entry.lastmod,
-                    published=entry.news_published,
-                )
+                continue
+            batch.append(Listed(entry.loc, self.listed_kind(entry.loc), entry.lastmod,
+                                entry.news_published))
+            if len(batch) >= LISTED_BATCH:
+                self._queue_listed(batch)
+                batch = []
+        self._queue_listed(batch)
+
+    def _queue_listed(self, batch: list[Listed]) -> None:
+        state = wiring_of(self.crawler).state
+        if state is not None and batch:
+            policy = RevisitPolicy.from_settings(self.settings)
+            batch = due_listed(state, policy, self.crawler.stats, batch)
+        for entry in batch:
+            self.backlog.add(entry)
+
+    def feed_backlog(self) -> bool:
+        """Hand the engine the next batch of listed pages; whether there were any."""
+        entries = self.backlog.take(FEED_BATCH)
+        for entry in entries:
+            self.crawler.engine.crawl(self.page_request(
+                entry.url, hops=0, kind=entry.kind, lastmod=entry.lastmod,
+                published=entry.published,
+            ))
+        return bool(entries)
+
+    def idle(self) -> None:
+        """Keep the spider open while listed pages wait (the scheduler_empty feed's backstop)."""
+        if self.feed_backlog():
+            raise DontCloseSpider
 
     def parse_feed(self, response: Response) -> Iterable[scrapy.Request]:
         """Queue the items of an RSS/Atom feed."""
@@ -212,7 +262,7 @@ class NewsSpider(scrapy.Spider):
             record_id=ticket.record_id if ticket is not None else None,
             fetched_at=ticket.fetched_at if ticket is not None else None,
         )
-        links = extract_links(response.body, response.url)
+        links = extract_links(response.body, response.url, html_tree(response))
         self.record_canonical(response.url, links.canonical, links.og_url)
         self.note_article(response, links.article_markup)
         for url in links.feeds:

@@ -146,3 +146,16 @@ def test_one_page_one_fetch_and_declared_canonical_is_its_identity(tiny_site, tm
     assert "/news/story-1" not in site.requests and "/news/other" not in site.requests
     assert "/news/new-one" in site.requests
     assert summary["skipped"] >= 2
+
+
+def test_the_fast_path_for_plain_urls_agrees_with_full_canonicalisation() -> None:
+    """Plain URLs skip w3lib (issue #19); what they get must be what w3lib gives."""
+    from w3lib.url import canonicalize_url
+
+    from newsarchive.discover.canonical import canonical_url, clean_url
+
+    for url in ("http://example.com/", "http://127.0.0.1:8080/a/b-c_d~e.html",
+                "https://example.com:443/x", "http://example.com:80/x", "http://a.b/x/./y",
+                "http://a.b/x/../y", "http://a.b/.", "http://a.b//two//slashes",
+                "http://a.b/x.", "http://a.b:8443/.well-known/z"):
+        assert canonical_url(url) == canonicalize_url(clean_url(url), keep_fragments=False), url

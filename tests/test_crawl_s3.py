@@ -14,12 +14,12 @@ import re
 import shutil
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.plugins.collection import replay_latest
 from tests.plugins.s3 import bucket_objects
 from tests.plugins.warcs import read_records
 
@@ -66,7 +66,8 @@ def test_store_run_matches_local_run_and_checks_from_s3(
     assert stored["error"] is None and stored["stored"] >= 3
     objects = bucket_objects(s3_client, s3_bucket)
     kinds = {k.split("/")[2] for k in objects}
-    assert kinds == {"warc", "sidecars", "indexes", "catalog"}
+    # ... and what the next run needs (a disposable worker): state, crawl.log, run summaries
+    assert kinds == {"warc", "sidecars", "indexes", "catalog", "state", "logs", "reports"}
     assert all(k.startswith("archive/demo/") for k in objects)
     local_dir = tmp_path / "local"
     by_kind = {
@@ -75,6 +76,8 @@ def test_store_run_matches_local_run_and_checks_from_s3(
     }
     for kind, files in by_kind.items():
         assert len([k for k in objects if k.split("/")[2] == kind]) == len(files), kind
+    assert {k.rsplit("/", 1)[-1] for k in objects if k.split("/")[2] == "state"} == {
+        "crawl.sqlite", "dedup.sqlite", "stories.sqlite"}
     remote_warcs = [v for k, v in objects.items() if k.endswith(".warc.gz")]
     assert captures(remote_warcs) == captures([p.read_bytes() for p in by_kind["warc"]])
     remote_sidecars = [v for k, v in objects.items() if k.endswith(".sidecars.jsonl.gz")]
@@ -100,18 +103,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 def replay_page(store: str, endpoint: str, url: str) -> str:
     """Serve ``store`` with ``newsarchive replay`` and fetch the archived ``url`` over HTTP."""
-    proc = subprocess.Popen(
-        [BIN, "replay", store, "--endpoint-url", endpoint, "--port", "0", "--admin-port", "0",
-         "--json"], stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        info = json.loads(proc.stdout.readline())
-        with urllib.request.urlopen(f"{info['replay']}mp_/{url}", timeout=60) as resp:
-            return resp.read().decode("utf-8", "replace")
-    finally:
-        proc.terminate()
-        assert proc.wait(15) == 0
+    return replay_latest(store, url, "--endpoint-url", endpoint)
 
 
 @pytest.mark.s3

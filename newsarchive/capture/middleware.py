@@ -160,6 +160,8 @@ class WarcCaptureMiddleware:
             request_body=request.body or b"",
             ip_address=str(response.ip_address) if response.ip_address else None,
             warc_headers=warc_headers,
+            not_modified_digest=request.meta.get(meta.NOT_MODIFIED)
+            if response.status == 304 else None,
         )
         try:
             request.meta[TICKET_META] = self.service.submit(exchange)

@@ -223,13 +223,24 @@ def revisit_record(
     refers_to_date: str,
     refers_to_id: str | None,
     redaction: Redaction | None = None,
+    not_modified: bool = False,
 ) -> bytes:
-    """An identical-payload-digest ``revisit``: the response headers, no body."""
+    """A ``revisit``: the response headers, no body.
+
+    Identical-payload-digest by default; ``not_modified`` makes it Heritrix's
+    server-not-modified revisit of a ``304`` to a conditional request (its
+    headers are the 304's; the payload digest is the earlier capture's, so
+    index readers resolve it the same way).
+    """
     builder = _builder()
     http_headers, _, redacted = _response_http_headers(ex, redaction)
     record = builder.create_revisit_record(
         ex.url, payload_digest, refers_to_uri, refers_to_date, http_headers=http_headers
     )
+    if not_modified:
+        profile = record.rec_headers.get_header("WARC-Profile")
+        record.rec_headers.replace_header(
+            "WARC-Profile", profile.replace("identical-payload-digest", "server-not-modified"))
     record.rec_headers.replace_header("WARC-Record-ID", record_id)
     record.rec_headers.replace_header("WARC-Date", warc_date(ex.fetched_at))
     if refers_to_id:

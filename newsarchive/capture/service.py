@@ -54,6 +54,37 @@ logger = logging.getLogger(__name__)
 SIDECAR_CONTENT_TYPE = 'application/json; profile="newsarchive.sidecar/1"'
 
 
+@dataclass(frozen=True, slots=True)
+class Written:
+    """A written response, as the records that refer to it later need it.
+
+    The service remembers one per response for the last :data:`RECENT`
+    responses (a sidecar arrives once its page is extracted): a small frozen
+    object, not the :class:`Ticket` with its :class:`threading.Event`, so the
+    memory this takes stays small and flat (issue #19).
+    """
+
+    record_id: str
+    url: str
+    fetched_at: datetime
+    location: Location
+    payload_digest: str | None
+
+    def capture(self) -> dict[str, Any]:
+        """The sidecar schema's ``capture`` object."""
+        return {
+            "warc_filename": self.location.filename,
+            "offset": self.location.offset,
+            "length": self.location.length,
+            "record_id": self.record_id,
+            "payload_digest": self.payload_digest,
+            "fetched_at": records.warc_date(self.fetched_at),
+        }
+
+
+RECENT = 10_000  # responses remembered for their sidecars (see Written)
+
+
 @dataclass
 class Ticket:
     """What became of one queued exchange; filled in by the writer thread."""
@@ -66,18 +97,17 @@ class Ticket:
     revisit: bool = False
     done: threading.Event = field(default_factory=threading.Event)
 
-    def capture(self) -> dict[str, Any] | None:
-        """The sidecar schema's ``capture`` object, once written."""
+    def written(self) -> Written | None:
+        """The compact record of the written response, once written."""
         if self.location is None:
             return None
-        return {
-            "warc_filename": self.location.filename,
-            "offset": self.location.offset,
-            "length": self.location.length,
-            "record_id": self.record_id,
-            "payload_digest": self.payload_digest,
-            "fetched_at": records.warc_date(self.fetched_at),
-        }
+        return Written(self.record_id, self.url, self.fetched_at, self.location,
+                       self.payload_digest)
+
+    def capture(self) -> dict[str, Any] | None:
+        """The sidecar schema's ``capture`` object, once written."""
+        written = self.written()
+        return written.capture() if written is not None else None
 
 
 @dataclass
@@ -138,7 +168,7 @@ class WarcWriterService:
         self.stats = CaptureStats()
         self.error: NewsarchiveError | None = None
         self._queue: queue.Queue[tuple[str, Any] | None] = queue.Queue(maxsize=queue_size)
-        self._recent: OrderedDict[str, Ticket] = OrderedDict()
+        self._recent: OrderedDict[str, Written] = OrderedDict()
         layout = Layout(self.directory)
         layout.logs_dir.mkdir(parents=True, exist_ok=True)
         self._crawl_log = open(layout.crawl_log, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
@@ -182,15 +212,13 @@ class WarcWriterService:
         """Let :meth:`submit_sidecar` write a sidecar for ``page``, an
         :class:`~newsarchive.extract.archive.ArchivedPage` found by the reconcile scan."""
         capture = page.capture
-        ticket = Ticket(
+        self._put(("adopt", Written(
             record_id=page.refers_to,
             url=page.url,
             fetched_at=datetime.fromisoformat(capture["fetched_at"].replace("Z", "+00:00")),
-            payload_digest=capture.get("payload_digest"),
             location=Location(capture["warc_filename"], capture["offset"], capture["length"]),
-        )
-        ticket.done.set()
-        self._put(("adopt", ticket))
+            payload_digest=capture.get("payload_digest"),
+        )))
 
     def settle(self) -> None:
         """The reconcile scan's pages have their sidecars (queued): write them, then
@@ -266,7 +294,7 @@ class WarcWriterService:
                     break
                 kind, payload = item
                 if kind == "adopt":
-                    self._recent[payload.record_id] = payload
+                    self._remember(payload)
                 elif kind == "exchange":
                     self._write_exchange(*payload)
                 elif kind == "sidecar":
@@ -309,13 +337,22 @@ class WarcWriterService:
         # A cut body is never a revisit of a whole one, nor their original.
         dedup = self.dedup if size and "WARC-Truncated" not in ex.warc_headers else None
         original = dedup.lookup(digest) if dedup is not None else None
+        earlier = ex.not_modified_digest if ex.status == 304 else None
+        not_modified = earlier is not None and self.dedup is not None
+        if earlier is not None and self.dedup is not None:
+            # The earlier capture holds the page's payload (a 304 has none); one
+            # the index does not know leaves the 304 archived as the response it is.
+            original = self.dedup.lookup(earlier)
+            not_modified = original is not None
+            if original is not None:
+                digest = ticket.payload_digest = earlier
         assert ex.record_id is not None
         record_id = ex.record_id
         request = records.request_record(ex, record_id, self.redaction)
         if original is not None:
             response = records.revisit_record(
                 ex, record_id, digest, original.uri, original.date, original.record_id,
-                self.redaction,
+                self.redaction, not_modified=not_modified,
             )
             ticket.revisit = True
             locations = self.files.write([response, request], earliest=ex.fetched_at)
@@ -346,14 +383,17 @@ class WarcWriterService:
                 f"{ticket.location.offset} {'revisit' if ticket.revisit else 'response'} "
                 f"{ex.record_id}\n"
             )
-        self._recent[ex.record_id] = ticket
-        if len(self._recent) > 10_000:
-            self._recent.popitem(last=False)
+        self._remember(Written(record_id, ex.url, ex.fetched_at, ticket.location, digest))
         ticket.done.set()
+
+    def _remember(self, written: Written) -> None:
+        self._recent[written.record_id] = written
+        if len(self._recent) > RECENT:
+            self._recent.popitem(last=False)
 
     def _write_sidecar(self, record_id: str, sidecar: dict[str, Any]) -> None:
         ticket = self._recent.get(record_id)
-        if ticket is None or ticket.location is None:
+        if ticket is None:
             logger.warning("no archived response %s for a sidecar; not written", record_id)
             return
         if sidecar.get("capture") is None:

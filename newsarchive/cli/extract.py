@@ -10,10 +10,12 @@ DOM for a rendered one) gives a sidecar pointing at its record; non-articles are
 left out unless ``--all``. Per input ``NAME.warc.gz``, ``--out DIR`` gets
 ``NAME.sidecars.jsonl.gz`` and ``NAME.sidecars.warc.gz`` (one ``metadata``
 record per sidecar, ``WARC-Refers-To`` the response); ``--out -`` prints the
-sidecars as JSON Lines instead. ``--jobs N`` spreads the files (or pages) over
+sidecars as JSON Lines instead. ``--shard K/N`` keeps only shard K of the WARC
+files (:mod:`newsarchive.shard`). ``--jobs N`` spreads the files (or pages) over
 N processes; a big local ``.warc.gz`` (8 MiB and 8,000 records or more) is cut
-into parts by its records, extracted side by side, and the sidecar files are the same, in the
-same order, as one process writes. Progress and a summary go to stderr; ``--json`` prints the summary
+into parts by its records, extracted side by side, and the sidecar files are the
+same, in the same order, as one process writes. Progress and a summary go to
+stderr; ``--json`` prints the summary
 as JSON on stdout.
 
 Each page is extracted in a worker process under a time and a memory limit
@@ -49,6 +51,7 @@ from typing import Any
 from newsarchive import settings
 from newsarchive.cli.common import add_s3_options, apply_s3_options, check_url, print_json
 from newsarchive.exceptions import ConfigError
+from newsarchive.shard import add_shard_option
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +102,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="the parsers see at most this much of a page (default "
                    f"{settings.SIDECAR_MAX_BYTES}; 0: no limit)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_shard_option(p)
     add_s3_options(p)
     p.set_defaults(func=run)
 
@@ -175,6 +179,8 @@ def _html_files(paths: list[Path]) -> Iterator[Path]:
 
 def extract_html_inputs(paths: list[Path], args: argparse.Namespace) -> int:
     """Sidecars of HTML files: stdout for one file, ``--out DIR`` for more."""
+    if args.shard is not None:
+        raise ConfigError("--shard splits a collection's WARC files; give WARC input")
     files = list(_html_files(paths))
     if not files:
         raise ConfigError(f"no .html files in {', '.join(map(str, paths))}")
@@ -285,6 +291,8 @@ def extract_warc_inputs(inputs: list[str], args: argparse.Namespace) -> int:
                           "sidecars; use one of them")
     apply_s3_options(args)
     sources = warc_sources(inputs, args.endpoint_url, args.region)
+    if args.shard is not None:
+        sources = args.shard.select(sources)
     stems = [output_stem(s) for s in sources]
     if len(set(stems)) != len(stems):
         dup = next(s for s in stems if stems.count(s) > 1)

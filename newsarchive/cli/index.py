@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from newsarchive.cli.common import add_s3_options, apply_s3_options, print_json
+from newsarchive.shard import add_shard_option
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -18,11 +19,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "(catalog/collection=NAME/date=YYYY-MM-DD/). A crawl does this as it goes; "
         "use this for older collections or after copying files in. A damaged file is "
         "indexed as far as it can be read (past a broken gzip member) and never stops the "
-        "others; each fault is one line on stderr. Exit 0, 1 if any file was damaged, 2 on a "
-        "bad argument, 3 on a storage problem.",
+        "others; each fault is one line on stderr. With --shard K/N, only shard K of the "
+        "WARC files: N machines rebuild a collection together, and the catalog parts they "
+        "write are the whole catalog (story clusters then join versions within a shard "
+        "only). Exit 0, 1 if any file was damaged, 2 on a bad argument, 3 on a storage "
+        "problem.",
     )
     p.add_argument("collection", metavar="COLLECTION", help="collection folder or s3:// store")
     p.add_argument("--no-catalog", action="store_true", help="only the CDXJ indexes")
+    add_shard_option(p)
     add_s3_options(p)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=run)
@@ -38,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     coll = Collection.open(args.collection)
     with Progress("index", unit="WARC files", enabled=not args.json) as shown:
         report = index_collection(
-            coll, catalog=not args.no_catalog,
+            coll, catalog=not args.no_catalog, shard=args.shard,
             progress=lambda done, total, _name: shown.update(done, total),
         )
     if args.json:

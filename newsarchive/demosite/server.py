@@ -2,7 +2,8 @@
 
 :class:`DemoSite` serves a :class:`~newsarchive.demosite.site.SiteModel` from
 a ``ThreadingHTTPServer`` in a daemon thread, with keep-alive, gzip when the
-client accepts it, chunked transfer for chunked routes, ETag / If-None-Match,
+client accepts it, chunked transfer for chunked routes, ETag and Last-Modified
+(If-None-Match, If-Modified-Since),
 and no per-request logging. It records every request it sees
 (:attr:`DemoSite.requests`) and the exact entity body of the last response per
 request target (:attr:`DemoSite.sent`: after gzip, before chunk framing), so
@@ -11,6 +12,7 @@ tests can compare an archive with what really went over the wire.
 
 from __future__ import annotations
 
+import email.utils
 import http.server
 import logging
 import threading
@@ -63,6 +65,21 @@ def accepts_gzip(accept_encoding: str) -> bool:
     if "gzip" in allowed:
         return allowed["gzip"] > 0
     return allowed.get("*", 0) > 0
+
+
+def not_modified(headers: Any, etag: str, modified: str) -> bool:
+    """RFC 9110 section 13.2.2: ``If-None-Match`` decides when sent, else ``If-Modified-Since``."""
+    match = headers.get("If-None-Match")
+    if match is not None:
+        return match.strip() == "*" or etag in (t.strip() for t in match.split(","))
+    since = headers.get("If-Modified-Since")
+    if since is None:
+        return False
+    try:
+        return email.utils.parsedate_to_datetime(modified) <= \
+            email.utils.parsedate_to_datetime(since)
+    except (TypeError, ValueError):
+        return False  # an unreadable date is ignored, as the RFC says
 
 
 def chunks(body: bytes, count: int = CHUNKS) -> list[bytes]:
@@ -296,8 +313,9 @@ class DemoSite:
                 body = model.gzipped(route)
                 headers.append(("Content-Encoding", "gzip"))
                 etag = etag[:-1] + '-gz"'
-            headers.append(("ETag", etag))
-            if handler.headers.get("If-None-Match") in (etag, "*"):
+            modified = model.last_modified(route)
+            headers += [("ETag", etag), ("Last-Modified", modified)]
+            if not_modified(handler.headers, etag, modified):
                 status, body = 304, b""
         chunked = route.transfer == "chunked" and status != 304
         chunked = chunked and handler.request_version == "HTTP/1.1"

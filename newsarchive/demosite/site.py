@@ -33,6 +33,8 @@ the article at :data:`NON_UTF8_INDEX`      windows-1252, in the header and a met
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import email.utils
 import functools
 import gzip
 import hashlib
@@ -302,6 +304,13 @@ class SiteModel:
     def etag(self, route: Route) -> str:
         """Strong validator of the identity body."""
         return '"' + hashlib.sha1(self.body(route)).hexdigest()[:20] + '"'
+
+    def last_modified(self, route: Route) -> str:
+        """``Last-Modified`` of a route: an article's publication time (its page never
+        changes), else the end of the site's day (fronts and lists change daily)."""
+        article = self.by_path.get(route.path)
+        when = article.published_at if article is not None else day_end(self.day)
+        return email.utils.format_datetime(when.astimezone(dt.UTC), usegmt=True)
 
     def warm(self) -> int:
         """Render (and gzip) every body now, so the first crawl is not slower than the

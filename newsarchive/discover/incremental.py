@@ -12,6 +12,12 @@
   ``state/new``, ``state/changed``, ``state/unchanged``; it sets
   ``meta["na_new"]`` for the spider, which counts ``state/new_articles``.
 
+A re-check of a page whose last capture had an ``ETag`` or ``Last-Modified``
+is conditional (``If-None-Match`` / ``If-Modified-Since``, stat
+``state/conditional``); a ``304`` answer counts as unchanged
+(``state/not_modified``) and is archived as a server-not-modified revisit of
+that capture, as Heritrix does.
+
 Both share one :class:`~newsarchive.discover.state.CrawlState`, kept on
 the crawl's wiring (:mod:`newsarchive.wiring`), so the spider can record
 ``rel=canonical`` aliases.
@@ -23,8 +29,10 @@ The spider tags each request with ``meta["na_kind"]`` (see
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -35,8 +43,9 @@ from scrapy.exceptions import IgnoreRequest
 from newsarchive import meta
 from newsarchive.collection import Layout
 from newsarchive.digests import sha1_digest
+from newsarchive.discover.backlog import Listed
 from newsarchive.discover.canonical import canonical_url
-from newsarchive.discover.revisit import RevisitPolicy
+from newsarchive.discover.revisit import RevisitPolicy, UrlRecord
 from newsarchive.discover.state import CrawlState
 from newsarchive.exceptions import NewsarchiveError
 from newsarchive.switches import require
@@ -54,6 +63,11 @@ PUBLISHED_META = meta.PUBLISHED
 KEY_META = meta.STATE_KEY
 NEW_META = meta.NEW
 DEDUP_KINDS = frozenset({"article", "page", "embed"})
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
 
 
 def request_kind(request: Request) -> str:
@@ -92,6 +106,47 @@ def crawl_state(crawler: Crawler) -> CrawlState:
     return state
 
 
+def url_mark(key: str) -> int:
+    """A 64-bit hash of a canonical URL, for the set of URLs requested in this run.
+
+    An int of the set costs about 60 bytes against 150 for the URL itself, and the
+    set grows with every URL of the crawl (issue #19). Two URLs of one crawl share
+    a mark with odds of about n²/2⁶⁵: 3·10⁻⁸ at a million URLs; the loser would be
+    taken for a duplicate and wait for the next run.
+    """
+    return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "big")
+
+
+def due_listed(
+    state: CrawlState, policy: RevisitPolicy, stats: Any, listed: Sequence[Listed],
+    now: float | None = None,
+) -> list[Listed]:
+    """The pages of ``listed`` (from a sitemap) worth a request: new or due.
+
+    Those known and not due are counted as skipped, as the filter middleware
+    would count them, and never become Requests: a re-crawl of a large site
+    then costs a batched lookup per listed URL, not a request through the
+    scheduler and the middlewares (issue #19). The filter still decides on
+    what passes (duplicates in this run, robots.txt come after).
+    """
+    when = time.time() if now is None else now
+    keys = [canonical_url(entry.url) for entry in listed]
+    aliases = state.resolve_many(keys)
+    keys = [aliases.get(key, key) for key in keys]
+    known = state.get_many(keys)
+    due: list[Listed] = []
+    for entry, key in zip(listed, keys, strict=True):
+        record = known.get(key)
+        if record is not None:
+            decision = policy.decide(entry.kind, record, when, entry.lastmod)
+            if not decision.fetch:
+                stats.inc_value("state/skipped")
+                stats.inc_value(f"state/skipped/{decision.reason}")
+                continue
+        due.append(entry)
+    return due
+
+
 def _enabled(crawler: Crawler) -> None:
     # Remembering fetches that were not archived (WARC_ENABLED off) would make
     # the next archiving crawl skip them.
@@ -106,7 +161,11 @@ class IncrementalFilterMiddleware:
         self.stats = crawler.stats
         self.state = state
         self.policy = policy
-        self.seen: set[str] = set()
+        self.seen: set[int] = set()  # 64-bit hashes of the keys requested in this run
+        # Conditional re-checks (STATE_CONDITIONAL); a page every request of which the
+        # browser renders is not: Chromium's answer to a 304 is no page.
+        self.conditional_requests = (crawler.settings.getbool("STATE_CONDITIONAL")
+                                     and crawler.settings.get("RENDER_MODE") != "always")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> IncrementalFilterMiddleware:
@@ -122,20 +181,48 @@ class IncrementalFilterMiddleware:
         # Only pages and embeds are deduplicated by canonical URL. Robots.txt in
         # particular must pass: Scrapy's robots middleware fetches its own copy,
         # and dropping it would leave every URL allowed.
-        if kind in DEDUP_KINDS and key in self.seen and not request.dont_filter:
+        mark = url_mark(key)
+        if kind in DEDUP_KINDS and mark in self.seen and not request.dont_filter:
             self.stats.inc_value("state/duplicate")
             raise IgnoreRequest(f"already requested in this run: {key}")
-        decision = self.policy.decide(
-            kind, self.state.get(key), time.time(), request.meta.get(LASTMOD_META)
-        )
-        self.seen.add(key)
+        record = self.state.get(key)
+        decision = self.policy.decide(kind, record, time.time(), request.meta.get(LASTMOD_META))
+        self.seen.add(mark)
         if not decision.fetch:
             self.stats.inc_value("state/skipped")
             self.stats.inc_value(f"state/skipped/{decision.reason}")
             logger.debug("not due (%s, %s): %s", kind, decision.reason, request.url)
             raise IgnoreRequest(f"known and not due ({decision.reason}): {request.url}")
         self.stats.inc_value(f"state/fetch/{decision.reason}")
+        self.conditional(request, kind, record)
         return None
+
+    def conditional(self, request: Request, kind: str, record: UrlRecord | None) -> None:
+        """Make a re-check conditional on what the last capture's validators were.
+
+        Only re-checks of pages and embeds whose last answer was archived whole
+        (200, or a 304 to an earlier re-check): fronts, feeds and sitemaps are
+        parsed for links on every run, and a rendered page goes to the browser.
+        The capture turns a ``304`` into a server-not-modified revisit of the
+        capture whose payload digest the state holds.
+        """
+        if (
+            not self.conditional_requests
+            or kind not in DEDUP_KINDS
+            or record is None
+            or record.digest is None
+            or record.last_status not in (200, 304)
+            or not (record.etag or record.last_modified)
+            or b"If-None-Match" in request.headers
+            or b"If-Modified-Since" in request.headers
+        ):
+            return
+        if record.etag:
+            request.headers[b"If-None-Match"] = record.etag
+        if record.last_modified:
+            request.headers[b"If-Modified-Since"] = record.last_modified
+        request.meta[meta.NOT_MODIFIED] = record.digest
+        self.stats.inc_value("state/conditional")
 
 
 class IncrementalRecordMiddleware:
@@ -160,16 +247,21 @@ class IncrementalRecordMiddleware:
         if key is None or response.url != request.url:
             key = self.state.resolve(canonical_url(response.url))
         kind = request_kind(request)
+        not_modified = response.status == 304 and meta.NOT_MODIFIED in request.meta
         result = self.state.record_fetch(
             key,
             kind=kind,
             now=time.time(),
             status=response.status,
-            digest=sha1_digest(response.body),
+            digest=None if not_modified else sha1_digest(response.body),
             fetched_url=response.url,
             lastmod=request.meta.get(LASTMOD_META),
             published=request.meta.get(PUBLISHED_META),
+            etag=_header(response, b"ETag"),
+            last_modified=_header(response, b"Last-Modified"),
         )
+        if not_modified:
+            self.stats.inc_value("state/not_modified")
         # The spider counts new *articles* (state/new_articles): only it knows,
         # from the page itself, whether a page found by a link is one.
         request.meta[NEW_META] = result.new

@@ -14,6 +14,7 @@ from urllib.parse import urldefrag, urljoin
 from lxml import html as lxml_html
 
 from newsarchive.discover.feeds import FEED_TYPES
+from newsarchive.discover.parsed import parse_html
 
 # schema.org types of a news story in JSON-LD: NewsArticle, ReportageNewsArticle,
 # Article, BlogPosting, LiveBlogPosting...
@@ -45,28 +46,14 @@ def _add(target: list[str], seen: set[str], base: str, href: str | None) -> None
         target.append(url)
 
 
-# A start tag longer than this keeps only its name. libxml2 checks each new
-# attribute against those before it (quadratic): one <p> with 40,000 attributes
-# took over 30 s to parse, in the crawl's reactor thread. No link lives there.
-HUGE_TAG = 16384
-_HUGE_TAG_B = re.compile(rb"<([a-zA-Z][a-zA-Z0-9:-]*)\s[^<>]{%d,}>" % HUGE_TAG)
-_HUGE_TAG_S = re.compile(_HUGE_TAG_B.pattern.decode("ascii"))
-
-
-def _without_huge_tags(body: bytes | str) -> bytes | str:
-    if isinstance(body, bytes):
-        return _HUGE_TAG_B.sub(rb"<\1>", body)
-    return _HUGE_TAG_S.sub(r"<\1>", body)
-
-
-def extract_links(body: bytes | str, base_url: str) -> PageLinks:
-    """Parse ``body`` (HTML) and return its links, embeds and feeds."""
+def extract_links(
+    body: bytes | str, base_url: str, tree: lxml_html.HtmlElement | None = None
+) -> PageLinks:
+    """The links, embeds and feeds of ``body`` (HTML); ``tree`` is its parse when the
+    caller has one (:func:`~newsarchive.discover.parsed.html_tree`), else it is parsed here."""
     out = PageLinks()
-    if not body:
-        return out
-    try:
-        doc = lxml_html.fromstring(_without_huge_tags(body))
-    except (ValueError, lxml_html.etree.ParserError):
+    doc = tree if tree is not None else parse_html(body)
+    if doc is None:
         return out
     base = base_url
     for el in doc.iter("base"):

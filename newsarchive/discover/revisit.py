@@ -46,6 +46,8 @@ class UrlRecord:
     lastmod: str | None = None
     published: str | None = None
     fetches: int = 0
+    etag: str | None = None  # validators of the last 200 answer (conditional re-checks)
+    last_modified: str | None = None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,30 +38,32 @@ def _gunzip_if_needed(body: bytes) -> bytes:
     return body
 
 
-def parse_sitemap(body: bytes) -> list[SitemapEntry]:
-    """Entries of a sitemap or sitemap index; empty for anything that is not one."""
+def iter_sitemap(body: bytes) -> Iterator[SitemapEntry]:
+    """Entries of a sitemap or sitemap index, one at a time; none for anything that is
+    not one. Scrapy's parser reads the XML incrementally and drops each ``<url>`` once
+    read, so a sitemap of 100,000 entries never becomes 100,000 objects at once."""
     try:
         sitemap = Sitemap(_gunzip_if_needed(body))
-    except Exception as exc:  # lxml raises a variety of errors on junk
-        logger.warning("not a sitemap: %s", exc)
-        return []
-    is_index = sitemap.type == "sitemapindex"
-    entries = []
-    for item in sitemap:
-        loc = item.get("loc")
-        if not loc:
-            continue
-        news: dict[str, Any] = item.get("news") or {}
-        entries.append(
-            SitemapEntry(
+        is_index = sitemap.type == "sitemapindex"
+        for item in sitemap:
+            loc = item.get("loc")
+            if not loc:
+                continue
+            news: dict[str, Any] = item.get("news") or {}
+            yield SitemapEntry(
                 loc=loc.strip(),
                 lastmod=item.get("lastmod"),
                 news_title=news.get("title") if isinstance(news, dict) else None,
                 news_published=news.get("publication_date") if isinstance(news, dict) else None,
                 is_sitemap=is_index,
             )
-        )
-    return entries
+    except Exception as exc:  # lxml raises a variety of errors on junk
+        logger.warning("not a sitemap: %s", exc)
+
+
+def parse_sitemap(body: bytes) -> list[SitemapEntry]:
+    """All entries of a sitemap or sitemap index (see :func:`iter_sitemap`)."""
+    return list(iter_sitemap(body))
 
 
 def sitemaps_in_robots(body: bytes, base_url: str) -> list[str]:

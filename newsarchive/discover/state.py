@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,7 +43,9 @@ CREATE TABLE IF NOT EXISTS urls (
     lastmod TEXT,                  -- sitemap <lastmod> as announced
     published TEXT,                -- publication date from a news sitemap or feed
     fetches INTEGER NOT NULL DEFAULT 0,
-    fetched_url TEXT               -- the URL last fetched for it (may carry a query)
+    fetched_url TEXT,              -- the URL last fetched for it (may carry a query)
+    etag TEXT,                     -- the ETag of the last 200 answer, for If-None-Match
+    last_modified TEXT             -- its Last-Modified, for If-Modified-Since
 );
 CREATE TABLE IF NOT EXISTS aliases (
     alias TEXT PRIMARY KEY,        -- a canonical form of a fetched URL
@@ -52,8 +54,10 @@ CREATE TABLE IF NOT EXISTS aliases (
 """
 COLUMNS = (
     "url, kind, first_seen, last_fetched, last_status, digest, last_changed, "
-    "lastmod, published, fetches"
+    "lastmod, published, fetches, etag, last_modified"
 )
+#: columns added after the first release: (name, type), added to older databases on open
+ADDED_COLUMNS = (("etag", "TEXT"), ("last_modified", "TEXT"))
 
 
 def open_db(path: Path, schema: str, what: str) -> sqlite3.Connection:
@@ -72,6 +76,12 @@ def open_db(path: Path, schema: str, what: str) -> sqlite3.Connection:
     return db
 
 
+def _chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
+    # SQLite caps the parameters of one statement (999 in older builds).
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
 @dataclass(frozen=True)
 class FetchResult:
     """How recording a fetch changed the state: new URL, changed content, or neither."""
@@ -88,6 +98,10 @@ class CrawlState:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.db = open_db(self.path, SCHEMA, "crawl state")
+        have = {row[1] for row in self.db.execute("PRAGMA table_info(urls)")}
+        for name, kind in ADDED_COLUMNS:
+            if name not in have:  # a collection crawled by an older version
+                self.db.execute(f"ALTER TABLE urls ADD COLUMN {name} {kind}")
         self._pending = 0
         self.before_commit: Callable[[], None] | None = None
 
@@ -101,6 +115,25 @@ class CrawlState:
         """What is known of canonical ``url``."""
         row = self.db.execute(f"SELECT {COLUMNS} FROM urls WHERE url = ?", (url,)).fetchone()
         return UrlRecord(*row) if row else None
+
+    def resolve_many(self, urls: Sequence[str]) -> dict[str, str]:
+        """The aliases among ``urls``, each with the canonical URL it stands for."""
+        found: dict[str, str] = {}
+        for chunk in _chunks(urls):
+            marks = ",".join("?" * len(chunk))
+            found.update(self.db.execute(
+                f"SELECT alias, url FROM aliases WHERE alias IN ({marks})", chunk).fetchall())
+        return found
+
+    def get_many(self, urls: Sequence[str]) -> dict[str, UrlRecord]:
+        """What is known of each of ``urls`` (canonical), by URL: one query per 500."""
+        found: dict[str, UrlRecord] = {}
+        for chunk in _chunks(urls):
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.execute(
+                    f"SELECT {COLUMNS} FROM urls WHERE url IN ({marks})", chunk):
+                found[row[0]] = UrlRecord(*row)
+        return found
 
     def __iter__(self) -> Iterator[UrlRecord]:
         for row in self.db.execute(f"SELECT {COLUMNS} FROM urls ORDER BY url"):
@@ -121,23 +154,35 @@ class CrawlState:
         fetched_url: str | None = None,
         lastmod: str | None = None,
         published: str | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
     ) -> FetchResult:
-        """Remember a fetch of canonical ``url``; say whether it was new or changed."""
+        """Remember a fetch of canonical ``url``; say whether it was new or changed.
+
+        A ``304`` (``digest`` None) changes nothing of what the page held and
+        keeps the validators unless it sent new ones; any other answer's
+        validators replace the old (none if it sent none).
+        """
         old = self.get(url)
         changed = old is not None and digest is not None and old.digest != digest
         if old is None:
             self.db.execute(
                 "INSERT INTO urls (url, kind, first_seen, last_fetched, last_status, digest,"
-                " last_changed, lastmod, published, fetches, fetched_url)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
-                (url, kind, now, now, status, digest, now, lastmod, published, fetched_url),
+                " last_changed, lastmod, published, fetches, fetched_url, etag, last_modified)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+                (url, kind, now, now, status, digest, now, lastmod, published, fetched_url,
+                 etag, last_modified),
             )
         else:
+            keep = status == 304
             self.db.execute(
                 "UPDATE urls SET kind = ?, last_fetched = ?, last_status = ?,"
                 " digest = coalesce(?, digest), last_changed = ?,"
                 " lastmod = coalesce(?, lastmod), published = coalesce(published, ?),"
-                " fetches = fetches + 1, fetched_url = ? WHERE url = ?",
+                " fetches = fetches + 1, fetched_url = ?,"
+                f" etag = {'coalesce(?, etag)' if keep else '?'},"
+                f" last_modified = {'coalesce(?, last_modified)' if keep else '?'}"
+                " WHERE url = ?",
                 (
                     kind,
                     now,
@@ -147,6 +192,8 @@ class CrawlState:
                     lastmod,
                     published,
                     fetched_url,
+                    etag,
+                    last_modified,
                     url,
                 ),
             )
@@ -171,10 +218,12 @@ class CrawlState:
         if record is not None:
             self.db.execute(
                 "INSERT OR REPLACE INTO urls (url, kind, first_seen, last_fetched, last_status,"
-                " digest, last_changed, lastmod, published, fetches, fetched_url)"
+                " digest, last_changed, lastmod, published, fetches, fetched_url, etag,"
+                " last_modified)"
                 " SELECT ?, kind, min(first_seen, coalesce((SELECT first_seen FROM urls"
                 " WHERE url = ?), first_seen)), last_fetched, last_status, digest,"
-                " last_changed, lastmod, published, fetches, fetched_url FROM urls WHERE url = ?",
+                " last_changed, lastmod, published, fetches, fetched_url, etag, last_modified"
+                " FROM urls WHERE url = ?",
                 (url, url, alias),
             )
         self._touch()

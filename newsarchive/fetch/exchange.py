@@ -46,6 +46,9 @@ class Exchange:
     warc_headers: dict[str, str] = field(default_factory=dict)
     record_id: str | None = None  # assigned by the service when queued
     spool: Spool | None = None  # the body, when it was too large to hold in memory
+    #: a conditional request's: the payload digest of the capture its validators came from
+    #: (a ``304`` answer becomes a server-not-modified revisit of that capture)
+    not_modified_digest: str | None = None
 
     @property
     def body_size(self) -> int:

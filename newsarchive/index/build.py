@@ -22,6 +22,7 @@ from newsarchive.exceptions import WarcError
 from newsarchive.index.catalog import build_part
 from newsarchive.index.cdxj import index_warc
 from newsarchive.index.stories import StoryIndex, index_path
+from newsarchive.shard import Shard
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ def index_collection(
     *,
     catalog: bool = True,
     progress: Callable[[int, int, str], None] | None = None,
+    shard: Shard | None = None,
 ) -> IndexReport:
     """Index every WARC of ``coll`` and rebuild its catalog; return what was done.
 
@@ -53,12 +55,19 @@ def index_collection(
 
     The story clusters are rebuilt from scratch too, WARC by WARC in name
     (that is, time) order, as the crawl built them.
+
+    With ``shard``, only that shard's WARC files (:mod:`newsarchive.shard`);
+    its story clusters are then built in a temporary index of the shard's own
+    files (the N shards run at once, and the collection's index is left
+    alone), so versions of one story in files of different shards get
+    different ``story_id`` values.
     """
     report = IndexReport(coll.name)
-    warcs = coll.warcs()
+    warcs = coll.warcs() if shard is None else shard.select(coll.warcs())
     sidecars = {posixpath.basename(s): s for s in coll.sidecar_files()}
     with tempfile.TemporaryDirectory(prefix="newsarchive-index-") as tmp, \
-            _fresh_stories(Path(coll.root) if not coll.remote else Path(tmp)) as stories:
+            _fresh_stories(Path(coll.root) if not (coll.remote or shard) else Path(tmp)) \
+            as stories:
         work = Path(coll.root) if not coll.remote else Path(tmp)
         store = None
         if coll.remote:

@@ -9,8 +9,10 @@ a WARC's part replaces it instead of adding a duplicate. A row is a capture
 from the CDXJ index (URL, time, status, mime, digest, WARC file/offset/length);
 when the page has a sidecar (matched on WARC file and offset) the row also gets
 the article fields and where the sidecar lies in its file; ``is_article`` says
-which rows are articles. Sidecar text is not copied: the catalog stays small
-enough to scan, and the text is one ranged read away. ``story_id`` groups the
+which rows are articles. An article's row also holds its whole export row
+(text included) in the struct column ``article``, which export reads instead
+of the sidecar file (:mod:`newsarchive.index.stored`); queries that leave it
+out never read it (Parquet is columnar). ``story_id`` groups the
 versions of one story across captures and sites (:mod:`newsarchive.index.stories`);
 dates are timestamps (UTC).
 """
@@ -40,6 +42,8 @@ BATCH_ROWS = 10_000
 def schema() -> Any:
     """The catalog's Arrow schema (partition columns excluded: they are folders)."""
     import pyarrow as pa
+
+    from newsarchive.index.stored import article_type
 
     return pa.schema(
         [
@@ -73,6 +77,7 @@ def schema() -> Any:
             ("sidecar_file", pa.string()),
             ("sidecar_offset", pa.int64()),
             ("sidecar_length", pa.int64()),
+            ("article", article_type()),
         ]
     )
 
@@ -163,13 +168,24 @@ def capture_row(
 
 
 def iter_rows(
-    index_uri: str, sidecar_uri: str | None, stories: StoryIndex | None = None
+    index_uri: str, sidecar_uri: str | None, stories: StoryIndex | None = None,
+    by_location: dict[tuple[str, int], SidecarEntry] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Catalog rows of one WARC: its CDXJ lines joined with its sidecars.
+    """Catalog rows of one WARC: its CDXJ lines joined with its sidecars
+    (``by_location``: :func:`sidecar_entries`, read here when not given)."""
+    if by_location is None:
+        by_location = sidecar_entries(sidecar_uri, stories)
+    for line in iter_index(index_uri):
+        joined = by_location.get((line.filename, line.offset))
+        yield capture_row(line, joined, sidecar_uri if joined else None)
 
-    Sidecars are keyed by (WARC file, record offset); only the small entries
-    are held, one WARC's worth. With ``stories``, every article gets its
-    ``story_id`` (from its text, which is then dropped).
+
+def sidecar_entries(sidecar_uri: str | None, stories: StoryIndex | None = None
+                    ) -> dict[tuple[str, int], SidecarEntry]:
+    """The sidecars of one WARC keyed by (WARC file, record offset), text dropped.
+
+    Only the small entries are held, one WARC's worth. With ``stories``, every
+    article gets its ``story_id`` (from its text).
     """
     by_location: dict[tuple[str, int], SidecarEntry] = {}
     if sidecar_uri is not None:
@@ -186,25 +202,30 @@ def iter_rows(
                 fields["text"] = None
                 slim = SidecarEntry(fields, entry.offset, entry.length)
                 by_location[(cap["warc_filename"], int(cap["offset"]))] = slim
-    for line in iter_index(index_uri):
-        joined = by_location.get((line.filename, line.offset))
-        yield capture_row(line, joined, sidecar_uri if joined else None)
+    return by_location
 
 
 part_name = catalog_part_name
 
 
 def write_parts(
-    rows: Iterable[dict[str, Any]], catalog_root: Path, collection: str, warc_name: str
+    rows: Iterable[dict[str, Any]], catalog_root: Path, collection: str, warc_name: str,
+    articles: tuple[Any, dict[str, Any]] | None = None,
 ) -> list[Path]:
     """Write rows into ``collection=NAME/date=D/part-WARC.parquet`` files, in batches.
 
-    Each part is written under a temporary name and renamed when complete.
+    ``articles`` (:func:`newsarchive.index.stored.article_rows`) fills the
+    ``article`` column and says so in each part's metadata. Each part is
+    written under a temporary name and renamed when complete.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from newsarchive.index.stored import attach, part_metadata
+
     sch = schema()
+    if articles is not None:
+        sch = sch.with_metadata(part_metadata(articles[1]))
     writers: dict[dt.date, tuple[Any, Path, Path]] = {}
     pending: dict[dt.date, list[dict[str, Any]]] = defaultdict(list)
 
@@ -218,7 +239,8 @@ def write_parts(
             final = folder / part_name(warc_name)
             tmp = final.with_name(final.name + ".tmp")
             writers[day] = (pq.ParquetWriter(tmp, sch, compression="zstd"), tmp, final)
-        writers[day][0].write_table(pa.Table.from_pylist(batch, schema=sch))
+        table = pa.Table.from_pylist(batch, schema=sch)
+        writers[day][0].write_table(attach(table, articles[0]) if articles else table)
 
     try:
         for row in rows:
@@ -265,9 +287,16 @@ def build_part(
 
     ``stories`` assigns each article its ``story_id``; without it the column is null.
     """
+    from newsarchive.index.stored import article_rows, in_file_order
+
     remove_parts(catalog_root, warc_name)
-    rows = iter_rows(index_uri, sidecar_uri, stories)
-    written = write_parts(rows, catalog_root, collection, warc_name)
+    articles = article_rows(sidecar_uri) if sidecar_uri is not None else None
+    by_location = sidecar_entries(sidecar_uri, stories)
+    if articles is not None:
+        offsets = {key: entry.offset for key, entry in by_location.items()}
+        articles[1]["ordered"] = in_file_order(articles[0], offsets)
+    rows = iter_rows(index_uri, sidecar_uri, stories, by_location)
+    written = write_parts(rows, catalog_root, collection, warc_name, articles)
     if stories is not None:
         stories.commit()
     logger.info("catalog: %s -> %d part(s)", warc_name, len(written))

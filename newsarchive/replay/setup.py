@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import posixpath
-import shutil
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
@@ -81,14 +80,15 @@ def _indexes(coll: Collection, work: Path) -> Path:
 
     have = {posixpath.basename(i): i for i in coll.index_files()}
     missing = [w for w in coll.warcs() if index_name(posixpath.basename(w)) not in have]
-    if not coll.remote and not missing:
+    answered_304 = {n for n, uri in have.items() if not coll.remote and _has_304(uri)}
+    if not coll.remote and not missing and not answered_304:
         return Layout(coll.local_path).index_dir
     folder = Layout(work).index_dir
     folder.mkdir(parents=True, exist_ok=True)
     for name, uri in have.items():
-        if coll.remote:
+        if coll.remote or name in answered_304:
             with open_input(uri) as src, open(folder / name, "wb") as out:
-                shutil.copyfileobj(src, out, 1 << 20)
+                _copy_without_304(src, out)
         else:
             (folder / name).symlink_to(uri)
     for warc in missing:
@@ -98,6 +98,33 @@ def _indexes(coll: Collection, work: Path) -> Path:
         except WarcError as exc:  # one unreadable file must not keep the others from replay
             logger.error("%s; its captures are not replayed", exc)
     return folder
+
+
+#: a CDXJ line of a capture answered ``304 Not Modified`` (cdxj-indexer's JSON)
+_STATUS_304 = b'"status": "304"'
+
+
+def _has_304(path: str) -> bool:
+    with open(path, "rb") as fh:
+        return any(_STATUS_304 in line for line in fh)
+
+
+def _copy_without_304(src: Any, out: Any) -> None:
+    """Copy a CDXJ index, leaving out captures answered ``304``.
+
+    A conditional re-check answered 304 is archived as a server-not-modified
+    revisit whose HTTP headers are the 304's; pywb replays any revisit with a
+    3xx status as that status, so the page would "replay" as an empty 304.
+    Left out of pywb's index, the URL replays its last capture with a body
+    (the one the 304 confirmed). The collection's own index and catalog keep them.
+    """
+    rest = b""
+    while chunk := src.read(1 << 20):
+        lines = (rest + chunk).split(b"\n")
+        rest = lines.pop()
+        out.write(b"".join(line + b"\n" for line in lines if _STATUS_304 not in line))
+    if rest and _STATUS_304 not in rest:
+        out.write(rest)
 
 
 def _path_index(coll: Collection, work: Path) -> Path:

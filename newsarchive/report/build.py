@@ -76,11 +76,19 @@ def crawl_with_report(out: Path, spider_kwargs: dict[str, Any],
 
     Its summary is kept in ``out/reports/RUN.json`` (``running`` until it
     ends), and its report written to ``out/reports/RUN.html`` unless
-    ``report`` is False; the summary names both.
+    ``report`` is False; the summary names both. With a remote ``STORE_URI``
+    the collection's state is restored from the store into an empty spool
+    before, and saved there after (:mod:`newsarchive.store.snapshot`).
     """
     from newsarchive.fetch.crawl import run_crawl
     from newsarchive.report.history import discard_run, finish_run, start_run
+    from newsarchive.store.snapshot import StateSync, restore_before_run, save_after_run
 
+    # With --store, a spool without a crawl state first gets the collection's
+    # own back from the store, and every run's state goes there after it.
+    sync = StateSync.from_overrides(Path(out), overrides or {})
+    restore_before_run(sync)
+    log_offset = sync.log_offset() if sync is not None else 0
     try:
         run = start_run(Path(out))
     except OSError as exc:
@@ -99,4 +107,6 @@ def crawl_with_report(out: Path, spider_kwargs: dict[str, Any],
     if report and report_after_crawl(run, run.summary) is None:
         summary.report = None
         finish_run(run, summary.as_dict(), code)  # no report to name
+    if save_after_run(sync, run.run_id, log_offset) is not None:
+        summary.storage_error = True  # logged; the next run would not be incremental: exit 3
     return summary

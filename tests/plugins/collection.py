@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,6 +75,22 @@ def crawl(url: str, out: Path, *extra: str) -> dict[str, object]:
     if proc.returncode != 0:
         raise RuntimeError(f"crawl failed ({proc.returncode}): {proc.stderr[-2000:]}")
     return json.loads(proc.stdout)  # type: ignore[no-any-return]
+
+
+def replay_latest(location: str | Path, url: str, *extra: str) -> str:
+    """Serve a collection with ``newsarchive replay`` and fetch the latest capture of ``url``."""
+    proc = subprocess.Popen(
+        [*NEWSARCHIVE, "replay", str(location), *extra, "--port", "0", "--admin-port", "0",
+         "--json"], stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        info = json.loads(proc.stdout.readline())
+        with urllib.request.urlopen(f"{info['replay']}mp_/{url}", timeout=60) as resp:
+            return resp.read().decode("utf-8", "replace")  # type: ignore[no-any-return]
+    finally:
+        proc.terminate()
+        assert proc.wait(15) == 0
 
 
 def copy_collection(source: Path, dest: Path) -> Path:

@@ -19,6 +19,8 @@ import re
 
 from lxml import html as lxml_html
 
+from newsarchive.discover.parsed import parse_html
+
 MIN_TEXT = 200  # characters of readable text below which a scripted page is "empty"
 APP_ROOT_IDS = frozenset(
     {"root", "app", "__next", "__nuxt", "app-root", "main-app", "react-root", "svelte", "___gatsby"}
@@ -28,13 +30,15 @@ _SKIP_TAGS = ("script", "style", "noscript", "template", "nav", "header", "foote
 _MAX_BYTES = 2_000_000  # bound the parse; a page this large has text
 
 
-def render_reason(body: bytes) -> str | None:
-    """Why the page needs a browser (``"empty app root"``, ...), or None when it does not."""
+def render_reason(body: bytes, tree: lxml_html.HtmlElement | None = None) -> str | None:
+    """Why the page needs a browser (``"empty app root"``, ...), or None when it does not.
+
+    ``tree`` is the page's parse when the caller has it (the crawl shares one with the
+    spider's link pass: :func:`~newsarchive.discover.parsed.html_tree`)."""
     if not body.strip() or len(body) > _MAX_BYTES:
         return None
-    try:
-        root = lxml_html.document_fromstring(body)
-    except (ValueError, lxml_html.etree.ParserError):
+    root = tree if tree is not None else parse_html(body)
+    if root is None:
         return None
     scripts = root.xpath("//script")
     if not scripts:

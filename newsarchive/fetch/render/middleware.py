@@ -37,6 +37,7 @@ from scrapy.exceptions import (
 )
 
 from newsarchive import meta
+from newsarchive.discover.parsed import html_tree
 from newsarchive.fetch.items import PageItem
 from newsarchive.fetch.render.config import RenderConfig
 from newsarchive.fetch.render.detect import render_reason
@@ -90,7 +91,7 @@ class RenderModeMiddleware:
             or b"html" not in (response.headers.get(b"Content-Type") or b"").lower()
         ):
             return response
-        reason = render_reason(response.body)
+        reason = render_reason(response.body, html_tree(response))
         if reason is None:
             self.crawler.stats.inc_value("render/auto/static")
             return response

@@ -1,0 +1,30 @@
+"""One parse per page: render detection and the link pass read the same tree (issue #19)."""
+
+from __future__ import annotations
+
+from scrapy.http import HtmlResponse
+
+from newsarchive.discover.links import extract_links
+from newsarchive.discover.parsed import html_tree
+from newsarchive.fetch.render.detect import render_reason
+
+PAGE = (b"<html><head><link rel=stylesheet href=/s.css></head><body>"
+        b"<div id=root></div><script src=/app.js></script><a href=/next#x>next</a>"
+        b"</body></html>")
+
+
+def test_a_response_is_parsed_once_and_both_readers_agree_with_their_own_parse() -> None:
+    response = HtmlResponse("http://example.com/a", body=PAGE)
+    tree = html_tree(response)
+    assert tree is not None and html_tree(response) is tree
+    shared = extract_links(response.body, response.url, tree)
+    own = extract_links(response.body, response.url)
+    assert shared == own
+    assert shared.links == ["http://example.com/next"]
+    assert shared.embeds == ["http://example.com/s.css", "http://example.com/app.js"]
+    assert render_reason(response.body, tree) == render_reason(response.body) == "empty app root"
+
+
+def test_an_empty_or_junk_body_has_no_tree_and_no_links() -> None:
+    assert html_tree(HtmlResponse("http://example.com/", body=b"")) is None
+    assert extract_links(b"   ", "http://example.com/").links == []
