@@ -181,13 +181,15 @@ class RecordReader:
     ``stream`` is read first; after damage, ``reopen(offset)`` gives a stream
     at a later offset (without it, reading ends at the first damage).
     ``loader_hook`` is called with each new warcio record loader (``warc
-    check`` installs its HTTP header recorder there).
+    check`` installs its HTTP header recorder there). ``start``: the file
+    offset ``stream`` is at (reading a file from one of its records on).
     """
 
     def __init__(self, stream: BinaryIO, name: str, *, reopen: Opener | None = None,
                  verify_blocks: bool = True,
-                 loader_hook: Callable[[Any], None] | None = None) -> None:
+                 loader_hook: Callable[[Any], None] | None = None, start: int = 0) -> None:
         self.name = name
+        self.start = start  # file offset of the stream's first byte (a record's start)
         self.stream = stream
         self.reopen = reopen
         self.verify_blocks = verify_blocks
@@ -246,7 +248,7 @@ class RecordReader:
         from warcio.exceptions import ArchiveLoadFailed
 
         _divert_warcio()
-        stream, start = self.stream, 0
+        stream, start = self.stream, self.start
         head = stream.read(4)
         fmt = unsupported_format(head)
         if fmt is not None:

@@ -12,7 +12,10 @@ left out unless ``--all``. Per input ``NAME.warc.gz``, ``--out DIR`` gets
 record per sidecar, ``WARC-Refers-To`` the response); ``--out -`` prints the
 sidecars as JSON Lines instead. ``--shard K/N`` keeps only shard K of the WARC
 files (:mod:`newsarchive.shard`). ``--jobs N`` spreads the files (or pages) over
-N processes. Progress and a summary go to stderr; ``--json`` prints the summary
+N processes; a big local ``.warc.gz`` (8 MiB and 8,000 records or more) is cut
+into parts by its records, extracted side by side, and the sidecar files are the
+same, in the same order, as one process writes. Progress and a summary go to
+stderr; ``--json`` prints the summary
 as JSON on stdout.
 
 Each page is extracted in a worker process under a time and a memory limit
@@ -20,6 +23,9 @@ Each page is extracted in a worker process under a time and a memory limit
 ``SIDECAR_MEMORY_LIMIT``) and the parsers see at most ``--max-bytes`` of it. A
 page over a limit, or one the extractor fails on, still gets its sidecar, with
 ``extractor.error`` saying why; it is counted as failed and the rest go on.
+
+The work itself (the process pool, the per-file runs, the totals) is
+:mod:`newsarchive.extract.runner`; this module checks the options and prints.
 
 Exit codes: 0 every input was read; 1 some page or WARC file could not be read
 or extracted (each named in a one-line message; the sidecars of a damaged
@@ -33,20 +39,18 @@ import argparse
 import gzip
 import json
 import logging
-import multiprocessing
 import shutil
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from newsarchive import settings
 from newsarchive.cli.common import add_s3_options, apply_s3_options, check_url, print_json
-from newsarchive.exceptions import ConfigError, ExtractionError, UserError
+from newsarchive.exceptions import ConfigError
 from newsarchive.shard import add_shard_option
 
 logger = logging.getLogger(__name__)
@@ -54,8 +58,6 @@ logger = logging.getLogger(__name__)
 HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".shtml")
 WARC_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz",
                  ".warc.lz4", ".warc.zst")  # the last two only to say they are not read
-#: our own outputs, never inputs (they hold metadata records only)
-OUTPUT_SUFFIXES = (".sidecars.warc.gz",)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -85,7 +87,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="WARC input: also write the sidecars of pages that are not articles "
                    "(section fronts, error pages)")
     p.add_argument("--jobs", type=int, default=1, metavar="N",
-                   help="files extracted in parallel processes (default 1)")
+                   help="processes extracting side by side (default 1): HTML pages and WARC "
+                   "files are spread over them, a big local .warc.gz is cut into parts by "
+                   "its records; the outputs are the same as with 1")
     p.add_argument("--json", action="store_true",
                    help="WARC input: print the summary as JSON on stdout")
     p.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
@@ -173,58 +177,6 @@ def _html_files(paths: list[Path]) -> Iterator[Path]:
             yield path
 
 
-def extract_file(path: Path, url: str | None, render: bool = False,
-                 limits: Any = None) -> dict[str, Any]:
-    """The sidecar of one saved page; the URL defaults to the file's own address.
-
-    Extracted under ``limits`` (:class:`~newsarchive.extract.bounded.Limits`): a
-    page over them, or one the extractor fails on, gives a sidecar with
-    ``extractor.error``.
-    """
-    from newsarchive.extract.bounded import Limits, shared
-
-    try:
-        body = path.read_bytes()
-    except OSError as exc:
-        raise ExtractionError(f"{path}: cannot read ({exc.strerror})") from None
-    if render:  # newsarchive.fetch.render: the DOM once the page's scripts ran
-        from newsarchive.extract.savedpage import render_html_file
-
-        body = render_html_file(path, url).encode("utf-8")
-    try:
-        sidecar = shared(limits or Limits()).extract(body, url or path.resolve().as_uri())
-    except ExtractionError as exc:
-        raise ExtractionError(f"{path}: {exc}") from None
-    if render:
-        sidecar["rendered"] = True
-    return sidecar
-
-
-def _job(item: tuple[Path, Path | None, str | None, bool, Any]) -> tuple[Path, str | None, bool]:
-    """Worker: extract one page and write its files; the error message on failure, and
-    whether a sidecar (with ``extractor.error``) was written all the same."""
-    from newsarchive.extract.bounded import extraction_error
-
-    path, out, url, render, limits = item
-    try:
-        sidecar = extract_file(path, url, render, limits)
-        if out is not None:
-            write_outputs(sidecar, out / path.stem)
-    except ExtractionError as exc:
-        return path, str(exc), False
-    error = extraction_error(sidecar)
-    return path, f"{path}: {error}" if error else None, error is not None
-
-
-def write_outputs(sidecar: dict[str, Any], stem: Path) -> None:
-    """``STEM.json`` (the sidecar) and ``STEM.txt`` (the story text)."""
-    stem.with_name(stem.name + ".json").write_text(
-        json.dumps(sidecar, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    text = sidecar.get("text") or ""
-    stem.with_name(stem.name + ".txt").write_text(text + ("\n" if text else ""),
-                                                  encoding="utf-8")
-
-
 def extract_html_inputs(paths: list[Path], args: argparse.Namespace) -> int:
     """Sidecars of HTML files: stdout for one file, ``--out DIR`` for more."""
     if args.shard is not None:
@@ -243,6 +195,7 @@ def extract_html_inputs(paths: list[Path], args: argparse.Namespace) -> int:
         if not single:
             raise ConfigError("several pages: give --out DIR for their NAME.json files")
         from newsarchive.extract.bounded import extraction_error
+        from newsarchive.extract.runner import extract_file
 
         sidecar = extract_file(files[0], args.url, args.render, args.limits)
         json.dump(sidecar, sys.stdout, ensure_ascii=False, indent=1)
@@ -256,13 +209,11 @@ def extract_html_inputs(paths: list[Path], args: argparse.Namespace) -> int:
     if len(set(stems)) != len(stems):
         dup = next(s for s in stems if stems.count(s) > 1)
         raise ConfigError(f"two inputs are named {dup}.*; their NAME.json would collide in --out")
-    items = [(f, out, args.url, args.render, args.limits) for f in files]
+    from newsarchive.extract.runner import run_html
+
+    results = run_html(files, out, url=args.url, render=args.render, limits=args.limits,
+                       jobs=args.jobs)
     failed = with_error = 0
-    if args.jobs > 1 and len(items) > 1:
-        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-            results = list(pool.map(_job, items, chunksize=4))
-    else:
-        results = [_job(i) for i in items]
     for _, error, written in results:
         if error:
             failed += 1
@@ -284,33 +235,6 @@ def _out_folder(text: str) -> Path:
 
 
 # -- WARC input ----------------------------------------------------------------
-
-
-def warc_sources(inputs: Iterable[str], endpoint_url: str | None = None,
-                 region: str | None = None) -> list[str]:
-    """WARC files of the inputs: files as given, a collection's ``warc/`` files, a
-    folder's or ``s3://`` prefix's WARC files (our ``*.sidecars.warc.gz`` outputs left out)."""
-    from newsarchive.store import list_inputs
-
-    def listed(where: str) -> list[str]:
-        return list_inputs(where, (".warc.gz", ".warc"), endpoint_url=endpoint_url,
-                           region=region)
-
-    found: list[str] = []
-    for text in inputs:
-        if text.startswith("s3://"):
-            try:  # a collection: only its warc/ folder (indexes and sidecars sit beside it)
-                files = listed(text.rstrip("/") + "/warc/")
-            except UserError:
-                files = listed(text)
-        elif Path(text).is_dir() and (Path(text) / "warc").is_dir():
-            files = listed(str(Path(text) / "warc"))
-        else:
-            files = listed(text)
-        found.extend(f for f in files if not f.endswith(OUTPUT_SUFFIXES) or f == text)
-    if not found:
-        raise ConfigError(f"no WARC files in {', '.join(inputs)}")
-    return list(dict.fromkeys(found))
 
 
 class _Progress:
@@ -342,60 +266,6 @@ class _Progress:
         self.display.close()
 
 
-_QUEUE: Any = None  # a worker process's progress queue (set by _init_worker)
-
-
-def _init_worker(queue: Any) -> None:
-    global _QUEUE
-    _QUEUE = queue
-
-
-def _report(records: int, sidecars: int) -> None:
-    _QUEUE.put((records, sidecars))
-
-
-def _warc_job(source: str, out: str, options: dict[str, Any]) -> dict[str, Any]:
-    """Worker: one WARC file; returns its :class:`WarcResult` as a dict."""
-    from newsarchive.extract.batch import extract_warc
-
-    progress = _report if _QUEUE is not None else options.pop("progress", None)
-    return extract_warc(source, Path(out), progress=progress, **options).as_dict()
-
-
-def _run_jobs(sources: list[str], out: Path, options: dict[str, Any], jobs: int,
-              progress: _Progress) -> Iterator[dict[str, Any]]:
-    """Results in input order, from this process or from ``jobs`` worker processes."""
-    if jobs <= 1 or len(sources) <= 1:
-        for source in sources:
-            yield _warc_job(source, str(out), {**options, "progress": progress.add})
-            progress.file_done()
-        return
-    # forkserver: clean workers (no inherited boto3 connections or threads).
-    ctx = multiprocessing.get_context("forkserver")
-    queue = ctx.Queue()
-    stop = threading.Event()
-
-    def drain() -> None:
-        while not stop.is_set() or not queue.empty():
-            try:
-                progress.add(*queue.get(timeout=0.2))
-            except Exception:  # queue.Empty; also a queue closed at the end
-                continue
-
-    reader = threading.Thread(target=drain, name="extract-progress", daemon=True)
-    reader.start()
-    try:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(sources)), mp_context=ctx,
-                                 initializer=_init_worker, initargs=(queue,)) as pool:
-            futures = [pool.submit(_warc_job, s, str(out), options) for s in sources]
-            for future in futures:  # one WARC per task; collected in input order
-                yield future.result()
-                progress.file_done()
-    finally:
-        stop.set()
-        reader.join(timeout=5)
-
-
 def _copy_jsonl(path: Path, dest: Any) -> None:
     with gzip.open(path, "rb") as fh:
         shutil.copyfileobj(fh, dest)
@@ -405,6 +275,7 @@ def _copy_jsonl(path: Path, dest: Any) -> None:
 def extract_warc_inputs(inputs: list[str], args: argparse.Namespace) -> int:
     """Sidecars of WARC files, collections or ``s3://`` prefixes (see the module docstring)."""
     from newsarchive.extract.batch import output_stem
+    from newsarchive.extract.runner import run_warcs, summarize, warc_sources
 
     if args.url is not None:
         raise ConfigError("--url is for one saved HTML page; a WARC record has its own URL")
@@ -435,7 +306,8 @@ def extract_warc_inputs(inputs: list[str], args: argparse.Namespace) -> int:
     progress = _Progress(len(sources), args.quiet)
     results: list[dict[str, Any]] = []
     try:
-        for result in _run_jobs(sources, out, options, args.jobs, progress):
+        for result in run_warcs(sources, out, options, args.jobs, progress.add,
+                                 progress.file_done):
             results.append(result)
             if result["error"]:
                 progress.finish()
@@ -447,30 +319,9 @@ def extract_warc_inputs(inputs: list[str], args: argparse.Namespace) -> int:
         if temp is not None:
             temp.cleanup()
     progress.finish()
-    summary = _summary(results, time.monotonic() - progress.start, None if to_stdout else out)
+    summary = summarize(results, time.monotonic() - progress.start, None if to_stdout else out)
     _print_summary(summary, args.json)
     return 1 if summary["errors"] or summary["failed_pages"] else 0
-
-
-def _summary(results: list[dict[str, Any]], seconds: float, out: Path | None) -> dict[str, Any]:
-    def total(key: str) -> int:
-        return sum(int(r[key]) for r in results)
-
-    return {
-        "files": len(results),
-        "records": total("records"),
-        "pages": total("pages"),
-        "rendered": total("rendered"),
-        "sidecars": total("sidecars"),
-        "not_articles": total("not_articles"),
-        "failed_pages": total("failed"),
-        "error_sidecars": total("error_sidecars"),
-        "errors": [r["error"] for r in results if r["error"]],
-        "seconds": round(seconds, 3),
-        "records_per_second": round(total("records") / max(seconds, 1e-9), 1),
-        "out": str(out) if out is not None else "-",
-        "outputs": [p for r in results for p in r["outputs"]],
-    }
 
 
 def _print_summary(summary: dict[str, Any], as_json: bool) -> None:

@@ -10,7 +10,9 @@ with ``extractor.error`` when extraction failed or ran over its limits), a
 damaged WARC is read past its damage (at the next whole gzip member) with the
 sidecars of every readable page kept and the one-line reason in
 :attr:`WarcResult.error`. It is a plain function of picklable
-arguments so ``extract --jobs N`` can run one per process.
+arguments so ``extract --jobs N`` can run one per process; a big file is
+cut into :class:`Part` s, each extracted on its own the same way (see
+:mod:`newsarchive.extract.runner`).
 """
 
 from __future__ import annotations
@@ -56,6 +58,28 @@ class WarcResult:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Part:
+    """A run of a WARC file's records, extracted on its own (``extract --jobs``).
+
+    Reading starts at ``offset``, ``lead`` records before the part's own
+    ``owned`` records (see :class:`~newsarchive.extract.archive.PageReader`);
+    the sidecar files are ``STEM.partNUMBER.*``, their records referring to
+    the ``warcinfo`` record ``warcinfo_id`` that joining the parts puts first.
+    """
+
+    number: int
+    offset: int
+    lead: int
+    owned: int
+    warcinfo_id: str | None = None
+
+    @property
+    def suffix(self) -> str:
+        """What the part's files add to the WARC's stem."""
+        return f".part{self.number:05d}"
+
+
 def output_stem(source: str) -> str:
     """``NAME`` of ``.../NAME.warc.gz`` (or ``.warc``, ``.arc.gz``...)."""
     return warc_stem(source)
@@ -71,11 +95,13 @@ def extract_warc(
     region: str | None = None,
     progress: Progress | None = None,
     limits: Limits | None = None,
+    part: Part | None = None,
 ) -> WarcResult:
     """Sidecars of every HTML page of ``source`` into ``out_dir`` (see the module docstring).
 
     ``include_all`` keeps the sidecars of non-articles (``is_article: false``);
-    ``write_warc=False`` writes only the JSON Lines file; ``limits`` bound each page.
+    ``write_warc=False`` writes only the JSON Lines file; ``limits`` bound each page;
+    ``part`` reads one :class:`Part` of a local file.
     """
     from newsarchive.extract.archive import PageReader
     from newsarchive.extract.bounded import extraction_error, shared
@@ -88,6 +114,8 @@ def extract_warc(
     reported = (0, 0)
     try:
         stream = open_input(source, endpoint_url=endpoint_url, region=region)
+        if part is not None:
+            stream.seek(part.offset)
     except UserError as exc:
         result.error = str(exc)
         return result
@@ -96,9 +124,13 @@ def extract_warc(
     extractor.start()  # warms up while the first records are read
     files: SidecarFiles | None = None
     reader = PageReader(stream, name, reopen=opener_for(source, endpoint_url=endpoint_url,
-                                                         region=region))
+                                                         region=region),
+                        part=(part.lead, part.owned) if part is not None else None,
+                        start=part.offset if part is not None else 0)
     try:
-        files = SidecarFiles(out_dir, output_stem(source), warc=write_warc)
+        files = SidecarFiles(out_dir, output_stem(source) + (part.suffix if part else ""),
+                             warc=write_warc,
+                             warcinfo_id=part.warcinfo_id if part is not None else None)
         for page in reader:
             try:
                 sidecar = extractor.extract(page.body, page.url, content_type=page.content_type,

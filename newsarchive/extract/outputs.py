@@ -69,28 +69,66 @@ class _OpenFile:
         self.open_path.unlink(missing_ok=True)
 
 
+def warcinfo_member(name: str, stem: str, date: datetime) -> tuple[str, bytes]:
+    """The ``warcinfo`` record of the sidecar WARC ``name`` of input ``stem``: its id
+    and its gzip member."""
+    info = {"software": f"newsarchive/{__version__} extract",
+            "format": "WARC File Format 1.1",
+            "description": f"clean-text sidecars of {stem}"}
+    warcinfo = records.warcinfo_record(name, info, date)
+    return records.record_id_of(warcinfo) or "", gzip_member(warcinfo, GZIP_LEVEL)
+
+
+def join_parts(folder: Path, stem: str, parts: list[list[Path]],
+               warcinfo: bytes | None) -> list[Path]:
+    """``STEM.sidecars.jsonl.gz`` (and ``.warc.gz`` after ``warcinfo``) in ``folder`` from
+    the files of a WARC's parts, in order (``extract --jobs``: gzip members join
+    by concatenation); the parts' files are removed."""
+    kinds = [(JSONL_SUFFIX, None)] + ([(WARC_SUFFIX, warcinfo)] if warcinfo is not None else [])
+    done: list[Path] = []
+    for index, (suffix, head) in enumerate(kinds):
+        final = _OpenFile(folder / (stem + suffix))
+        try:
+            if head is not None:
+                final.write(head)
+            for files in parts:
+                with open(files[index], "rb") as fh:
+                    while chunk := fh.read(1 << 20):
+                        final.write(chunk)
+        except (OSError, StorageError) as exc:
+            final.discard()
+            if isinstance(exc, StorageError):
+                raise
+            raise StorageError(f"cannot read a part of {final.path}: {exc}") from exc
+        done.append(final.close())
+    for files in parts:
+        for path in files:
+            path.unlink(missing_ok=True)
+    return done
+
+
 class SidecarFiles:
     """Writer of ``STEM.sidecars.jsonl.gz`` (and ``STEM.sidecars.warc.gz``) in ``folder``.
 
     ``warc=False`` writes the JSON Lines file only (``extract --out -``).
+    ``warcinfo_id``: the records refer to this ``warcinfo`` record, written
+    elsewhere (a part of a WARC: :func:`join_parts` puts it first).
     ``clock`` gives the WARC-Date of the records written (a seam for tests).
     """
 
     def __init__(self, folder: Path, stem: str, *, warc: bool = True,
-                 clock: Any = None) -> None:
+                 clock: Any = None, warcinfo_id: str | None = None) -> None:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.jsonl = _OpenFile(folder / (stem + JSONL_SUFFIX))
         self.warc: _OpenFile | None = None
-        self.warcinfo_id: str | None = None
+        self.warcinfo_id = warcinfo_id
         self.count = 0
         if warc:
             self.warc = _OpenFile(folder / (stem + WARC_SUFFIX))
-            info = {"software": f"newsarchive/{__version__} extract",
-                    "format": "WARC File Format 1.1",
-                    "description": f"clean-text sidecars of {stem}"}
-            warcinfo = records.warcinfo_record(self.warc.path.name, info, self.clock())
-            self.warcinfo_id = records.record_id_of(warcinfo)
-            self.warc.write(gzip_member(warcinfo, GZIP_LEVEL))
+            if warcinfo_id is None:
+                self.warcinfo_id, member = warcinfo_member(self.warc.path.name, stem,
+                                                           self.clock())
+                self.warc.write(member)
 
     @property
     def paths(self) -> list[Path]:

@@ -1,0 +1,175 @@
+"""What ``extract --jobs 2`` gains over ``--jobs 1``: one big WARC file, and a folder of pages.
+
+Builds, in a temporary folder, a WARC of demo-site articles (a request and a
+response record per page, the site's pages repeated under new URLs up to
+``--mb`` MB) and a folder of ``--html`` saved pages, then runs ``newsarchive
+extract`` on each with ``--jobs 1`` and ``--jobs 2`` as a user would, in child
+processes, alternating which goes first, ``--rounds`` times. It prints per
+run the wall time and the CPU seconds (user + system) of the whole process
+tree, then the medians and the ratio ``--jobs 1`` / ``--jobs 2`` (wall time:
+the gain; CPU: what the parts cost beyond one read). It also checks that
+both write the same sidecar files.
+
+On a machine shared with other work, wall time measures the queue for a core
+as much as the work: read the CPU seconds beside it and say how loaded the
+machine was (the load average is printed).
+
+CPU seconds count every process of the tree: this process becomes their
+subreaper, so workers orphaned by a pool process are reaped (and counted) here.
+
+Usage: .venv/bin/python benchmarks/extract_jobs.py [--mb 500] [--html 400] [--rounds 3]
+       [--only warc|html]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import gzip
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from support import BIN  # noqa: E402
+
+from newsarchive.capture import records  # noqa: E402
+from newsarchive.capture.exchange import Exchange  # noqa: E402
+from newsarchive.capture.writer import gzip_member  # noqa: E402
+from newsarchive.demosite.site import SiteModel  # noqa: E402
+
+WHEN = datetime(2026, 3, 14, 12, 0, 0, tzinfo=UTC)
+
+
+PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
+
+
+def become_subreaper() -> None:
+    """Orphans of the measured tree (extraction workers whose pool process died first)
+    become our children, so their CPU time is counted when we reap them."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def run_tree(cmd: list[str]) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds (user + system) of the whole tree, exit status of ``cmd``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    code = proc.wait()
+    wall = time.perf_counter() - start
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # reap what the tree left behind
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            time.sleep(0.1)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, code
+
+
+def demo_pages(count: int = 300) -> list[tuple[str, bytes]]:
+    """(URL, HTML) of the demo site's article pages, every template."""
+    site = SiteModel("http://news.example", base_count=count)
+    return [(site.ctx.url(a.path), site.body(site.route(a.path))) for a in site.articles]
+
+
+def build_warc(path: Path, pages: list[tuple[str, bytes]], megabytes: float) -> int:
+    """Write a WARC of about ``megabytes`` MB; returns its page count."""
+    target, written, count = megabytes * 1e6, 0, 0
+    with open(path, "wb") as fh:
+        written += fh.write(gzip_member(records.warcinfo_record(path.name, {"software": "bench"},
+                                                                WHEN), 6))
+        while written < target:
+            url, body = pages[count % len(pages)]
+            url = f"{url}?copy={count // len(pages)}"
+            ex = Exchange(url=url, method="GET", request_headers=[(b"User-Agent", b"bench")],
+                          status=200, response_headers=[(b"Content-Type", b"text/html")],
+                          body=body, fetched_at=WHEN)
+            rid = records.new_record_id()
+            written += fh.write(gzip_member(records.response_record(
+                ex, rid, records.sha1_digest(body)), 6))
+            written += fh.write(gzip_member(records.request_record(ex, rid), 6))
+            count += 1
+    return count
+
+
+def build_folder(folder: Path, pages: list[tuple[str, bytes]], count: int) -> None:
+    folder.mkdir()
+    for i in range(count):
+        (folder / f"page{i:05d}.html").write_bytes(pages[i % len(pages)][1])
+
+
+def same_outputs(a: Path, b: Path) -> bool:
+    """The same sidecars in the same order (JSON Lines and .json files, byte for byte)."""
+    def content(folder: Path) -> list[bytes]:
+        out = []
+        for p in sorted(folder.iterdir()):
+            if p.name.endswith(".jsonl.gz"):
+                out.append(gzip.decompress(p.read_bytes()))
+            elif p.suffix in (".json", ".txt"):
+                out.append(p.read_bytes())
+        return out
+
+    return content(a) == content(b)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--mb", type=float, default=500.0, help="size of the WARC (MB)")
+    parser.add_argument("--html", type=int, default=400, help="pages in the HTML folder")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only", choices=("warc", "html"), default=None,
+                        help="measure one input kind only")
+    args = parser.parse_args()
+    become_subreaper()
+    with tempfile.TemporaryDirectory(prefix="bench-jobs-") as tmp:
+        work = Path(tmp)
+        pages = demo_pages()
+        warc = work / "big.warc.gz"
+        count = build_warc(warc, pages, args.mb)
+        build_folder(work / "html", pages, args.html)
+        print(f"WARC: {warc.stat().st_size / 1e6:.0f} MB, {count} pages; "
+              f"HTML folder: {args.html} pages; {os.cpu_count()} cores", flush=True)
+        inputs = {"warc": str(warc), "html": str(work / "html")}
+        if args.only:
+            inputs = {args.only: inputs[args.only]}
+        results: dict[tuple[str, int], list[tuple[float, float]]] = {}
+        for rnd in range(args.rounds):
+            for kind, source in inputs.items():
+                order = (1, 2) if rnd % 2 == 0 else (2, 1)
+                for jobs in order:
+                    out = work / f"out-{kind}-{jobs}"
+                    wall, cpu, code = run_tree([str(BIN), "extract", source, "--out", str(out),
+                                                "--jobs", str(jobs), "--quiet"])
+                    if code not in (0, 1):
+                        raise SystemExit(f"extract --jobs {jobs} {kind} failed ({code})")
+                    results.setdefault((kind, jobs), []).append((wall, cpu))
+                    print(f"round {rnd + 1} {kind} --jobs {jobs}: {wall:.1f} s wall, "
+                          f"{cpu:.1f} CPU-s, load {os.getloadavg()[0]:.1f}", flush=True)
+                same = same_outputs(work / f"out-{kind}-1", work / f"out-{kind}-2")
+                if not same:
+                    raise SystemExit(f"{kind}: --jobs 2 wrote other sidecars than --jobs 1")
+                for jobs in (1, 2):
+                    for p in (work / f"out-{kind}-{jobs}").iterdir():
+                        p.unlink()
+        for kind in inputs:
+            w1, w2 = (statistics.median(w for w, _ in results[(kind, j)]) for j in (1, 2))
+            c1, c2 = (statistics.median(c for _, c in results[(kind, j)]) for j in (1, 2))
+            print(f"{kind}: --jobs 1 {w1:.1f} s wall {c1:.1f} CPU-s; --jobs 2 {w2:.1f} s wall "
+                  f"{c2:.1f} CPU-s; speed-up {w1 / w2:.2f}x wall, CPU ratio {c2 / c1:.2f}")
+        print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
