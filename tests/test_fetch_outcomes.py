@@ -34,6 +34,9 @@ def test_failure_kinds_and_heritrix_codes(exc: Exception, kind: str, code: int) 
 def test_the_crawl_states_skips_are_no_fetch_attempt() -> None:
     assert failure_kind(IgnoreRequest("known and not due (fresh): http://x/")) == "skipped"
     assert failure_kind(IgnoreRequest("already requested in this run: http://x/")) == "skipped"
+    # words of the URL are not the reason: an article about a blockade is not "blocked"
+    assert failure_kind(IgnoreRequest("known and not due (recent): http://x/blockade-ends.html")) == "skipped"
+    assert failure_kind(IgnoreRequest("http://x/egress.html: blocked by the egress policy")) == "blocked"
 
 
 @pytest.mark.parametrize(("exit_code", "summary", "status"), [

@@ -30,6 +30,7 @@ failure of the crawl.
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import IgnoreRequest
@@ -95,10 +96,13 @@ class FetchFailed(IgnoreRequest):
     """A request that failed for good, already counted and logged."""
 
 
+_URL = re.compile(r"\S+://\S*")
+
+
 def failure_kind(exc: BaseException) -> str:
     """The kind of a download exception (see the module docstring)."""
     if isinstance(exc, IgnoreRequest):
-        text = str(exc).lower()
+        text = _URL.sub("", str(exc)).lower()  # a URL's words ("/blockade.html") are no reason
         if "robots.txt" in text:
             return "robots"
         return "blocked" if ("block" in text or "egress" in text) else "skipped"
