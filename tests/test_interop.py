@@ -40,11 +40,14 @@ from newsarchive.capture.check import check_path
 from newsarchive.capture.records import OWN_URI_PREFIX
 from newsarchive.cli.main import main
 from newsarchive.index.cdxj import index_name, iter_index
+from newsarchive.replay.runner import pywb_python
 from tests.plugins.collection import NEWSARCHIVE, crawl
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "interop-warcs"
 BIN = Path(sys.executable).parent
+# pywb lives in a virtualenv of its own (redis<3): its wb-manager and wayback are there.
+PYWB_BIN = Path(pywb_python()).parent
 
 #: the words a name uses to say its file is broken on purpose
 BROKEN_MARKERS = ("bad", "trunc", "wrong-chunks", "non-chunked", "clipped")
@@ -360,7 +363,7 @@ def stock_pywb(demo_collection: Path, wacz: Path,
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
 
     def manager(*args: str) -> None:
-        subprocess.run([str(BIN / "wb-manager"), *args], cwd=root, env=env, check=True,
+        subprocess.run([str(PYWB_BIN / "wb-manager"), *args], cwd=root, env=env, check=True,
                        capture_output=True, timeout=300)
 
     manager("init", "demo")
@@ -368,7 +371,7 @@ def stock_pywb(demo_collection: Path, wacz: Path,
     manager("init", "demowacz")
     manager("add", "--unpack-wacz", "demowacz", str(wacz))
     port = _free_port()
-    proc = subprocess.Popen([str(BIN / "wayback"), "-p", str(port), "-b", "127.0.0.1"],
+    proc = subprocess.Popen([str(PYWB_BIN / "wayback"), "-p", str(port), "-b", "127.0.0.1"],
                             cwd=root, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"

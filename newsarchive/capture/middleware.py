@@ -66,6 +66,15 @@ def warcinfo_fields(crawler: Crawler) -> dict[str, str]:
     }
 
 
+def _shared_dedup(settings: Any) -> Any:
+    """With ``FRONTIER_URL``, the dedup index all workers share; else None (SQLite)."""
+    if not settings.get("FRONTIER_URL"):
+        return None
+    from newsarchive.discover.redis_state import open_dedup_index
+
+    return open_dedup_index(settings)
+
+
 def _header_pairs(headers: Any) -> list[tuple[bytes, bytes]]:
     return [(bytes(k), bytes(v)) for k, values in headers.items() for v in values]
 
@@ -103,6 +112,8 @@ class WarcCaptureMiddleware:
             fsync=s.get("WARC_FSYNC"),
             on_close=on_close,
             redaction=records.Redaction.from_settings(s),
+            host=s.get("WARC_HOST") or None,
+            dedup_index=_shared_dedup(s),
         )
         crawler.warc_service = service  # type: ignore[attr-defined]  # for pipelines
         return cls(crawler, service)

@@ -57,28 +57,28 @@ class Reconciled:
     problems: list[str] = field(default_factory=list)
 
 
-def unsettled_since(directory: Path) -> float | None:
+def unsettled_since(directory: Path, marker: Path = MARKER) -> float | None:
     """Start of the earliest run not reconciled yet, or None if all is settled."""
     try:
-        return float(json.loads((directory / MARKER).read_text())["since"])
+        return float(json.loads((directory / marker).read_text())["since"])
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError):
         return 0.0  # unreadable: read everything once
 
 
-def mark_unsettled(directory: Path, since: float) -> None:
+def mark_unsettled(directory: Path, since: float, marker: Path = MARKER) -> None:
     """Write the marker (atomically: a kill leaves the old or the new one)."""
-    path = directory / MARKER
+    path = directory / marker
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps({"since": since, "pid": os.getpid()}))
     os.replace(tmp, path)
 
 
-def mark_settled(directory: Path) -> None:
+def mark_settled(directory: Path, marker: Path = MARKER) -> None:
     """Remove the marker: the run ended with every record's digest and sidecar written."""
-    (directory / MARKER).unlink(missing_ok=True)
+    (directory / marker).unlink(missing_ok=True)
 
 
 def _is_html_200(record: object) -> bool:
@@ -118,13 +118,15 @@ def _scan_records(
     return html, settled
 
 
-def scan(directory: Path, since: float, dedup: DigestIndex | None) -> Reconciled:
-    """Reconcile the files written since ``since`` (see the module docstring)."""
+def scan(directory: Path, since: float, dedup: DigestIndex | None,
+         pattern: str = "*") -> Reconciled:
+    """Reconcile the files written since ``since`` whose names match ``pattern``
+    (see the module docstring)."""
     from newsarchive.extract.archive import PageReader
 
     found = Reconciled()
     files = []
-    for path in sorted((directory / "warc").glob("*.warc.gz")):
+    for path in sorted((directory / "warc").glob(pattern + ".warc.gz")):
         try:
             if path.stat().st_mtime >= since - SLACK:
                 files.append(path)

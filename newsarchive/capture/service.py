@@ -38,6 +38,7 @@ from newsarchive.capture import records
 from newsarchive.capture.dedup import DigestIndex
 from newsarchive.capture.exchange import Exchange
 from newsarchive.capture.reconcile import (
+    MARKER,
     Reconciled,
     mark_settled,
     mark_unsettled,
@@ -108,21 +109,27 @@ class WarcWriterService:
         fsync: str = "close",
         on_close: Callable[..., None] | None = None,
         redaction: records.Redaction | None = None,
+        host: str | None = None,
+        dedup_index: Any = None,
     ) -> None:
         self.directory = Path(directory)
         self.redaction = redaction or records.Redaction()  # header values never archived
-        self.recovered = recover_directory(self.directory)
-        self.dedup = (
+        # A worker of a shared folder (crawl --frontier) names its files with its own
+        # ``host`` and recovers and reconciles only those, with a marker of its own.
+        self.marker = MARKER if host is None else MARKER.with_name(f"unsettled-{host}.json")
+        self.recovered = recover_directory(self.directory, f"*-{host}.*" if host else "*")
+        self.dedup = dedup_index if dedup and dedup_index is not None else (
             DigestIndex(self.directory / "state" / "dedup.sqlite", commit_every=1)
             if dedup else None
         )
-        since = unsettled_since(self.directory)
+        since = unsettled_since(self.directory, self.marker)
         self.reconciled = (
-            scan(self.directory, since, self.dedup) if since is not None else Reconciled()
+            scan(self.directory, since, self.dedup, f"*-{host}" if host else "*")
+            if since is not None else Reconciled()
         )
         # Files written from now on belong to this run (see reconcile.MARKER).
         self.run_started = time.time()
-        mark_unsettled(self.directory, self.run_started if since is None else since)
+        mark_unsettled(self.directory, self.run_started if since is None else since, self.marker)
         self._settled = False
         self._abandoned = False
         self._aborting = False
@@ -137,6 +144,7 @@ class WarcWriterService:
             info=info,
             fsync=fsync,
             on_close=self._closed,
+            host=host,
         )
         self._on_close = on_close
         self.stats = CaptureStats()
@@ -204,7 +212,7 @@ class WarcWriterService:
         if self.reconciled.pages:
             self.flush()
         if not self._abandoned:  # else the next start must read those files again
-            mark_unsettled(self.directory, self.run_started)
+            mark_unsettled(self.directory, self.run_started, self.marker)
         self.reconciled.pages = []
         self._settled = True
 
@@ -242,7 +250,7 @@ class WarcWriterService:
             self.dedup.close()
         self._raise_if_failed()
         if self._settled and not self._abandoned and not self._aborting:
-            mark_settled(self.directory)
+            mark_settled(self.directory, self.marker)
 
     # -- internals ----------------------------------------------------------------
     def _put(self, item: tuple[str, Any]) -> None:

@@ -183,8 +183,10 @@ class WarcFileSet:
         fsync: str = "close",
         clock: Callable[[], datetime] | None = None,
         on_close: Callable[..., None] | None = None,
+        host: str | None = None,
     ) -> None:
         self.directory = Path(directory)
+        self.host = host  # the file names' last part; None: this machine's name
         self.warc_dir = self.directory / "warc"
         self.sidecar_dir = self.directory / "sidecars"
         self.prefix = prefix
@@ -215,7 +217,7 @@ class WarcFileSet:
     def _next_name(self, when: datetime) -> str:
         while True:
             self._serial += 1
-            name = warc_name(self.prefix, when, self._serial)
+            name = warc_name(self.prefix, when, self._serial, self.host)
             path = self.warc_dir / name
             if not path.exists() and not (path.with_name(name + OPEN_SUFFIX)).exists():
                 return name

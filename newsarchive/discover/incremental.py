@@ -63,10 +63,16 @@ def crawl_state(crawler: Crawler) -> CrawlState:
     """The crawl's shared state, opened on first use and closed with the spider."""
     state = getattr(crawler, "crawl_state", None)
     if state is None:
-        path = crawler.settings.get("STATE_DB") or str(
-            Path(crawler.settings.get("WARC_DIR")) / "state" / "crawl.sqlite"
-        )
-        state = CrawlState(Path(path))
+        if crawler.settings.get("FRONTIER_URL"):
+            # Shared by every worker of the frontier (newsarchive.discover.redis_state).
+            from newsarchive.discover.redis_state import open_crawl_state
+
+            state = open_crawl_state(crawler.settings)
+        else:
+            path = crawler.settings.get("STATE_DB") or str(
+                Path(crawler.settings.get("WARC_DIR")) / "state" / "crawl.sqlite"
+            )
+            state = CrawlState(Path(path))
         crawler.crawl_state = state  # type: ignore[attr-defined]
 
         def archive_first() -> None:
@@ -103,7 +109,11 @@ class IncrementalFilterMiddleware:
         self.stats = crawler.stats
         self.state = state
         self.policy = policy
-        self.seen: set[str] = set()
+        self.seen: set[str] | Any = set()
+        if crawler.settings.get("FRONTIER_URL"):  # one run, many workers: a shared set
+            from newsarchive.discover.redis_state import open_run_seen
+
+            self.seen = open_run_seen(crawler.settings)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> IncrementalFilterMiddleware:

@@ -1,0 +1,481 @@
+"""A crawl frontier in Redis shared by any number of workers (``crawl --frontier``).
+
+scrapy-redis holds the request queue (its ``PriorityQueue``, a sorted set) and
+the duplicate filter (its ``RFPDupeFilter``, a set of fingerprints), under
+keys of their own per site (:class:`FrontierKeys`). On top of it, what an
+archive needs and scrapy-redis does not do:
+
+* **leases**: a popped request is not just removed: :data:`POP` moves it, in
+  one Lua script, into ``leases`` (a sorted set scored by expiry, Redis's own
+  clock) with its data in ``leased``. The worker renews the expiry of what it
+  holds every ``FRONTIER_LEASE / 3`` seconds and acknowledges a request once
+  Scrapy is done with it (:class:`Acker`): after its WARC record is written
+  when it got a response (the record's ticket), at once when it failed or was
+  dropped, and when a redirect or retry derived from it is queued. Any worker
+  puts expired leases (a killed worker's) back on the queue
+  (:data:`REQUEUE`), marked so the per-run duplicate check lets them through.
+  A kill between a record's flush and its acknowledgement (microseconds)
+  would fetch that one page again: the lease is what makes "at least once"
+  exact, the crawl state what keeps it "once".
+* **runs**: scrapy-redis's dupefilter is forever; an archive re-crawls. The
+  first worker to join an idle frontier (no queue, no leases) starts a run
+  (:data:`BEGIN`): it clears the dupefilter and the run's seen set; a worker
+  joining later only adds. A worker stays until the whole frontier is done
+  (queue and leases empty), so the crawl ends when the last request does.
+* ``pause``: while the key is set, workers take nothing new
+  (``newsarchive frontier pause``).
+* **workers**: each heartbeat records the worker, its pages and rate in
+  ``workers`` (``newsarchive frontier status``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from scrapy_redis.dupefilter import RFPDupeFilter
+from scrapy_redis.queue import PriorityQueue
+from scrapy_redis.scheduler import Scheduler
+
+from newsarchive.exceptions import ConfigError, StorageError
+
+if TYPE_CHECKING:
+    import redis
+    from scrapy.crawler import Crawler
+    from scrapy.http import Request
+
+logger = logging.getLogger(__name__)
+
+LEASE_META = "na_lease"  # request.meta: the lease id of a popped request
+TICKET_META = "warc_ticket"  # set by the capture middleware (newsarchive.capture.middleware)
+
+
+def redis_client(url: str) -> redis.Redis:
+    """A client for ``redis://HOST:PORT/DB``; a :class:`ConfigError` for a bad URL,
+    a :class:`StorageError` if nobody answers there."""
+    import redis
+
+    if urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError(f"--frontier takes redis://HOST:PORT/DB, not {url!r}")
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10,
+                                      health_check_interval=30)
+        client.ping()
+    except ValueError as exc:
+        raise ConfigError(f"--frontier {url}: {exc}") from None
+    except redis.RedisError as exc:
+        raise StorageError(f"cannot reach the frontier {url}: {exc}") from None
+    return client
+
+
+def site_id(value: str) -> str:
+    """A site's name as a safe Redis key part (a URL becomes its host, and port if any)."""
+    if "://" in value:
+        value = urlsplit(value).netloc.lower() or value
+    return "".join(c if c.isalnum() or c in "._-" else "-" for c in value) or "site"
+
+
+@dataclass(frozen=True)
+class FrontierKeys:
+    """The Redis keys of one site's shared crawl."""
+
+    site: str
+
+    def key(self, name: str) -> str:
+        """``newsarchive:SITE:NAME``."""
+        return f"newsarchive:{self.site}:{name}"
+
+    def __getattr__(self, name: str) -> str:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self.key(name.replace("_", "-"))
+
+    def all(self) -> list[str]:
+        """Every key of the site (for ``frontier clear``)."""
+        return [self.key(n) for n in (
+            "requests", "retry", "dupefilter", "leases", "leased", "lease-owner", "lease-prio",
+            "lease-seq", "seen", "run", "paused", "workers", "state", "aliases", "dedup")]
+
+
+# KEYS: requests, retry, leases, leased, lease-owner, lease-prio, lease-seq
+# ARGV: lease seconds, worker.  Returns {id, data, requeued} or nil.
+POP = """
+local requeued = 1
+local r = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+if #r == 0 then
+  requeued = 0
+  r = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  if #r == 0 then return nil end
+  redis.call('ZREM', KEYS[1], r[1])
+else
+  redis.call('ZREM', KEYS[2], r[1])
+end
+local t = redis.call('TIME')
+local id = redis.call('INCR', KEYS[7])
+redis.call('ZADD', KEYS[3], t[1] + t[2] / 1e6 + tonumber(ARGV[1]), id)
+redis.call('HSET', KEYS[4], id, r[1])
+redis.call('HSET', KEYS[5], id, ARGV[2])
+redis.call('HSET', KEYS[6], id, r[2])
+return {tostring(id), r[1], requeued}
+"""
+
+# KEYS: leases, leased, lease-owner, lease-prio, retry.  ARGV: only this worker's ("" = expired)
+REQUEUE = """
+local ids
+if ARGV[1] == '' then
+  local t = redis.call('TIME')
+  ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', t[1] + t[2] / 1e6, 'LIMIT', 0, 500)
+else
+  ids = {}
+  local all = redis.call('HGETALL', KEYS[3])
+  for i = 1, #all, 2 do
+    if all[i + 1] == ARGV[1] then table.insert(ids, all[i]) end
+  end
+end
+for _, id in ipairs(ids) do
+  local data = redis.call('HGET', KEYS[2], id)
+  if data then
+    redis.call('ZADD', KEYS[5], redis.call('HGET', KEYS[4], id) or 0, data)
+  end
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('HDEL', KEYS[2], id)
+  redis.call('HDEL', KEYS[3], id)
+  redis.call('HDEL', KEYS[4], id)
+end
+return #ids
+"""
+
+# KEYS: leases, ids...  ARGV: lease seconds.  Pushes the expiry of live leases.
+RENEW = """
+local t = redis.call('TIME')
+local until_ = t[1] + t[2] / 1e6 + tonumber(ARGV[1])
+for i = 2, #KEYS do redis.call('ZADD', KEYS[1], 'XX', until_, KEYS[i]) end
+return #KEYS - 1
+"""
+
+# KEYS: requests, retry, leases, run, dupefilter, seen.  ARGV: run id.
+# Returns 1 if this worker started a new run, 0 if it joined one.
+BEGIN = """
+if redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3]) > 0
+   and redis.call('EXISTS', KEYS[4]) == 1 then
+  return 0
+end
+if redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3]) > 0 then
+  redis.call('SET', KEYS[4], ARGV[1])
+  return 0
+end
+redis.call('DEL', KEYS[5], KEYS[6])
+redis.call('SET', KEYS[4], ARGV[1])
+return 1
+"""
+
+# KEYS: requests, retry, leases, run.  Ends the run if nothing is left.
+END = """
+if redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3]) == 0 then
+  redis.call('DEL', KEYS[4])
+  return 1
+end
+return 0
+"""
+
+
+class Frontier:
+    """One worker's handle on a site's shared frontier: leases, runs, heartbeats."""
+
+    def __init__(self, client: redis.Redis, keys: FrontierKeys, worker: str,
+                 lease_seconds: float) -> None:
+        self.client = client
+        self.keys = keys
+        self.worker = worker
+        self.lease_seconds = lease_seconds
+        self._held: set[str] = set()
+        self._lock = threading.Lock()
+        self._pop = client.register_script(POP)
+        self._requeue = client.register_script(REQUEUE)
+        self._renew = client.register_script(RENEW)
+        self._begin = client.register_script(BEGIN)
+        self._end = client.register_script(END)
+        self.pages = 0
+        self._last = (time.time(), 0)
+
+    def _lease_keys(self) -> list[str]:
+        k = self.keys
+        return [k.leases, k.leased, k.lease_owner, k.lease_prio]
+
+    def begin(self) -> bool:
+        """Join the site's run, or start a new one if the frontier is idle."""
+        k = self.keys
+        run = f"{self.worker}@{time.time():.0f}"
+        return bool(self._begin(keys=[k.requests, k.retry, k.leases, k.run, k.dupefilter, k.seen],
+                                args=[run]))
+
+    def end(self) -> bool:
+        """End the run if nothing is left in it (the last worker out)."""
+        k = self.keys
+        return bool(self._end(keys=[k.requests, k.retry, k.leases, k.run]))
+
+    def pop(self) -> tuple[str, bytes, bool] | None:
+        """Lease the next request: ``(lease id, data, requeued)``; None if none or paused."""
+        k = self.keys
+        if self.client.exists(k.paused):
+            return None
+        got = self._pop(keys=[k.requests, k.retry, k.leases, k.leased, k.lease_owner,
+                              k.lease_prio, k.lease_seq],
+                        args=[self.lease_seconds, self.worker])
+        if not got:
+            return None
+        lease = got[0].decode() if isinstance(got[0], bytes) else str(got[0])
+        with self._lock:
+            self._held.add(lease)
+        return lease, got[1], bool(int(got[2]))
+
+    def ack(self, lease: str) -> None:
+        """The request of ``lease`` is done: forget it."""
+        k = self.keys
+        pipe = self.client.pipeline(transaction=True)
+        pipe.zrem(k.leases, lease).hdel(k.leased, lease).hdel(k.lease_owner, lease)
+        pipe.hdel(k.lease_prio, lease)
+        pipe.execute()
+        with self._lock:
+            self._held.discard(lease)
+
+    def renew(self) -> int:
+        """Push the expiry of every lease this worker holds."""
+        with self._lock:
+            held = sorted(self._held)
+        if not held:
+            return 0
+        return int(self._renew(keys=[self.keys.leases, *held], args=[self.lease_seconds]))
+
+    def requeue_expired(self) -> int:
+        """Put the requests of expired leases (dead workers') back on the queue."""
+        n = int(self._requeue(keys=[*self._lease_keys(), self.keys.retry], args=[""]))
+        if n:
+            logger.warning("frontier: %d expired leases put back on the queue", n)
+        return n
+
+    def release(self) -> int:
+        """Give back what this worker still holds (a graceful stop drops them)."""
+        n = int(self._requeue(keys=[*self._lease_keys(), self.keys.retry], args=[self.worker]))
+        with self._lock:
+            self._held.clear()
+        return n
+
+    def pending(self) -> bool:
+        """Anything left in the run: queued, requeued or leased by any worker."""
+        k = self.keys
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zcard(k.requests).zcard(k.retry).zcard(k.leases)
+        return sum(pipe.execute()) > 0
+
+    def heartbeat(self) -> None:
+        """Record this worker in ``workers`` with its pages and rate."""
+        now = time.time()
+        then, pages = self._last
+        rate = (self.pages - pages) / (now - then) if now > then else 0.0
+        self._last = (now, self.pages)
+        self.client.hset(self.keys.workers, self.worker, json.dumps(
+            {"seen": now, "pages": self.pages, "rate": round(rate, 2), "pid": os.getpid()}))
+
+
+class Acker:
+    """Acknowledges leases from a thread, each once its WARC record is written."""
+
+    def __init__(self, frontier: Frontier, timeout: float) -> None:
+        self.frontier = frontier
+        self.timeout = timeout
+        self._queue: queue.Queue[tuple[str, Any] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="frontier-ack", daemon=True)
+        self._thread.start()
+
+    def submit(self, lease: str, ticket: Any = None) -> None:
+        """Ack ``lease`` once ``ticket`` (if any) is written."""
+        self._queue.put((lease, ticket))
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Ack what is queued (bounded), then stop."""
+        self._queue.put(None)
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            lease, ticket = item
+            if ticket is not None:
+                done = ticket.done.wait(self.timeout)
+                if not done or ticket.location is None:
+                    # Not written: the lease expires and another worker fetches it.
+                    logger.warning("frontier: record of %s not written; lease %s left to "
+                                   "expire", ticket.url, lease)
+                    continue
+                self.frontier.pages += 1
+            try:
+                self.frontier.ack(lease)
+            except Exception as exc:  # the lease then expires: fetched again, not lost
+                logger.warning("frontier: cannot acknowledge lease %s: %s", lease, exc)
+
+
+class LeasedQueue(PriorityQueue):
+    """scrapy-redis's priority queue, popping into leases (see the module docstring)."""
+
+    frontier: Frontier
+
+    def pop(self, timeout: int = 0) -> Request | None:
+        """Lease the next request (``meta[LEASE_META]``); None if the queue is empty."""
+        got = self.frontier.pop()
+        if got is None:
+            return None
+        lease, data, requeued = got
+        try:
+            request = self._decode_request(data)
+        except Exception as exc:
+            logger.error("frontier: dropped an undecodable request: %s", exc)
+            self.frontier.ack(lease)
+            return None
+        request.meta[LEASE_META] = lease
+        if requeued:
+            # Its first lease expired: let it past the per-run duplicate check.
+            request.dont_filter = True
+        return request
+
+    def __len__(self) -> int:
+        return int(self.server.zcard(self.key)) + int(self.server.zcard(self.frontier.keys.retry))
+
+
+class FrontierScheduler(Scheduler):
+    """scrapy-redis's scheduler with leases and runs; enabled by ``FRONTIER_URL``."""
+
+    frontier: Frontier
+    acker: Acker
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> FrontierScheduler:
+        """Connect to ``FRONTIER_URL``; keys from ``FRONTIER_SITE``."""
+        s = crawler.settings
+        client = redis_client(s.get("FRONTIER_URL"))
+        keys = FrontierKeys(site_id(s.get("FRONTIER_SITE") or "site"))
+        instance = cls(
+            server=client,
+            persist=True,  # runs, not Scrapy's open/close, decide what is cleared
+            queue_key=keys.requests,
+            queue_cls="newsarchive.fetch.frontier.LeasedQueue",
+            dupefilter=RFPDupeFilter(client, keys.dupefilter),
+        )
+        instance.stats = crawler.stats
+        lease = s.getfloat("FRONTIER_LEASE")
+        instance.frontier = Frontier(client, keys, s.get("FRONTIER_WORKER") or "worker", lease)
+        instance.acker = Acker(instance.frontier, timeout=max(lease, 60.0))
+        instance.crawler = crawler
+        return instance
+
+    def open(self, spider: Any) -> None:
+        """Join or start the site's run; renew leases and requeue expired ones on a timer."""
+        from twisted.internet import task
+
+        started = self.frontier.begin()
+        super().open(spider)
+        self.queue.frontier = self.frontier
+        logger.info("frontier %s: %s (worker %s, %d queued)", self.frontier.keys.site,
+                    "new run" if started else "joined the run", self.frontier.worker,
+                    len(self.queue))
+        self.crawler.stats.set_value("frontier/new_run", started)
+        self._loop = task.LoopingCall(self._tick)
+        self._loop.start(max(1.0, self.frontier.lease_seconds / 3), now=True)
+
+    def _tick(self) -> None:
+        try:
+            self.frontier.renew()
+            self.frontier.requeue_expired()
+            self.frontier.heartbeat()
+        except Exception as exc:
+            logger.warning("frontier: %s", exc)
+
+    def close(self, reason: str) -> None:
+        """Ack what was written, give back the rest, end the run if it is over."""
+        with contextlib.suppress(Exception):
+            self._loop.stop()
+        self.acker.close()
+        released = self.frontier.release()
+        if released:
+            logger.info("frontier: %d unfinished requests put back on the queue", released)
+        self.frontier.heartbeat()
+        if self.frontier.end():
+            logger.info("frontier %s: run finished", self.frontier.keys.site)
+
+    def enqueue_request(self, request: Request) -> bool:
+        """Queue ``request``; a request derived from a leased one (a redirect, a
+        retry, a render) acks its parent's lease once the parent's record is written."""
+        parent = request.meta.pop(LEASE_META, None)
+        ticket = request.meta.pop(TICKET_META, None)
+        if parent is not None:
+            self.acker.submit(parent, ticket)
+        if request.dont_filter and parent is None:
+            # Start requests are dont_filter; each worker yields them: one copy a run.
+            if self.df.request_seen(request):
+                return False
+            self.stats.inc_value("scheduler/enqueued/redis", spider=self.spider)
+            self.queue.push(request)
+            return True
+        return bool(super().enqueue_request(request))
+
+    def has_pending_requests(self) -> bool:
+        """True while anything is left in the run, any worker's: stay until the end."""
+        try:
+            return self.frontier.pending()
+        except Exception as exc:
+            logger.warning("frontier: %s", exc)
+            return True
+
+    def done_with(self, request: Request) -> None:
+        """Scrapy is done with ``request``: ack its lease (after its record, if any)."""
+        lease = request.meta.pop(LEASE_META, None)
+        if lease is not None:
+            self.acker.submit(lease, request.meta.get(TICKET_META))
+
+
+class FrontierAckMiddleware:
+    """Downloader middleware (outermost): acks a leased request's final outcome."""
+
+    def __init__(self, scheduler: FrontierScheduler) -> None:
+        self.scheduler = scheduler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> FrontierAckMiddleware:
+        """Enabled with ``FRONTIER_URL`` (its scheduler is then ours)."""
+        from scrapy.exceptions import NotConfigured
+
+        if not crawler.settings.get("FRONTIER_URL"):
+            raise NotConfigured  # no shared frontier (on purpose: no warning)
+        return cls(_Later(crawler))  # type: ignore[arg-type]
+
+    def process_response(self, request: Request, response: Any, spider: Any = None) -> Any:
+        """A response: ack after its record is written."""
+        self.scheduler.done_with(request)
+        return response
+
+    def process_exception(self, request: Request, exception: Exception, spider: Any = None) -> None:
+        """Failed, refused or dropped: nothing to write; ack now."""
+        self.scheduler.done_with(request)
+
+
+class _Later:
+    """The crawler's scheduler, found on first use (built after the middlewares)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    def done_with(self, request: Request) -> None:
+        engine = self.crawler.engine
+        scheduler = getattr(getattr(engine, "_slot", None), "scheduler", None)
+        if isinstance(scheduler, FrontierScheduler):
+            scheduler.done_with(request)
