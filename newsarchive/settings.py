@@ -186,4 +186,5 @@ FRONTIER_WORKER = ""  # this worker's name in the frontier (HOST-wN)
 FRONTIER_LEASE = 60.0  # seconds a popped request stays leased unless renewed (a dead worker's come back after this)
 FRONTIER_HOST_CONCURRENCY = 0  # requests in flight per host across all workers; 0 = CONCURRENT_REQUESTS_PER_DOMAIN
 DOWNLOADER_MIDDLEWARES["newsarchive.fetch.frontier.FrontierAckMiddleware"] = 5
+SPIDER_MIDDLEWARES["newsarchive.fetch.frontier.FrontierAckMiddleware"] = 5
 DOWNLOADER_MIDDLEWARES["newsarchive.fetch.hostbudget.HostBudgetMiddleware"] = 990

@@ -138,7 +138,7 @@ def test_three_workers_one_killed_archive_each_article_once(
     _run_workers(site.url, out, redis_url, tmp_path, kill_after=25)
 
     articles = {a.path for a in site.articles}
-    responses, _, sidecars = _records(out, site.base_url)
+    responses, revisits, sidecars = _records(out, site.base_url)
     assert not list((out / "warc").glob("*.open")), "the restarted worker closes its files"
     names = {p.name.rsplit("-", 2)[-1] for p in (out / "warc").glob("*.warc.gz")}
     assert len(names) >= 3, names  # each worker writes files of its own
@@ -146,6 +146,8 @@ def test_three_workers_one_killed_archive_each_article_once(
     assert not missing, f"never archived: {sorted(missing)}"
     twice = {p: n for p, n in responses.items() if p in articles and n > 1}
     assert not twice, f"archived more than once: {twice}"
+    again = {p: n for p, n in revisits.items() if p in articles}
+    assert not again, f"fetched again (revisit records): {again}"
     assert {p: sidecars[p] for p in articles if sidecars[p] != 1} == {}
     # Nothing is left behind in Redis: the run is over.
     client = redis.Redis.from_url(redis_url)

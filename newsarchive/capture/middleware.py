@@ -43,6 +43,7 @@ logger = logging.getLogger(__name__)
 
 SKIP_META = "warc_skip"  # request.meta flag: do not archive (e.g. the browser archives it)
 TICKET_META = "warc_ticket"  # request.meta key the middleware sets: the record's Ticket
+MARK_META = "warc_mark"  # request.meta: a string the writer's on_written gets once archived
 
 
 def warcinfo_fields(crawler: Crawler) -> dict[str, str]:
@@ -73,6 +74,15 @@ def _shared_dedup(settings: Any) -> Any:
     from newsarchive.discover.redis_state import open_dedup_index
 
     return open_dedup_index(settings)
+
+
+def _shared_written(settings: Any) -> Any:
+    """With ``FRONTIER_URL``, what notes a request archived for all workers; else None."""
+    if not settings.get("FRONTIER_URL"):
+        return None
+    from newsarchive.fetch.frontier import written_marker
+
+    return written_marker(settings)
 
 
 def _header_pairs(headers: Any) -> list[tuple[bytes, bytes]]:
@@ -114,6 +124,7 @@ class WarcCaptureMiddleware:
             redaction=records.Redaction.from_settings(s),
             host=s.get("WARC_HOST") or None,
             dedup_index=_shared_dedup(s),
+            on_written=_shared_written(s),
         )
         crawler.warc_service = service  # type: ignore[attr-defined]  # for pipelines
         return cls(crawler, service)
@@ -168,6 +179,7 @@ class WarcCaptureMiddleware:
             request_body=request.body or b"",
             ip_address=str(response.ip_address) if response.ip_address else None,
             warc_headers=warc_headers,
+            mark=request.meta.get(MARK_META),
         )
         try:
             request.meta[TICKET_META] = self.service.submit(exchange)

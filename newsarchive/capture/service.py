@@ -111,6 +111,7 @@ class WarcWriterService:
         redaction: records.Redaction | None = None,
         host: str | None = None,
         dedup_index: Any = None,
+        on_written: Callable[[str], None] | None = None,
     ) -> None:
         self.directory = Path(directory)
         self.redaction = redaction or records.Redaction()  # header values never archived
@@ -147,6 +148,9 @@ class WarcWriterService:
             host=host,
         )
         self._on_close = on_close
+        # Told an exchange's ``mark`` once its records are flushed, before its crawl.log
+        # line: a frontier's "this request is archived" (newsarchive.fetch.frontier).
+        self._on_written = on_written
         self.stats = CaptureStats()
         self.error: NewsarchiveError | None = None
         self._queue: queue.Queue[tuple[str, Any] | None] = queue.Queue(maxsize=queue_size)
@@ -344,6 +348,11 @@ class WarcWriterService:
         date = records.warc_date(ex.fetched_at)
         if original is None and dedup is not None:
             dedup.add(digest, ex.url, date, ex.record_id)
+        if ex.mark is not None and self._on_written is not None:
+            try:
+                self._on_written(ex.mark)
+            except Exception as exc:  # then fetched again after a kill: a revisit, not a loss
+                logger.warning("cannot note %s as archived: %s", ex.url, exc)
         self.stats.records = self.files.records_written  # warcinfo records included
         self.stats.bytes_in += size
         if "WARC-Truncated" in ex.warc_headers:

@@ -55,7 +55,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 LEASE_META = "na_lease"  # request.meta: the lease id of a popped request
-TICKET_META = "warc_ticket"  # set by the capture middleware (newsarchive.capture.middleware)
+# The capture middleware's keys (newsarchive.capture.middleware): the record's ticket, the
+# mark its writer reports once archived, and "do not archive".
+TICKET_META = "warc_ticket"
+MARK_META = "warc_mark"
+SKIP_META = "warc_skip"
 
 
 def redis_client(url: str) -> redis.Redis:
@@ -102,7 +106,8 @@ class FrontierKeys:
         """Every key of the site (for ``frontier clear``)."""
         return [self.key(n) for n in (
             "requests", "retry", "dupefilter", "leases", "leased", "lease-owner", "lease-prio",
-            "lease-seq", "seen", "run", "paused", "workers", "state", "aliases", "dedup")]
+            "lease-seq", "seen", "written", "run", "paused", "workers", "state", "aliases",
+            "dedup")]
 
 
 # KEYS: requests, retry, leases, leased, lease-owner, lease-prio, lease-seq
@@ -161,7 +166,7 @@ for i = 2, #KEYS do redis.call('ZADD', KEYS[1], 'XX', until_, KEYS[i]) end
 return #KEYS - 1
 """
 
-# KEYS: requests, retry, leases, run, dupefilter, seen.  ARGV: run id.
+# KEYS: requests, retry, leases, run, dupefilter, seen, written.  ARGV: run id.
 # Returns 1 if this worker started a new run, 0 if it joined one.
 BEGIN = """
 if redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3]) > 0
@@ -172,7 +177,7 @@ if redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[2]) + redis.call('ZCA
   redis.call('SET', KEYS[4], ARGV[1])
   return 0
 end
-redis.call('DEL', KEYS[5], KEYS[6])
+redis.call('DEL', KEYS[5], KEYS[6], KEYS[7])
 redis.call('SET', KEYS[4], ARGV[1])
 return 1
 """
@@ -214,8 +219,9 @@ class Frontier:
         """Join the site's run, or start a new one if the frontier is idle."""
         k = self.keys
         run = f"{self.worker}@{time.time():.0f}"
-        return bool(self._begin(keys=[k.requests, k.retry, k.leases, k.run, k.dupefilter, k.seen],
-                                args=[run]))
+        return bool(self._begin(
+            keys=[k.requests, k.retry, k.leases, k.run, k.dupefilter, k.seen, k.written],
+            args=[run]))
 
     def end(self) -> bool:
         """End the run if nothing is left in it (the last worker out)."""
@@ -286,6 +292,18 @@ class Frontier:
             {"seen": now, "pages": self.pages, "rate": round(rate, 2), "pid": os.getpid()}))
 
 
+def written_marker(settings: Any) -> Any:
+    """The WARC writer's ``on_written`` for a frontier worker: adds the request's
+    fingerprint to the run's ``written`` set once its records are on disk."""
+    keys = FrontierKeys(site_id(settings.get("FRONTIER_SITE") or "site"))
+    client = redis_client(settings.get("FRONTIER_URL"))
+
+    def written(fingerprint: str) -> None:
+        client.sadd(keys.written, fingerprint)
+
+    return written
+
+
 class Acker:
     """Acknowledges leases from a thread, each once its WARC record is written."""
 
@@ -329,9 +347,14 @@ class LeasedQueue(PriorityQueue):
     """scrapy-redis's priority queue, popping into leases (see the module docstring)."""
 
     frontier: Frontier
+    df: RFPDupeFilter
 
     def pop(self, timeout: int = 0) -> Request | None:
-        """Lease the next request (``meta[LEASE_META]``); None if the queue is empty."""
+        """Lease the next request (``meta[LEASE_META]``); None if the queue is empty.
+
+        A requeued request whose records a dead worker had written (its
+        fingerprint is in ``written``) is fetched for its links only, not
+        archived again."""
         got = self.frontier.pop()
         if got is None:
             return None
@@ -343,9 +366,15 @@ class LeasedQueue(PriorityQueue):
             self.frontier.ack(lease)
             return None
         request.meta[LEASE_META] = lease
+        fingerprint = self.df.request_fingerprint(request)
+        request.meta[MARK_META] = fingerprint
         if requeued:
             # Its first lease expired: let it past the per-run duplicate check.
             request.dont_filter = True
+            if self.server.sismember(self.frontier.keys.written, fingerprint):
+                request.meta[SKIP_META] = True
+                logger.info("frontier: %s was archived by a worker that died; fetched "
+                            "for its links only", request.url)
         return request
 
     def __len__(self) -> int:
@@ -383,8 +412,11 @@ class FrontierScheduler(Scheduler):
         from twisted.internet import task
 
         started = self.frontier.begin()
-        super().open(spider)
+        self.spider = spider
+        self.queue = LeasedQueue(server=self.server, spider=spider, key=self.queue_key,
+                                 serializer=self.serializer)
         self.queue.frontier = self.frontier
+        self.queue.df = self.df
         logger.info("frontier %s: %s (worker %s, %d queued)", self.frontier.keys.site,
                     "new run" if started else "joined the run", self.frontier.worker,
                     len(self.queue))
@@ -417,6 +449,7 @@ class FrontierScheduler(Scheduler):
         retry, a render) acks its parent's lease once the parent's record is written."""
         parent = request.meta.pop(LEASE_META, None)
         ticket = request.meta.pop(TICKET_META, None)
+        request.meta.pop(MARK_META, None)
         if parent is not None:
             self.acker.submit(parent, ticket)
         if request.dont_filter and parent is None:
@@ -444,10 +477,16 @@ class FrontierScheduler(Scheduler):
 
 
 class FrontierAckMiddleware:
-    """Downloader middleware (outermost): acks a leased request's final outcome."""
+    """Acks a leased request once Scrapy is done with it.
 
-    def __init__(self, scheduler: FrontierScheduler) -> None:
-        self.scheduler = scheduler
+    As a spider middleware (outermost), after the spider's callback has yielded
+    everything (its links are queued) and the response's record is written; as
+    a downloader middleware (outermost), at once when the request failed or was
+    refused and nothing reaches the spider.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> FrontierAckMiddleware:
@@ -456,26 +495,31 @@ class FrontierAckMiddleware:
 
         if not crawler.settings.get("FRONTIER_URL"):
             raise NotConfigured  # no shared frontier (on purpose: no warning)
-        return cls(_Later(crawler))  # type: ignore[arg-type]
+        return cls(crawler)
 
-    def process_response(self, request: Request, response: Any, spider: Any = None) -> Any:
-        """A response: ack after its record is written."""
-        self.scheduler.done_with(request)
-        return response
-
-    def process_exception(self, request: Request, exception: Exception, spider: Any = None) -> None:
-        """Failed, refused or dropped: nothing to write; ack now."""
-        self.scheduler.done_with(request)
-
-
-class _Later:
-    """The crawler's scheduler, found on first use (built after the middlewares)."""
-
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-
-    def done_with(self, request: Request) -> None:
+    def _done(self, request: Request | None) -> None:
         engine = self.crawler.engine
         scheduler = getattr(getattr(engine, "_slot", None), "scheduler", None)
-        if isinstance(scheduler, FrontierScheduler):
+        if request is not None and isinstance(scheduler, FrontierScheduler):
             scheduler.done_with(request)
+
+    def process_exception(self, request: Request, exception: Exception, spider: Any = None) -> None:
+        """Failed, refused or dropped before the spider: ack now."""
+        self._done(request)
+
+    def process_spider_output(self, response: Any, result: Any, spider: Any = None) -> Any:
+        """Pass the callback's output on; ack once it is all out."""
+        yield from result
+        self._done(response.request)
+
+    async def process_spider_output_async(self, response: Any, result: Any,
+                                          spider: Any = None) -> Any:
+        """Pass the callback's output on; ack once it is all out."""
+        async for item in result:
+            yield item
+        self._done(response.request)
+
+    def process_spider_exception(self, response: Any, exception: Exception,
+                                 spider: Any = None) -> None:
+        """The callback failed (or the response was an HTTP error): ack."""
+        self._done(response.request)

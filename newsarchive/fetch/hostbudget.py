@@ -73,10 +73,9 @@ class HostBudgetMiddleware:
 
     async def process_request(self, request: Request, spider: Any = None) -> None:
         """Wait for a token of the request's host."""
+        from scrapy.utils.defer import maybe_deferred_to_future
         from twisted.internet import reactor
         from twisted.internet.task import deferLater
-
-        from scrapy.utils.defer import maybe_deferred_to_future
 
         key = self._key(request)
         token = f"{self._me}:{next(self._ids)}"
