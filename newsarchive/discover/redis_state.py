@@ -8,10 +8,13 @@ decisions are then exact whichever worker fetches a URL, and an incremental
 run of N workers fetches what one worker would.
 
 The same durability rule as the SQLite state: a URL's row must never be in
-Redis before the WARC record it describes is on disk. Fetches are kept in
-this process and written in one pipeline by :meth:`RedisCrawlState.commit`,
-after :attr:`before_commit` (the crawl flushes the WARC writer there), every
-:attr:`commit_every` changes and on close. A digest is added to the dedup
+Redis before the WARC record it describes is on disk, and, as workers die and
+others go on, not long after: each fetch is written by
+:meth:`RedisCrawlState.commit` right after :attr:`before_commit` (the crawl
+flushes the WARC writer there), so a killed worker loses only the rows of the
+records it had not written (SQLite batches 200: a lost row there costs one
+refetch by the same process; here another worker's next run would archive
+the page again). A digest is added to the dedup
 index by the writer thread right after its record is flushed, as in SQLite.
 """
 
@@ -40,7 +43,7 @@ def _record(raw: bytes | str | None) -> UrlRecord | None:
 class RedisCrawlState:
     """The crawl state of a site in Redis hashes ``state`` (URL -> row) and ``aliases``."""
 
-    commit_every = 20
+    commit_every = 1
 
     def __init__(self, client: redis.Redis, keys: FrontierKeys) -> None:
         self.client = client

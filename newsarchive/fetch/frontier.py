@@ -166,19 +166,19 @@ for i = 2, #KEYS do redis.call('ZADD', KEYS[1], 'XX', until_, KEYS[i]) end
 return #KEYS - 1
 """
 
-# KEYS: requests, retry, leases, run, dupefilter, seen, written.  ARGV: run id.
-# Returns 1 if this worker started a new run, 0 if it joined one.
+# KEYS: requests, retry, leases, run, dupefilter, seen, written.  ARGV: run id, seconds.
+# Returns 1 if this worker started a new run, 0 if it joined one (or resumed one whose
+# workers all died: requests left, no live run key).
 BEGIN = """
-if redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3]) > 0
-   and redis.call('EXISTS', KEYS[4]) == 1 then
+if redis.call('EXISTS', KEYS[4]) == 1 then
+  redis.call('EXPIRE', KEYS[4], ARGV[2])
   return 0
 end
+redis.call('SET', KEYS[4], ARGV[1], 'EX', ARGV[2])
 if redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3]) > 0 then
-  redis.call('SET', KEYS[4], ARGV[1])
   return 0
 end
 redis.call('DEL', KEYS[5], KEYS[6], KEYS[7])
-redis.call('SET', KEYS[4], ARGV[1])
 return 1
 """
 
@@ -210,6 +210,9 @@ class Frontier:
         self._end = client.register_script(END)
         self.pages = 0
         self._last = (time.time(), 0)
+        # The run key lives while a worker renews it: if all die, the next start is
+        # a new run once the queue is empty (or resumes the queue left).
+        self.run_ttl = int(max(30.0, lease_seconds * 3))
 
     def _lease_keys(self) -> list[str]:
         k = self.keys
@@ -221,7 +224,7 @@ class Frontier:
         run = f"{self.worker}@{time.time():.0f}"
         return bool(self._begin(
             keys=[k.requests, k.retry, k.leases, k.run, k.dupefilter, k.seen, k.written],
-            args=[run]))
+            args=[run, self.run_ttl]))
 
     def end(self) -> bool:
         """End the run if nothing is left in it (the last worker out)."""
@@ -283,7 +286,8 @@ class Frontier:
         return sum(pipe.execute()) > 0
 
     def heartbeat(self) -> None:
-        """Record this worker in ``workers`` with its pages and rate."""
+        """Record this worker in ``workers`` with its pages and rate; keep the run alive."""
+        self.client.expire(self.keys.run, self.run_ttl)  # no-op once the run ended
         now = time.time()
         then, pages = self._last
         rate = (self.pages - pages) / (now - then) if now > then else 0.0
@@ -423,6 +427,15 @@ class FrontierScheduler(Scheduler):
         self.crawler.stats.set_value("frontier/new_run", started)
         self._loop = task.LoopingCall(self._tick)
         self._loop.start(max(1.0, self.frontier.lease_seconds / 3), now=True)
+        # Scrapy asks an empty scheduler again only every 5 s (its heartbeat); the
+        # queue is shared and other workers add to it, so ask more often.
+        self._poll = task.LoopingCall(self._wake)
+        self._poll.start(0.25, now=False)
+
+    def _wake(self) -> None:
+        slot = getattr(self.crawler.engine, "_slot", None)
+        if slot is not None:
+            slot.nextcall.schedule()
 
     def _tick(self) -> None:
         try:
@@ -434,8 +447,9 @@ class FrontierScheduler(Scheduler):
 
     def close(self, reason: str) -> None:
         """Ack what was written, give back the rest, end the run if it is over."""
-        with contextlib.suppress(Exception):
-            self._loop.stop()
+        for loop in (self._loop, self._poll):
+            with contextlib.suppress(Exception):
+                loop.stop()
         self.acker.close()
         released = self.frontier.release()
         if released:
@@ -452,14 +466,21 @@ class FrontierScheduler(Scheduler):
         request.meta.pop(MARK_META, None)
         if parent is not None:
             self.acker.submit(parent, ticket)
-        if request.dont_filter and parent is None:
-            # Start requests are dont_filter; each worker yields them: one copy a run.
-            if self.df.request_seen(request):
-                return False
-            self.stats.inc_value("scheduler/enqueued/redis", spider=self.spider)
-            self.queue.push(request)
-            return True
-        return bool(super().enqueue_request(request))
+        # Start requests are dont_filter, and each worker yields them: one copy a run.
+        # (A retry or a render of a leased request is let through.)
+        if (not request.dont_filter or parent is None) and self.df.request_seen(request):
+            self.stats.inc_value("dupefilter/filtered")
+            return False
+        self.stats.inc_value("scheduler/enqueued/redis")
+        self.queue.push(request)
+        return True
+
+    def next_request(self) -> Request | None:
+        """The next request, leased; None if the queue is empty (or paused)."""
+        request = self.queue.pop()
+        if request is not None:
+            self.stats.inc_value("scheduler/dequeued/redis")
+        return request
 
     def has_pending_requests(self) -> bool:
         """True while anything is left in the run, any worker's: stay until the end."""
