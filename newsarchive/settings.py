@@ -78,6 +78,12 @@ DOWNLOADER_MIDDLEWARES = {
     # EGRESS_* (newsarchive.fetch.egress): before the offsite filter (50) and
     # robots.txt (100), so a refused URL costs no robots.txt fetch either.
     "newsarchive.fetch.egress_scrapy.EgressMiddleware": 40,
+    # Scrapy's redirects, the same places, counting a chain cut at REDIRECT_MAX_TIMES
+    # as a failed fetch (newsarchive.fetch.traps).
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "newsarchive.fetch.traps.CountedRedirectMiddleware": 600,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "newsarchive.fetch.traps.CountedMetaRefreshMiddleware": 580,
 }
 FETCH_OUTCOMES_ENABLED = True  # count failed/refused requests by kind; crawl.log lines for them
 CRAWL_STOP_GRACE = 6.0  # seconds a stop on the first Ctrl-C/SIGTERM may take before stopping at once
@@ -160,6 +166,9 @@ DOWNLOAD_HANDLERS = {
 }
 SPIDER_MIDDLEWARES = {
     "newsarchive.fetch.render.middleware.RenderedItemMiddleware": 800,  # PageItem.rendered
+    # Scrapy's link-length limit (URLLENGTH_LIMIT), each link dropped counted (fetch.traps)
+    "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
+    "newsarchive.fetch.traps.CountedUrlLengthMiddleware": 800,
 }
 RENDER_MODE = "auto"  # "never", "always" (every page), "auto" (pages whose HTML has no story)
 RENDER_EXECUTABLE = "/usr/bin/chromium"  # Debian's Chromium; nothing downloads a browser

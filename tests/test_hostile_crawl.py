@@ -1,11 +1,9 @@
 """A crawl of the hostile server (tests/plugins/hostile.py), without and with the
 browser: it ends within 5 minutes, the crawl's whole process tree stays under its
 memory bound (sampled from /proc), every WARC is valid, and every case ends in
-the summary -- archived (cut ones marked and counted), undecodable (counted) or
-failed (counted).
-
-Sidecars are off: a page with 40,000 attributes takes minutes to extract until
-extraction gets its per-page time limit (issue 14, the safety work)."""
+the summary -- archived (cut ones marked and counted), undecodable (counted),
+failed (counted; the redirect loop too) or refused (the 8 KB URL) -- and, with
+sidecars on, the articles among them have theirs."""
 
 from __future__ import annotations
 
@@ -20,6 +18,7 @@ from typing import Any
 import pytest
 
 from newsarchive.fetch.render import procs
+from newsarchive.index.sidecars import iter_sidecars
 from tests.plugins.hostile import HostileSite, case_url
 from tests.plugins.render import leftover, tagged_env
 from tests.plugins.warcs import read_records
@@ -35,7 +34,7 @@ def crawl(site: HostileSite, out: Path, render: str) -> dict[str, Any]:
     """Run the CLI crawl, sampling its process tree's RSS; the summary, peak RSS, records."""
     env, tag = tagged_env()
     cmd = [sys.executable, "-m", "newsarchive", "crawl", site.url, "--out", str(out),
-           "--render", render, "--no-sidecars", "--json", "--quiet"]
+           "--render", render, "--json", "--quiet"]
     started = time.monotonic()
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = [0]
@@ -62,6 +61,12 @@ def crawl(site: HostileSite, out: Path, render: str) -> dict[str, Any]:
                     responses.setdefault(rec.rec_headers.get_header("WARC-Target-URI"), rec.rec_headers)
     return {"rc": proc.returncode, "stderr": stderr, "summary": json.loads(stdout) if stdout.strip() else {},
             "elapsed": elapsed, "peak": peak[0], "responses": responses, "tag": tag, "out": out}
+
+
+def sidecar_urls(out: Path) -> dict[str, dict[str, Any]]:
+    """The crawl's sidecars by URL."""
+    return {sidecar["url"]: sidecar for path in sorted(out.rglob("*.sidecars.jsonl.gz"))
+            for sidecar in iter_sidecars(str(path))}
 
 
 def assert_bounded(got: dict[str, Any], memory: float) -> None:
@@ -92,6 +97,16 @@ def test_hostile_crawl_without_the_browser(hostile_site: HostileSite, tmp_path: 
         assert truncated(path) is None, path
     loop = [u for u in responses if "/loop/" in u]
     assert 1 < len(loop) <= 21  # the hops Scrapy followed (REDIRECT_MAX_TIMES), each archived
+    # the loop is a failed fetch, the long link a refusal: counted, and each has its crawl.log line
+    assert summary["failures"].get("redirects") == 1 and summary["outcome"] == "partial"
+    assert summary["refused"].get("url_length") == 1
+    crawl_log = (got["out"] / "logs" / "crawl.log").read_text()
+    assert sum(" -4002 " in line and "/loop/" in line for line in crawl_log.splitlines()) == 1
+    assert sum(" -7 " in line and "/long/" in line for line in crawl_log.splitlines()) == 1
+    assert got["rc"] == 1
+    sidecars = sidecar_urls(got["out"])
+    for path in ("/gzip2.html", "/cookies.html", "/oom.html"):  # the articles archived whole
+        assert sidecars[case_url(hostile_site, path)]["is_article"], path
 
 
 def test_hostile_crawl_with_the_browser(hostile_site: HostileSite, tmp_path: Path) -> None:
@@ -106,6 +121,10 @@ def test_hostile_crawl_with_the_browser(hostile_site: HostileSite, tmp_path: Pat
     assert got["summary"]["errors"] == len(failed)
     for path in ("/gzip2.html", "/deep.html", "/attrs.html", "/charset.html", "/cookies.html"):
         assert case_url(hostile_site, path) in got["responses"], path
+    assert got["summary"]["refused"].get("url_length") == 1
+    sidecars = sidecar_urls(got["out"])
+    for path in ("/gzip2.html", "/cookies.html"):
+        assert sidecars[case_url(hostile_site, path)]["is_article"], path
     # not a page: Chromium would download it; fetched plainly instead, cut at the cap
     assert got["responses"][case_url(hostile_site, "/huge.bin")].get_header("WARC-Truncated") == "length"
     assert got["summary"]["truncated"].get("length") == 1

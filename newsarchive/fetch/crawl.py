@@ -162,6 +162,8 @@ class CrawlSummary:
         if self.blocked:
             reasons = ", ".join(f"{k} {v}" for k, v in sorted(self.blocked.items()))
             lines.append(f"  egress blocked  {sum(self.blocked.values())} URLs not fetched ({reasons})")
+        if self.refused.get("url_length"):
+            lines.append(f"  URL too long    {self.refused['url_length']} links not followed (URLLENGTH_LIMIT)")
         if self.recovered_files:
             lines.append(f"  recovered       {self.recovered_files} files left by an interrupted run")
         if self.reconciled_sidecars:

@@ -12,8 +12,10 @@ policy). Each failure:
 * gets one line in ``DIR/logs/crawl.log`` with Heritrix's code for it (a
   response archived, 5xx included, already has its line from the WARC writer):
   -1 DNS lookup failed, -2 connect failed, -3 connection lost, -4 timeout,
-  -5 other error (a render failure included), -9998 robots.txt, -5003
-  blocked by policy (an ``IgnoreRequest`` that says "blocked" or "egress");
+  -5 other error (a render failure included), -4002 too many redirects
+  (:mod:`newsarchive.fetch.traps`), -7 a link over ``URLLENGTH_LIMIT``,
+  -9998 robots.txt, -5003 blocked by policy (an ``IgnoreRequest`` that says
+  "blocked" or "egress");
   the reason follows in a few words. Other ``IgnoreRequest``s (the crawl
   state's "not due", a duplicate) are no fetch attempt and pass unlogged;
 * is re-raised as :class:`FetchFailed` (an ``IgnoreRequest``), so Scrapy does
@@ -46,11 +48,13 @@ CODES = {
     "timeout": -4,
     "render": -5,
     "other": -5,
+    "redirects": -4002,
     "blocked": -5003,
+    "url_length": -7,
     "robots": -9998,
 }
-FAILURE_KINDS = ("dns", "connect", "connect_lost", "timeout", "http", "render", "other")
-REFUSAL_KINDS = ("robots", "blocked")
+FAILURE_KINDS = ("dns", "connect", "connect_lost", "timeout", "http", "render", "redirects", "other")
+REFUSAL_KINDS = ("robots", "blocked", "url_length")
 
 _BY_NAME = {
     # Scrapy's own download errors (scrapy.exceptions, 2.13+) ...
@@ -75,6 +79,13 @@ _BY_NAME = {
     "TimeoutError": "timeout",
     "UserTimeoutError": "timeout",
 }
+
+
+def log_outcome(crawler: Crawler, kind: str, url: str, reason: str) -> None:
+    """The crawl.log line of a failed or refused request (the stats count it)."""
+    service = getattr(crawler, "warc_service", None)
+    if service is not None and kind in CODES:
+        service.log_failure(CODES[kind], url, kind, reason)
 
 
 class FetchFailed(IgnoreRequest):
@@ -123,9 +134,7 @@ class FetchOutcomeMiddleware:
         return cls(crawler)
 
     def _log(self, kind: str, url: str, reason: str) -> None:
-        service = getattr(self.crawler, "warc_service", None)
-        if service is not None and kind in CODES:
-            service.log_failure(CODES[kind], url, kind, reason)
+        log_outcome(self.crawler, kind, url, reason)
 
     def process_response(self, request: Request, response: Response, spider: Any = None) -> Response:
         """Count a final 5xx (its record is archived and logged by the WARC writer)."""
