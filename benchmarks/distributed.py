@@ -68,11 +68,15 @@ def crawl_rate(url: str, frontier: str, out: Path, workers: int, per_worker: int
            "-s", f"CONCURRENT_REQUESTS={per_worker}",
            "-s", f"CONCURRENT_REQUESTS_PER_DOMAIN={per_worker}",
            "-s", f"FRONTIER_HOST_CONCURRENCY={per_worker * 8}"]
-    procs = [subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-             for _ in range(workers)]
+    out.mkdir(parents=True)
+    procs = [subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                              stderr=open(out / f"worker{i}.err", "wb"))  # noqa: SIM115
+             for i in range(workers)]
     codes = [p.wait() for p in procs]
     if any(codes):
-        raise SystemExit(f"a worker failed: exit codes {codes}; see {out}/logs/scrapy.log")
+        errors = " | ".join((out / f"worker{i}.err").read_text(errors="replace")[-300:]
+                            for i, c in enumerate(codes) if c)
+        raise SystemExit(f"a worker failed: exit codes {codes}: {errors}")
     times = []
     for line in (out / "logs" / "crawl.log").read_text().splitlines():
         fields = line.split()

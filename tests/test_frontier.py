@@ -79,10 +79,28 @@ def test_pause_stops_taking_requests(redis_url: str, capsys) -> None:
     assert not client.keys("newsarchive:127.0.0.1:*")
 
 
+def test_the_host_budget_holds_across_workers(redis_url: str) -> None:
+    from newsarchive.fetch.hostbudget import ACQUIRE
+
+    client = redis.Redis.from_url(redis_url)
+    acquire = client.register_script(ACQUIRE)
+    key = FrontierKeys("site").key("host:example.org")
+    # Two workers, a budget of 2: the third request waits, whoever asks.
+    assert acquire(keys=[key], args=[2, "w1:1", 60]) == 1
+    assert acquire(keys=[key], args=[2, "w2:1", 60]) == 1
+    assert acquire(keys=[key], args=[2, "w1:2", 60]) == 0
+    client.zrem(key, "w2:1")  # a download ended
+    assert acquire(keys=[key], args=[2, "w1:2", 60]) == 1
+    # A dead worker's token expires by itself.
+    assert acquire(keys=[key], args=[3, "dead:1", 0.2]) == 1
+    time.sleep(0.5)
+    assert acquire(keys=[key], args=[3, "w2:2", 60]) == 1
+
+
 def _worker(url: str, out: Path, frontier: str, log: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [NEWSARCHIVE, "crawl", url, "--out", str(out), "--frontier", frontier, "--json",
-         "--depth", "2", "-s", "FRONTIER_LEASE=6"],
+         "--depth", "2", "-s", "FRONTIER_LEASE=10"],
         stdout=subprocess.PIPE, stderr=open(log, "a"), text=True,  # noqa: SIM115
     )
 

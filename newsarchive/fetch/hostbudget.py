@@ -6,9 +6,10 @@ downloader middleware (priority 990, the last before the download) takes a
 token from the host's sorted set ``newsarchive:SITE:host:HOST`` before each
 download and gives it back when the response (or the failure) comes: at most
 ``FRONTIER_HOST_CONCURRENCY`` (default ``CONCURRENT_REQUESTS_PER_DOMAIN``)
-tokens are out at once, across all workers. A token carries an expiry
-(``DOWNLOAD_TIMEOUT`` plus a minute), so a killed worker's tokens free
-themselves. A request that finds the budget spent waits, polling every 50 ms,
+tokens are out at once, across all workers. A token carries an expiry of
+``FRONTIER_LEASE`` seconds that its worker pushes on every third of that
+while the download lasts, so a killed worker's tokens free themselves as its
+leases do. A request that finds the budget spent waits, polling every 50 ms,
 without holding a download slot. Stats: ``frontier/host_waits``.
 """
 
@@ -56,8 +57,10 @@ class HostBudgetMiddleware:
         self.keys = FrontierKeys(site_id(s.get("FRONTIER_SITE") or "site"))
         self.limit = s.getint("FRONTIER_HOST_CONCURRENCY") or s.getint(
             "CONCURRENT_REQUESTS_PER_DOMAIN")
-        self.ttl = s.getfloat("DOWNLOAD_TIMEOUT") + 60.0
+        self.ttl = s.getfloat("FRONTIER_LEASE")
         self._acquire = self.client.register_script(ACQUIRE)
+        self._held: dict[str, str] = {}  # token -> host key, while downloading
+        self._loop: Any = None
         self._ids = itertools.count()
         self._me = f"{s.get('FRONTIER_WORKER') or 'worker'}:{os.getpid()}"
 
@@ -66,7 +69,35 @@ class HostBudgetMiddleware:
         """Enabled with ``FRONTIER_URL``."""
         if not crawler.settings.get("FRONTIER_URL"):
             raise NotConfigured  # no shared frontier (on purpose: no warning)
-        return cls(crawler)
+        mw = cls(crawler)
+        from scrapy import signals
+
+        crawler.signals.connect(mw._start, signal=signals.spider_opened)
+        crawler.signals.connect(mw._stop, signal=signals.spider_closed)
+        return mw
+
+    def _start(self, spider: Any = None) -> None:
+        from twisted.internet import task
+
+        self._loop = task.LoopingCall(self._renew)
+        self._loop.start(max(0.5, self.ttl / 3), now=False)
+
+    def _stop(self, spider: Any = None) -> None:
+        if self._loop is not None and self._loop.running:
+            self._loop.stop()
+
+    def _renew(self) -> None:
+        """Push the expiry of the tokens of downloads still running."""
+        if not self._held:
+            return
+        try:
+            until = float(self.client.time()[0]) + self.ttl
+            pipe = self.client.pipeline(transaction=False)
+            for token, key in list(self._held.items()):
+                pipe.zadd(key, {token: until}, xx=True)
+            pipe.execute()
+        except Exception as exc:  # then they expire; the budget is briefly exceeded
+            logger.warning("frontier: cannot renew host tokens: %s", exc)
 
     def _key(self, request: Request) -> str:
         return self.keys.key(f"host:{urlsplit(request.url).netloc.lower()}")
@@ -87,10 +118,12 @@ class HostBudgetMiddleware:
             await maybe_deferred_to_future(
                 deferLater(reactor, 0.03 + random.random() * 0.04, lambda: None))
         request.meta[TOKEN_META] = (key, token)
+        self._held[token] = key
 
     def _release(self, request: Request) -> None:
         held = request.meta.pop(TOKEN_META, None)
         if held is not None:
+            self._held.pop(held[1], None)
             try:
                 self.client.zrem(*held)
             except Exception as exc:  # the token then expires by itself
