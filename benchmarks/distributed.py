@@ -10,9 +10,11 @@ budget (``FRONTIER_HOST_CONCURRENCY``) is raised so it does not cap N
 workers. With latency-bound fetching, N workers should reach N times one
 worker's rate.
 
-The rate is taken from the shared ``logs/crawl.log``: archived responses
-between its first and last line, so process start-up (seconds on a loaded
-machine) is not counted. Rounds rotate the order of N; it prints the median
+The workers start with the frontier paused (``frontier pause``); once all of
+them have joined (their heartbeats in ``workers``), it is resumed, and the
+rate is taken from the shared ``logs/crawl.log``: responses archived from
+then to its last line. So process start-up (tens of seconds on a loaded
+machine, different per worker) is not counted. Rounds rotate the order of N; it prints the median
 rate per N and its scaling beside the ideal (N).
 
 usage: .venv/bin/python benchmarks/distributed.py [--articles 300] [--latency 200] [--rounds 3]
@@ -62,7 +64,10 @@ def crawl_rate(url: str, frontier: str, out: Path, workers: int, per_worker: int
     """Crawl with ``workers`` processes; (archived responses per second, responses)."""
     import redis
 
-    redis.Redis.from_url(frontier).flushdb()
+    client = redis.Redis.from_url(frontier)
+    client.flushdb()
+    site = url.split("//")[1].strip("/").replace(":", "-")
+    client.set(f"newsarchive:{site}:paused", "1")
     cmd = [str(BIN), "crawl", url, "--out", str(out), "--frontier", frontier, "--json",
            "--quiet", "--no-sidecars", "--no-report",
            "-s", f"CONCURRENT_REQUESTS={per_worker}",
@@ -72,6 +77,13 @@ def crawl_rate(url: str, frontier: str, out: Path, workers: int, per_worker: int
     procs = [subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
                               stderr=open(out / f"worker{i}.err", "wb"))  # noqa: SIM115
              for i in range(workers)]
+    deadline = time.monotonic() + 600
+    while client.hlen(f"newsarchive:{site}:workers") < workers:
+        if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+            break
+        time.sleep(0.2)
+    started = float(client.time()[0]) + client.time()[1] / 1e6
+    client.delete(f"newsarchive:{site}:paused")
     codes = [p.wait() for p in procs]
     if any(codes):
         errors = " | ".join((out / f"worker{i}.err").read_text(errors="replace")[-300:]
@@ -82,8 +94,8 @@ def crawl_rate(url: str, frontier: str, out: Path, workers: int, per_worker: int
         fields = line.split()
         if len(fields) > 6 and fields[6] in ("response", "revisit"):
             times.append(datetime.fromisoformat(fields[0].replace("Z", "+00:00")).timestamp())
-    span = max(times) - min(times) if len(times) > 1 else 0.0
-    return (len(times) - 1) / span if span else 0.0, len(times)
+    span = max(times) - started if times else 0.0
+    return len(times) / span if span > 0 else 0.0, len(times)
 
 
 def main() -> int:

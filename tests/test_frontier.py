@@ -97,6 +97,21 @@ def test_the_host_budget_holds_across_workers(redis_url: str) -> None:
     assert acquire(keys=[key], args=[3, "w2:2", 60]) == 1
 
 
+def test_demo_site_latency_delays_each_response_not_the_others(make_demo_site) -> None:
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    site = make_demo_site(articles=3, latency=0.5)
+    started = time.monotonic()
+    with ThreadPoolExecutor(4) as pool:
+        bodies = list(pool.map(lambda p: urllib.request.urlopen(site.urljoin(p), timeout=60).read(),
+                               ["/", "/robots.txt", "/world/", "/feed.xml"]))
+    took = time.monotonic() - started
+    assert all(bodies)
+    assert took >= 0.5  # each waited...
+    assert took < 0.5 * 4  # ...at the same time (one thread per connection)
+
+
 def _worker(url: str, out: Path, frontier: str, log: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [NEWSARCHIVE, "crawl", url, "--out", str(out), "--frontier", frontier, "--json",
