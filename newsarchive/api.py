@@ -21,11 +21,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from newsarchive.collection import Collection as Location
 from newsarchive.exceptions import ConfigError
 from newsarchive.export.columns import ALL_FIELDS, FIELDS, export_schema
 from newsarchive.export.filters import ExportFilter
 from newsarchive.export.views import View
-from newsarchive.index.collection import Collection as Location
 
 
 def _names(value: str | Sequence[str] | None) -> list[str]:

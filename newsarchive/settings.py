@@ -32,7 +32,7 @@ LOG_LEVEL = "INFO"
 # (its cache is keyed by the bound method, new per request): ~3 ms a page.
 WARN_ON_GENERATOR_RETURN_VALUE = False
 
-# --- Fetch: the egress policy (newsarchive.fetch.egress) ---------------------------
+# --- Fetch: the egress policy (newsarchive.discover.egress) ---------------------------
 # Every fetch, Scrapy's and the browser's, may connect only to public addresses
 # and to the origins of the crawl's own start URLs (docs/site-file.md, allow:).
 EGRESS_ENABLED = True  # refuse loopback, private, link-local, CGNAT, ULA, multicast, reserved addresses
@@ -75,7 +75,7 @@ DOWNLOADER_MIDDLEWARES = {
     # Just below RetryMiddleware (550): sees each request's final outcome
     # (newsarchive.fetch.outcomes), counts failures, logs them to crawl.log.
     "newsarchive.fetch.outcomes.FetchOutcomeMiddleware": 540,
-    # EGRESS_* (newsarchive.fetch.egress): before the offsite filter (50) and
+    # EGRESS_* (newsarchive.discover.egress): before the offsite filter (50) and
     # robots.txt (100), so a refused URL costs no robots.txt fetch either.
     "newsarchive.fetch.egress_scrapy.EgressMiddleware": 40,
     # Scrapy's redirects, the same places, counting a chain cut at REDIRECT_MAX_TIMES
@@ -127,7 +127,8 @@ SIDECAR_MAX_BYTES = 5_000_000  # the parsers see at most this much of a page (ex
 # --- Fetch: progress line (newsarchive.fetch.progress) -----------------------------
 EXTENSIONS = {
     "newsarchive.fetch.progress.ProgressExtension": 100,
-    # Before the uploader (500): indexes a WARC while it is still on disk.
+    # Indexes each closed WARC on its own worker; the uploader waits for it
+    # through the crawl's wiring, so the order here does not matter.
     "newsarchive.index.extension.IndexExtension": 400,
     "newsarchive.store.extension.UploadExtension": 500,  # off unless STORE_URI is s3://
     "newsarchive.fetch.limits.CloseSpiderBytes": 600,  # off unless CLOSESPIDER_BYTES > 0

@@ -29,21 +29,20 @@ from urllib.parse import urljoin, urlsplit
 import scrapy
 from scrapy.http import Response
 
-from newsarchive.capture.middleware import SKIP_META, TICKET_META
 from newsarchive.discover.canonical import canonical_url, clean_url, declared_canonical
 from newsarchive.discover.feeds import parse_feed
-from newsarchive.discover.incremental import (
-    KEY_META,
-    KIND_META,
-    LASTMOD_META,
-    NEW_META,
-    PUBLISHED_META,
-)
 from newsarchive.discover.links import extract_links
 from newsarchive.discover.sitemaps import parse_sitemap, sitemaps_in_robots
 from newsarchive.fetch.items import PageItem
-
-HOPS = "na_hops"
+from newsarchive.meta import HOPS
+from newsarchive.meta import KIND as KIND_META
+from newsarchive.meta import LASTMOD as LASTMOD_META
+from newsarchive.meta import NEW as NEW_META
+from newsarchive.meta import PUBLISHED as PUBLISHED_META
+from newsarchive.meta import STATE_KEY as KEY_META
+from newsarchive.meta import WARC_SKIP as SKIP_META
+from newsarchive.meta import WARC_TICKET as TICKET_META
+from newsarchive.wiring import wiring_of
 
 
 def _as_list(value: Any) -> list[str]:
@@ -247,7 +246,7 @@ class NewsSpider(scrapy.Spider):
             article = kind == "article" or markup
         if not article:
             return
-        state = getattr(self.crawler, "crawl_state", None)
+        state = wiring_of(self.crawler).state
         key = response.meta.get(KEY_META)
         if kind != "article" and state is not None and key:
             state.set_kind(key, "article")
@@ -257,7 +256,7 @@ class NewsSpider(scrapy.Spider):
     def record_canonical(self, url: str, link: str | None, og_url: str | None) -> None:
         """Make the page's declared canonical URL the identity of ``url`` in the crawl state."""
         declared = declared_canonical(url, link, og_url)
-        state = getattr(self.crawler, "crawl_state", None)
+        state = wiring_of(self.crawler).state
         if declared is None or state is None:
             return
         fetched = canonical_url(url)

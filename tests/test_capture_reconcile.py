@@ -7,6 +7,7 @@ from pathlib import Path
 
 from newsarchive.capture.reconcile import MARKER, unsettled_since
 from newsarchive.capture.service import WarcWriterService, wait_written
+from newsarchive.extract.archive import PageReader
 from tests.test_capture_service import make_exchange, read_records
 
 PAGE = b"<html><head><title>A story</title></head><body><p>Words.</p></body></html>"
@@ -15,7 +16,7 @@ PAGE = b"<html><head><title>A story</title></head><body><p>Words.</p></body></ht
 def killed_run(folder: Path) -> str:
     """A run that wrote two pages and was 'killed': its last digest never committed,
     no sidecar written, the service never closed."""
-    svc = WarcWriterService(folder)
+    svc = WarcWriterService(folder, read_pages=PageReader)
     page = svc.submit(make_exchange("/story.html", PAGE))
     image = make_exchange("/image.png", b"\x89PNG...")
     image.response_headers = [(b"Content-Type", b"image/png")]
@@ -32,12 +33,12 @@ def killed_run(folder: Path) -> str:
 
 
 def test_a_clean_close_leaves_nothing_to_reconcile(tmp_path: Path) -> None:
-    svc = WarcWriterService(tmp_path)
+    svc = WarcWriterService(tmp_path, read_pages=PageReader)
     assert (tmp_path / MARKER).exists()
     svc.submit(make_exchange("/a.html", PAGE))
     svc.close()
     assert unsettled_since(tmp_path) is None
-    again = WarcWriterService(tmp_path)
+    again = WarcWriterService(tmp_path, read_pages=PageReader)
     assert again.reconciled.files == 0 and again.reconciled.pages == []
     again.close()
 
@@ -45,7 +46,7 @@ def test_a_clean_close_leaves_nothing_to_reconcile(tmp_path: Path) -> None:
 def test_after_a_kill_the_digest_is_back_and_the_page_awaits_its_sidecar(tmp_path: Path) -> None:
     record_id = killed_run(tmp_path)
     assert unsettled_since(tmp_path) is not None
-    svc = WarcWriterService(tmp_path)
+    svc = WarcWriterService(tmp_path, read_pages=PageReader)
     found = svc.reconciled
     assert found.files == 1 and found.digests == 2
     (page,) = found.pages  # the HTML page, not the image
@@ -63,23 +64,23 @@ def test_after_a_kill_the_digest_is_back_and_the_page_awaits_its_sidecar(tmp_pat
     metadata = [h for t, h, _ in read_records(tmp_path) if t == "metadata"]
     assert [h["WARC-Refers-To"] for h in metadata] == [record_id]
     # Settled: the next start reads nothing again.
-    third = WarcWriterService(tmp_path)
+    third = WarcWriterService(tmp_path, read_pages=PageReader)
     assert third.reconciled.files == 0
     third.close()
 
 
 def test_an_unsettled_run_stays_unsettled_until_its_pages_have_sidecars(tmp_path: Path) -> None:
     killed_run(tmp_path)
-    svc = WarcWriterService(tmp_path)
+    svc = WarcWriterService(tmp_path, read_pages=PageReader)
     assert len(svc.reconciled.pages) == 1
     svc.abort()  # killed again before extracting it
-    svc = WarcWriterService(tmp_path)
+    svc = WarcWriterService(tmp_path, read_pages=PageReader)
     assert len(svc.reconciled.pages) == 1, "the page is found again"
     svc.abandoned()  # an interrupted run that could not extract everything
     svc.settle()
     svc.close()
     assert unsettled_since(tmp_path) is not None
-    svc = WarcWriterService(tmp_path)
+    svc = WarcWriterService(tmp_path, read_pages=PageReader)
     assert len(svc.reconciled.pages) == 1, "and found again on the next start"
     svc.close()
 

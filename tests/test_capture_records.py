@@ -7,7 +7,7 @@ import io
 from datetime import UTC, datetime
 
 from newsarchive.capture import records
-from newsarchive.capture.exchange import Exchange
+from newsarchive.fetch.exchange import Exchange
 from tests.plugins.warcs import read_records
 
 

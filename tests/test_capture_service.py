@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from newsarchive.capture.check import check_path
-from newsarchive.capture.exchange import Exchange
 from newsarchive.capture.naming import parse_warc_name
 from newsarchive.capture.service import WarcWriterService, wait_written
 from newsarchive.exceptions import StorageError
+from newsarchive.fetch.exchange import Exchange
 from tests.plugins.warcs import read_records as warc_records
 
 

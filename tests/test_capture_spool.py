@@ -11,8 +11,8 @@ import pytest
 from newsarchive.capture.check import check_path
 from newsarchive.capture.records import sha1_digest
 from newsarchive.capture.service import WarcWriterService
-from newsarchive.capture.spool import Spool
 from newsarchive.capture.writer import WarcFileSet
+from newsarchive.fetch.spool import Spool
 from tests.test_capture_service import make_exchange, read_records
 
 BODY = os.urandom(300_000) * 10  # 3 MB, compresses poorly in places

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from newsarchive.capture import records
-from newsarchive.capture.exchange import Exchange
 from newsarchive.discover.site import load_site
 from newsarchive.exceptions import ConfigError
+from newsarchive.fetch.exchange import Exchange
 from tests.plugins.warcs import read_records
 
 NEWSARCHIVE = str(Path(sys.executable).with_name("newsarchive"))

@@ -7,8 +7,14 @@ import socket
 
 import pytest
 
+from newsarchive.discover.egress import (
+    EgressPolicy,
+    canonical_host,
+    classify,
+    parse_allow,
+    parse_ip,
+)
 from newsarchive.exceptions import ConfigError
-from newsarchive.fetch.egress import EgressPolicy, canonical_host, classify, parse_allow, parse_ip
 
 
 @pytest.mark.parametrize(

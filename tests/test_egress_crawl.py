@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from newsarchive.fetch.egress import EgressPolicy
+from newsarchive.discover.egress import EgressPolicy
 from newsarchive.fetch.egress_proxy import EgressProxy
 from tests.plugins.canary import METADATA_URL, Canary, SsrfSite
 from tests.plugins.collection import NEWSARCHIVE, ROOT, crawl
@@ -104,7 +104,7 @@ def test_the_resolver_connects_only_to_addresses_it_checked(canary: Canary, tmp_
         from twisted.internet import reactor, defer
         from twisted.internet.endpoints import HostnameEndpoint
         from twisted.internet.protocol import Factory, Protocol
-        from newsarchive.fetch.egress import EgressPolicy
+        from newsarchive.discover.egress import EgressPolicy
         from newsarchive.fetch.egress_scrapy import EgressResolver
 
         resolver = EgressResolver.install(reactor, EgressPolicy.for_crawl(["http://127.0.0.1:{allowed_port}/"]))
@@ -258,9 +258,10 @@ def test_chromium_is_routed_through_the_proxy_and_a_proxy_of_its_own_is_refused(
     from newsarchive.exceptions import ConfigError
     from newsarchive.fetch import egress_browser
     from newsarchive.fetch.render.config import RenderConfig
+    from newsarchive.wiring import wiring_of
 
     crawler = get_crawler()
-    crawler.egress_policy = EgressPolicy.for_crawl(["http://127.0.0.1:8765/"])  # type: ignore[attr-defined]
+    wiring_of(crawler).egress = EgressPolicy.for_crawl(["http://127.0.0.1:8765/"])
     try:
         args = egress_browser.route(crawler, RenderConfig(extra_args=("--lang=en",))).extra_args
         proxy = [a for a in args if a.startswith("--proxy-server=socks5://127.0.0.1:")]

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from newsarchive.index.collection import Collection
+from newsarchive.collection import Collection
 from newsarchive.index.sidecars import iter_sidecars
 from tests.plugins.collection import NEWSARCHIVE, copy_collection
 

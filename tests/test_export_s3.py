@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from newsarchive.index.collection import Collection
+from newsarchive.collection import Collection
 from newsarchive.index.sidecars import iter_sidecars
 from newsarchive.store.keys import key_for
 from tests.plugins.collection import NEWSARCHIVE

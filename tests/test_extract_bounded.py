@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 
 from newsarchive.capture import records
-from newsarchive.capture.exchange import Exchange
 from newsarchive.capture.writer import gzip_member
 from newsarchive.cli.main import main
 from newsarchive.exceptions import ExtractionError
 from newsarchive.extract import validate
 from newsarchive.extract.bounded import BoundedExtractor, Limits, cut, extraction_error
 from newsarchive.extract.pipeline import extract_page
+from newsarchive.fetch.exchange import Exchange
 
 WHEN = datetime(2026, 3, 14, 12, 0, 0, tzinfo=UTC)
 STORY_WORDS = "The council voted on Tuesday to rebuild the harbour wall before winter. "

@@ -21,11 +21,11 @@ import brotli
 import pytest
 
 from newsarchive.capture import records
-from newsarchive.capture.exchange import Exchange
 from newsarchive.capture.writer import gzip_member
 from newsarchive.cli.main import main
 from newsarchive.demosite.site import SiteModel
 from newsarchive.extract import validate
+from newsarchive.fetch.exchange import Exchange
 from newsarchive.store.keys import key_for
 from tests.plugins.collection import NEWSARCHIVE
 from tests.plugins.warcs import read_records

@@ -11,9 +11,9 @@ from pathlib import Path
 import pyarrow.dataset as ds
 import pytest
 
+from newsarchive.collection import Collection
 from newsarchive.index.catalog import schema
 from newsarchive.index.cdxj import iter_index
-from newsarchive.index.collection import Collection
 from newsarchive.index.sidecars import iter_entries, read_sidecar
 from newsarchive.store import read_range
 from tests.plugins.collection import NEWSARCHIVE, copy_collection

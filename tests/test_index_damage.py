@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from newsarchive.cli.main import main
-from newsarchive.index.cdxj import index_name, iter_index
-from newsarchive.index.collection import Collection
+from newsarchive.collection import Collection, index_name
+from newsarchive.index.cdxj import iter_index
 from tests.plugins.collection import copy_collection
 
 

@@ -39,7 +39,8 @@ from warcio.archiveiterator import ArchiveIterator
 from newsarchive.capture.check import check_path
 from newsarchive.capture.records import OWN_URI_PREFIX
 from newsarchive.cli.main import main
-from newsarchive.index.cdxj import index_name, iter_index
+from newsarchive.collection import index_name
+from newsarchive.index.cdxj import iter_index
 from newsarchive.replay.runner import pywb_python
 from tests.plugins.collection import NEWSARCHIVE, crawl
 
@@ -265,7 +266,7 @@ def test_replay_serves_valid_and_arc_files(tmp_path: Path) -> None:
 
 
 def articles(collection: Path) -> list[dict[str, Any]]:
-    from newsarchive.index.collection import Collection
+    from newsarchive.collection import Collection
     from newsarchive.index.sidecars import iter_sidecars
 
     return [s for uri in Collection.open(collection).sidecar_files() for s in iter_sidecars(uri)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from newsarchive.capture.exchange import Exchange
+from newsarchive.fetch.exchange import Exchange
 from newsarchive.fetch.render.browserside import PAGES_PER_ORIGIN, origin
 from newsarchive.fetch.render.config import RenderConfig
 from newsarchive.fetch.render.page import render

@@ -14,7 +14,7 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-from newsarchive.index.collection import Collection
+from newsarchive.collection import Collection
 from newsarchive.index.sidecars import iter_sidecars
 from tests.plugins.collection import NEWSARCHIVE
 from tests.plugins.warcs import read_records

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from newsarchive.index.collection import Collection
+from newsarchive.collection import Collection
 from newsarchive.index.sidecars import iter_sidecars
 from tests.plugins.collection import NEWSARCHIVE
 

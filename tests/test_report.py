@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from newsarchive.index.collection import Collection
+from newsarchive.collection import Collection
 from newsarchive.index.query import connect
 from tests.plugins.collection import NEWSARCHIVE, crawl
 

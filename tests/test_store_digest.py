@@ -23,7 +23,7 @@ MiB = 1024 * 1024
 
 def test_the_warc_writer_reports_the_digest_of_every_closed_file(tmp_path: Path) -> None:
     closed: list[tuple[Path, str, dict[str, Any]]] = []
-    files = WarcFileSet(tmp_path, prefix="t", max_size=5000,
+    files = WarcFileSet(tmp_path, prefix="t", max_size=5000, digest=RunningDigest,
                         on_close=lambda path, kind, **digest: closed.append((path, kind, digest)))
     rng = random.Random(3)
     for i in range(20):  # several rotations (random bytes do not compress)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from newsarchive.capture import httpcheck
-from newsarchive.capture.reading import Opener, RecordReader, opener_for, printable
+from newsarchive.capture.reading import Opener, RecordReader, file_opener, printable
 
 REQUIRED = ("WARC-Record-ID", "WARC-Date", "WARC-Type", "Content-Length")
 NEEDS_TARGET = {"response", "request", "revisit", "resource", "conversion"}
@@ -272,10 +272,7 @@ def check_stream(name: str, open_at: Opener, *, strict: bool = False) -> FileRep
     return report
 
 
-def check_path(
-    path: str, *, endpoint_url: str | None = None, region: str | None = None,
-    strict: bool = False,
-) -> FileReport:
-    """Check a local file or an ``s3://`` object."""
-    return check_stream(path, opener_for(path, endpoint_url=endpoint_url, region=region),
-                        strict=strict)
+def check_path(path: str, *, strict: bool = False, opener: Opener | None = None) -> FileReport:
+    """Check a local file, or whatever ``opener`` opens (an ``s3://`` object:
+    :func:`newsarchive.store.opener.opener_for`)."""
+    return check_stream(path, opener or file_opener(path), strict=strict)

@@ -27,13 +27,14 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 
-from newsarchive import SOFTWARE
+from newsarchive import SOFTWARE, meta
 from newsarchive import signals as na_signals
 from newsarchive.capture import records
-from newsarchive.capture.exchange import Exchange
 from newsarchive.capture.service import WarcWriterService
 from newsarchive.exceptions import NewsarchiveError
 from newsarchive.fetch.body import SPOOL_META, truncation
+from newsarchive.fetch.exchange import Exchange
+from newsarchive.wiring import wiring_of
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -41,9 +42,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-SKIP_META = "warc_skip"  # request.meta flag: do not archive (e.g. the browser archives it)
-TICKET_META = "warc_ticket"  # request.meta key the middleware sets: the record's Ticket
-MARK_META = "warc_mark"  # request.meta: a string the writer's on_written gets once archived
+SKIP_META = meta.WARC_SKIP
+TICKET_META = meta.WARC_TICKET
+MARK_META = meta.WARC_MARK
 
 
 def warcinfo_fields(crawler: Crawler) -> dict[str, str]:
@@ -71,7 +72,7 @@ def _shared_dedup(settings: Any) -> Any:
     """With ``FRONTIER_URL``, the dedup index all workers share; else None (SQLite)."""
     if not settings.get("FRONTIER_URL"):
         return None
-    from newsarchive.discover.redis_state import open_dedup_index
+    from newsarchive.capture.redis_dedup import open_dedup_index
 
     return open_dedup_index(settings)
 
@@ -111,6 +112,7 @@ class WarcCaptureMiddleware:
             crawler.signals.send_catch_log(na_signals.file_closed, path=path, kind=kind,
                                            **digest)
 
+        wiring = wiring_of(crawler)
         service = WarcWriterService(
             Path(s.get("WARC_DIR")),
             prefix=s.get("WARC_PREFIX"),
@@ -122,11 +124,13 @@ class WarcCaptureMiddleware:
             fsync=s.get("WARC_FSYNC"),
             on_close=on_close,
             redaction=records.Redaction.from_settings(s),
+            digest=wiring.file_digest,
+            read_pages=wiring.read_pages,
             host=s.get("WARC_HOST") or None,
             dedup_index=_shared_dedup(s),
             on_written=_shared_written(s),
         )
-        crawler.warc_service = service  # type: ignore[attr-defined]  # for pipelines
+        wiring.capture = service  # for the pipeline and the other middlewares
         return cls(crawler, service)
 
     def spider_opened(self, spider: Any) -> None:
@@ -141,7 +145,7 @@ class WarcCaptureMiddleware:
         found = self.service.reconciled
         if found.files:
             self.crawler.stats.set_value("warc/reconciled_files", found.files)
-        if getattr(self.crawler, "sidecar_pipeline", None) is None:
+        if wiring_of(self.crawler).sidecars is None:
             # No sidecars in this crawl: nothing waits for the reconciled pages.
             self.service.settle()
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from newsarchive.collection import OPEN_SUFFIX, WARC_GZ
+
+__all__ = ["OPEN_SUFFIX", "NAME_RE", "safe_host", "timestamp17", "warc_name"]
+
 import re
 import socket
 from datetime import UTC, datetime
 
-OPEN_SUFFIX = ".open"
 NAME_RE = re.compile(
     r"^(?P<prefix>.+)-(?P<timestamp>\d{17})-(?P<serial>\d{5})-(?P<host>[^/]+)\.warc\.gz$"
 )
@@ -25,7 +28,7 @@ def safe_host() -> str:
 
 def warc_name(prefix: str, when: datetime, serial: int, host: str | None = None) -> str:
     """The file name of the ``serial``-th WARC file of a crawl."""
-    return f"{prefix}-{timestamp17(when)}-{serial:05d}-{host or safe_host()}.warc.gz"
+    return f"{prefix}-{timestamp17(when)}-{serial:05d}-{host or safe_host()}{WARC_GZ}"
 
 
 def parse_warc_name(name: str) -> dict[str, str] | None:

@@ -15,7 +15,8 @@ written since then (by modification time):
   first copy stays the original; adding is idempotent);
 * every HTML 200 response with no sidecar ``metadata`` record referring to it
   is returned as an :class:`~newsarchive.extract.archive.ArchivedPage`, for
-  the sidecar pipeline to extract before the crawl fetches anything.
+  the sidecar pipeline to extract before the crawl fetches anything (read
+  with the page reader the crawl's wiring hands in; without one, no page).
 
 Once those sidecars are written and flushed, :func:`settle` moves ``since`` to
 the current run's start, so a run killed again later rescans only its own
@@ -25,22 +26,22 @@ read again (their digests were committed as each record was written).
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import logging
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, BinaryIO
 
 from newsarchive.capture.dedup import DigestIndex
+from newsarchive.collection import STATE_DIR, Layout
 from newsarchive.exceptions import WarcError
-
-if TYPE_CHECKING:
-    from newsarchive.extract.archive import ArchivedPage
 
 logger = logging.getLogger(__name__)
 
-MARKER = Path("state") / "unsettled.json"
+MARKER = Path(STATE_DIR) / "unsettled.json"
 SIDECAR_PROFILE = "newsarchive.sidecar/1"
 #: files modified this close before ``since`` are read too (coarse file-system clocks)
 SLACK = 1.0
@@ -53,7 +54,7 @@ class Reconciled:
 
     files: int = 0
     digests: int = 0  # response records read (their digests are in the index now)
-    pages: list[ArchivedPage] = field(default_factory=list)  # responses without a sidecar
+    pages: list[Any] = field(default_factory=list)  # responses without a sidecar
     problems: list[str] = field(default_factory=list)
 
 
@@ -119,14 +120,16 @@ def _scan_records(
 
 
 def scan(directory: Path, since: float, dedup: DigestIndex | None,
+         read_pages: Callable[[BinaryIO, str], Iterable[Any]] | None = None,
          pattern: str = "*") -> Reconciled:
     """Reconcile the files written since ``since`` whose names match ``pattern``
-    (see the module docstring)."""
-    from newsarchive.extract.archive import PageReader
-
+    (see the module docstring); ``read_pages(stream, name)`` yields a WARC's
+    archived HTML pages (:class:`~newsarchive.extract.archive.PageReader`)."""
     found = Reconciled()
     files = []
-    for path in sorted((directory / "warc").glob(pattern + ".warc.gz")):
+    for path in Layout(directory).warcs():
+        if not fnmatch.fnmatchcase(path.name, pattern + ".warc.gz"):
+            continue  # another worker's file (crawl --frontier)
         try:
             if path.stat().st_mtime >= since - SLACK:
                 files.append(path)
@@ -147,11 +150,13 @@ def scan(directory: Path, since: float, dedup: DigestIndex | None,
     if dedup is not None:
         dedup.commit()
     missing = {rid: path for rid, path in responses.items() if rid not in settled}
+    if read_pages is None:
+        missing = {}
     for path in sorted(set(missing.values())):
         want = {rid for rid, p in missing.items() if p == path}
         try:
             with open(path, "rb") as fh:
-                for page in PageReader(fh, path.name):
+                for page in read_pages(fh, path.name):
                     if page.refers_to in want:
                         found.pages.append(page)
         except WarcError as exc:

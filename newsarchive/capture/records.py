@@ -15,61 +15,27 @@ values too when asked (``WARC_REDACT_SET_COOKIE``).
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import io
 import uuid
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, BinaryIO
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from newsarchive.capture.exchange import Exchange
+from newsarchive.digests import sha1_digest
+from newsarchive.fetch.credentials import DEFAULT_REDACTED, Redaction
+from newsarchive.fetch.exchange import Exchange
+
+__all__ = ["DEFAULT_REDACTED", "Redaction", "sha1_digest"]
 
 WARC_VERSION = "1.1"
 #: what a redacted header's value is replaced with
 REDACTED = "[redacted]"
 #: the WARC header naming the HTTP headers whose values were replaced
 REDACTED_HEADER = "WARC-Newsarchive-Redacted"
-#: request headers redacted by default (WARC_REDACT_HEADERS)
-DEFAULT_REDACTED = ("Authorization", "Cookie", "Proxy-Authorization")
-
-
-@dataclass(frozen=True)
-class Redaction:
-    """Which HTTP header values are replaced by :data:`REDACTED` in records.
-
-    ``request``: lower-case names of request headers (``WARC_REDACT_HEADERS``
-    plus every header a site file's credentials set); ``response``: of
-    response headers (``Set-Cookie`` when ``WARC_REDACT_SET_COOKIE``).
-    """
-
-    request: frozenset[str] = frozenset(n.lower() for n in DEFAULT_REDACTED)
-    response: frozenset[str] = frozenset()
-
-    @classmethod
-    def of(cls, request: Iterable[str] = DEFAULT_REDACTED, set_cookie: bool = False) -> Redaction:
-        """Redact the ``request`` header names, and ``Set-Cookie`` if asked."""
-        names = {n.strip().lower() for n in request if n.strip()}
-        return cls(frozenset(names), frozenset({"set-cookie"} if set_cookie else ()))
-
-    @classmethod
-    def from_settings(cls, settings: Any) -> Redaction:
-        """From ``WARC_REDACT_HEADERS`` and ``WARC_REDACT_SET_COOKIE``, plus the headers
-        the ``CREDENTIALS_*`` settings send, whatever the list says."""
-        names = [*settings.getlist("WARC_REDACT_HEADERS"),
-                 *settings.getdict("CREDENTIALS_HEADERS")]
-        if settings.get("CREDENTIALS_BASIC_AUTH"):
-            names.append("Authorization")
-        if settings.getdict("CREDENTIALS_COOKIES"):
-            names.append("Cookie")
-        return cls.of(names, settings.getbool("WARC_REDACT_SET_COOKIE"))
-
-
 def redact(headers: list[tuple[str, str]], names: frozenset[str]
            ) -> tuple[list[tuple[str, str]], list[str]]:
     """``headers`` with the values of ``names`` replaced, and the names replaced."""
@@ -95,11 +61,6 @@ def warc_date(when: datetime) -> str:
     """WARC/1.1 date: UTC, microseconds, ``Z``."""
     when = when.astimezone(UTC)
     return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def sha1_digest(data: bytes) -> str:
-    """``sha1:BASE32`` as WARC-*-Digest fields and CDXJ indexes expect it."""
-    return "sha1:" + base64.b32encode(hashlib.sha1(data).digest()).decode("ascii")
 
 
 def record_id_of(raw: bytes) -> str | None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from newsarchive.capture.gzmembers import iter_members
 from newsarchive.capture.naming import OPEN_SUFFIX
+from newsarchive.collection import SIDECAR_DIR, WARC_DIR
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ class Recovered:
 
 def recover_file(open_path: Path) -> Recovered:
     """Cut ``open_path`` back to its complete members and give it its final name."""
-    kind = "sidecars" if ".sidecars." in open_path.name else "warc"
+    kind = "sidecars" if open_path.parent.name == SIDECAR_DIR else "warc"
     size = open_path.stat().st_size
     kept = 0
     records = 0
@@ -67,7 +68,7 @@ def recover_directory(directory: Path, pattern: str = "*") -> list[Recovered]:
     """Recover every ``.open`` file of a collection folder (whose name matches
     ``pattern``: a worker of a shared folder recovers only its own)."""
     found: list[Recovered] = []
-    for sub in ("warc", "sidecars"):
+    for sub in (WARC_DIR, SIDECAR_DIR):
         folder = Path(directory) / sub
         if not folder.is_dir():
             continue

@@ -1,7 +1,7 @@
 """The writer thread: exchanges in, WARC records out.
 
 The crawl (Scrapy's reactor thread, or the browser capture) only queues
-:class:`~newsarchive.capture.exchange.Exchange` objects. One thread digests,
+:class:`~newsarchive.fetch.exchange.Exchange` objects. One thread digests,
 deduplicates, serialises, gzips and appends them. zlib and hashlib release the
 GIL, so on a two-core machine this overlaps with the crawl instead of slowing
 it (issue #2: gzip is most of archiving's cost). The queue is bounded: if the
@@ -28,15 +28,14 @@ import queue
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from newsarchive.capture import records
 from newsarchive.capture.dedup import DigestIndex
-from newsarchive.capture.exchange import Exchange
 from newsarchive.capture.reconcile import (
     MARKER,
     Reconciled,
@@ -47,7 +46,9 @@ from newsarchive.capture.reconcile import (
 )
 from newsarchive.capture.recovery import recover_directory
 from newsarchive.capture.writer import Location, WarcFileSet
+from newsarchive.collection import Layout
 from newsarchive.exceptions import NewsarchiveError, StorageError
+from newsarchive.fetch.exchange import Exchange
 
 logger = logging.getLogger(__name__)
 
@@ -109,10 +110,17 @@ class WarcWriterService:
         fsync: str = "close",
         on_close: Callable[..., None] | None = None,
         redaction: records.Redaction | None = None,
+        digest: Callable[[], Any] | None = None,
+        read_pages: Callable[[BinaryIO, str], Iterable[Any]] | None = None,
         host: str | None = None,
         dedup_index: Any = None,
         on_written: Callable[[str], None] | None = None,
     ) -> None:
+        """``digest``: a running digest of each file for ``on_close`` (see
+        :class:`~newsarchive.capture.writer.WarcFileSet`); ``read_pages``: the
+        archived-page reader the reconcile scan finds unextracted pages with
+        (:func:`~newsarchive.capture.reconcile.scan`). The crawl's wiring hands
+        both in; the capture stage imports neither the store nor extraction."""
         self.directory = Path(directory)
         self.redaction = redaction or records.Redaction()  # header values never archived
         # A worker of a shared folder (crawl --frontier) names its files with its own
@@ -120,12 +128,12 @@ class WarcWriterService:
         self.marker = MARKER if host is None else MARKER.with_name(f"unsettled-{host}.json")
         self.recovered = recover_directory(self.directory, f"*-{host}.*" if host else "*")
         self.dedup = dedup_index if dedup and dedup_index is not None else (
-            DigestIndex(self.directory / "state" / "dedup.sqlite", commit_every=1)
+            DigestIndex(Layout(self.directory).dedup_db, commit_every=1)
             if dedup else None
         )
         since = unsettled_since(self.directory, self.marker)
         self.reconciled = (
-            scan(self.directory, since, self.dedup, f"*-{host}" if host else "*")
+            scan(self.directory, since, self.dedup, read_pages, f"*-{host}" if host else "*")
             if since is not None else Reconciled()
         )
         # Files written from now on belong to this run (see reconcile.MARKER).
@@ -145,6 +153,7 @@ class WarcWriterService:
             info=info,
             fsync=fsync,
             on_close=self._closed,
+            digest=digest,
             host=host,
         )
         self._on_close = on_close
@@ -155,9 +164,9 @@ class WarcWriterService:
         self.error: NewsarchiveError | None = None
         self._queue: queue.Queue[tuple[str, Any] | None] = queue.Queue(maxsize=queue_size)
         self._recent: OrderedDict[str, Ticket] = OrderedDict()
-        log_dir = self.directory / "logs"
-        log_dir.mkdir(parents=True, exist_ok=True)
-        self._crawl_log = open(log_dir / "crawl.log", "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+        layout = Layout(self.directory)
+        layout.logs_dir.mkdir(parents=True, exist_ok=True)
+        self._crawl_log = open(layout.crawl_log, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
         self._thread = threading.Thread(target=self._run, name="warc-writer", daemon=True)
         self._thread.start()
 

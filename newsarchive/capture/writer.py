@@ -26,8 +26,8 @@ from typing import Any, BinaryIO
 
 from newsarchive.capture import records
 from newsarchive.capture.naming import OPEN_SUFFIX, warc_name
+from newsarchive.collection import Layout, sidecar_name
 from newsarchive.exceptions import StorageError
-from newsarchive.store.digest import RunningDigest
 
 logger = logging.getLogger(__name__)
 
@@ -84,18 +84,20 @@ class _MemberFile:
     write fails (full disk), the file is cut back to its last whole member at
     once, so what is closed later is never a half-written record.
 
-    It also digests what it writes (:class:`~newsarchive.store.digest.RunningDigest`:
-    SHA-256 and CRC32, about 1 ms per MB), so the uploader need not read the
-    closed file again to record them.
+    Given a ``digest`` factory (the crawl's wiring hands in
+    :class:`~newsarchive.store.digest.RunningDigest`: SHA-256 and CRC32, about
+    1 ms per MB), it also digests what it writes, so the uploader need not read
+    the closed file again to record them.
     """
 
-    def __init__(self, final_path: Path, fsync: str) -> None:
+    def __init__(self, final_path: Path, fsync: str,
+                 digest: Callable[[], Any] | None = None) -> None:
         self.final_path = final_path
         self.open_path = final_path.with_name(final_path.name + OPEN_SUFFIX)
         self.fsync = fsync
         self._fh: BinaryIO = open(self.open_path, "xb", buffering=0)  # noqa: SIM115
         self.size = 0
-        self._digest: RunningDigest | None = RunningDigest()
+        self._digest: Any | None = digest() if digest is not None else None
 
     def append(self, member: bytes) -> int:
         offset = self.size
@@ -183,12 +185,15 @@ class WarcFileSet:
         fsync: str = "close",
         clock: Callable[[], datetime] | None = None,
         on_close: Callable[..., None] | None = None,
+        digest: Callable[[], Any] | None = None,
         host: str | None = None,
     ) -> None:
         self.directory = Path(directory)
         self.host = host  # the file names' last part; None: this machine's name
-        self.warc_dir = self.directory / "warc"
-        self.sidecar_dir = self.directory / "sidecars"
+        self.digest = digest  # a running digest per file, for on_close (see _MemberFile)
+        layout = Layout(self.directory)
+        self.warc_dir = layout.warc_dir
+        self.sidecar_dir = layout.sidecar_dir
         self.prefix = prefix
         self.max_size = max_size
         self.gzip_level = gzip_level
@@ -227,7 +232,7 @@ class WarcFileSet:
         if earliest is not None and earliest < when:
             when = earliest  # the warcinfo record is the file's earliest
         name = self._next_name(when)
-        warc = _MemberFile(self.warc_dir / name, self.fsync)
+        warc = _MemberFile(self.warc_dir / name, self.fsync, self.digest)
         self._warc = warc
         info = {"format": "WARC File Format 1.1", **self.info}
         self._warcinfo_id = None
@@ -290,8 +295,8 @@ class WarcFileSet:
             self._open()
         assert self._warc is not None
         if self._sidecars is None:
-            name = self._warc.final_path.name.removesuffix(".warc.gz") + ".sidecars.jsonl.gz"
-            self._sidecars = _MemberFile(self.sidecar_dir / name, self.fsync)
+            name = sidecar_name(self._warc.final_path.name)
+            self._sidecars = _MemberFile(self.sidecar_dir / name, self.fsync, self.digest)
         line = json.dumps(sidecar, ensure_ascii=False, separators=(",", ":")) + "\n"
         self._sidecars.append(gzip_member(line.encode("utf-8"), self.gzip_level))
 

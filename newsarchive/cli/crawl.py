@@ -84,7 +84,7 @@ def build_job(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]
         spider_kwargs.update(site.spider_kwargs())
         overrides.update(site.settings())
     else:
-        from newsarchive.fetch.politeness import politeness_settings
+        from newsarchive.discover.politeness import politeness_settings
 
         spider_kwargs["start_urls"] = [check_url(target)]
         overrides.update(politeness_settings(spider_kwargs["start_urls"]))

@@ -60,11 +60,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run(args: argparse.Namespace) -> int:
     """Export; progress and a summary on stderr."""
     from newsarchive.capture.reading import printable
+    from newsarchive.collection import Collection
     from newsarchive.exceptions import ConfigError
     from newsarchive.export.batches import Progress
     from newsarchive.export.filters import ExportFilter
     from newsarchive.export.views import View
-    from newsarchive.index.collection import Collection
     from newsarchive.progress import Progress as ProgressDisplay
 
     apply_s3_options(args)

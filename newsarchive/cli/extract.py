@@ -185,7 +185,7 @@ def extract_file(path: Path, url: str | None, render: bool = False,
     except OSError as exc:
         raise ExtractionError(f"{path}: cannot read ({exc.strerror})") from None
     if render:  # newsarchive.fetch.render: the DOM once the page's scripts ran
-        from newsarchive.fetch.render import render_html_file
+        from newsarchive.extract.savedpage import render_html_file
 
         body = render_html_file(path, url).encode("utf-8")
     try:

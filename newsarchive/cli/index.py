@@ -30,8 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     """Rebuild; print a one-line summary (or JSON)."""
+    from newsarchive.collection import Collection
     from newsarchive.index.build import index_collection
-    from newsarchive.index.collection import Collection
     from newsarchive.progress import Progress
 
     apply_s3_options(args)

@@ -44,7 +44,7 @@ def _cell(value: Any) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Query; print a table, JSON or CSV."""
-    from newsarchive.index.collection import Collection
+    from newsarchive.collection import Collection
     from newsarchive.index.query import run_query
 
     apply_s3_options(args)

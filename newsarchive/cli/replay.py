@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     """Prepare and serve until interrupted."""
-    from newsarchive.index.collection import Collection
+    from newsarchive.collection import Collection
     from newsarchive.replay.runner import serve
     from newsarchive.replay.setup import ReplayOptions
 

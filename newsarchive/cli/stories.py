@@ -35,9 +35,9 @@ def _short(text: str, width: int = 90) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """List the clusters."""
+    from newsarchive.collection import Collection
     from newsarchive.exceptions import ConfigError
     from newsarchive.index.clusters import largest
-    from newsarchive.index.collection import Collection
 
     if args.top < 1 or args.min_urls < 1:
         raise ConfigError("--top and --min-urls must be 1 or more")

@@ -8,7 +8,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from newsarchive.cli.common import add_s3_options, print_json
-from newsarchive.index.collection import WARC_SUFFIXES as ARCHIVE_SUFFIXES
+from newsarchive.collection import WARC_SUFFIXES as ARCHIVE_SUFFIXES
 
 if TYPE_CHECKING:
     from newsarchive.capture.check import FileReport
@@ -69,14 +69,15 @@ def run_check(args: argparse.Namespace) -> int:
     """Check every file; table (or JSON) out; exit 1 on any fault."""
     from newsarchive.capture.check import check_path
     from newsarchive.progress import Progress
+    from newsarchive.store.opener import opener_for
 
     reports = []
     files = expand(args.paths, args.endpoint_url, args.region)
     with Progress("warc check", total=len(files), unit="files", enabled=len(files) > 1,
                   detail=lambda _p: f"{sum(not r.ok for r in reports)} with faults") as shown:
         for path in files:
-            reports.append(check_path(path, endpoint_url=args.endpoint_url, region=args.region,
-                                      strict=args.strict))
+            opener = opener_for(path, endpoint_url=args.endpoint_url, region=args.region)
+            reports.append(check_path(path, strict=args.strict, opener=opener))
             shown.advance()
     if args.json:
         print_json([r.as_dict() for r in reports])

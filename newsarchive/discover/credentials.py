@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from newsarchive.exceptions import ConfigError
 
 if TYPE_CHECKING:
     from newsarchive.discover.site import _Located
@@ -22,6 +25,31 @@ if TYPE_CHECKING:
 CREDENTIAL_KEYS = ("headers", "cookies", "basic_auth", "hosts")
 BASIC_AUTH_KEYS = ("user", "password")
 HEADER_NAME_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+
+
+#: ``${NAME}`` in a credentials template: the environment variable holding a secret
+VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def variables(template: str) -> list[str]:
+    """The environment variables ``${NAME}`` a template names."""
+    return VARIABLE.findall(template)
+
+
+def expand(template: str, env: Mapping[str, str], where: str) -> str:
+    """The template with each ``${NAME}`` replaced by its environment value.
+
+    A variable that is not set is a :class:`ConfigError` naming it and
+    ``where`` it is used -- never the value of anything.
+    """
+    def value(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name not in env:
+            raise ConfigError(f"{where}: environment variable {name} is not set; export it "
+                              "before the crawl (site files hold no secrets)")
+        return env[name]
+
+    return VARIABLE.sub(value, template)
 
 
 @dataclass(frozen=True)
@@ -50,8 +78,6 @@ class Credentials:
 
         ``site_hosts`` are where the credentials go unless ``hosts`` says otherwise.
         """
-        from newsarchive.fetch.credentials import expand
-
         if not self:
             return {}
         for where, template in self.templates():
@@ -71,8 +97,6 @@ def _secret(sec: _Located, key: str, where: str) -> str:
 
     The value is never quoted in a message: it may be the secret, written by mistake.
     """
-    from newsarchive.fetch.credentials import variables
-
     value = sec.values[key]
     if not isinstance(value, str) or not variables(value):
         sec.fail(sec.lines[key], f"{where}: take the value from an environment variable, "

@@ -13,7 +13,8 @@
   ``meta["na_new"]`` for the spider, which counts ``state/new_articles``.
 
 Both share one :class:`~newsarchive.discover.state.CrawlState`, kept on
-``crawler.crawl_state`` so the spider can record ``rel=canonical`` aliases.
+the crawl's wiring (:mod:`newsarchive.wiring`), so the spider can record
+``rel=canonical`` aliases.
 The spider tags each request with ``meta["na_kind"]`` (see
 :mod:`newsarchive.discover.revisit`) and, from sitemaps and feeds,
 ``meta["na_lastmod"]`` and ``meta["na_published"]``.
@@ -31,11 +32,14 @@ from urllib.parse import urlsplit
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
-from newsarchive.capture.records import sha1_digest
+from newsarchive import meta
+from newsarchive.collection import Layout
+from newsarchive.digests import sha1_digest
 from newsarchive.discover.canonical import canonical_url
 from newsarchive.discover.revisit import RevisitPolicy
 from newsarchive.discover.state import CrawlState
 from newsarchive.exceptions import NewsarchiveError
+from newsarchive.wiring import wiring_of
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -43,11 +47,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-KIND_META = "na_kind"
-LASTMOD_META = "na_lastmod"
-PUBLISHED_META = "na_published"
-KEY_META = "na_state_key"
-NEW_META = "na_new"  # set on responses: True if the collection did not hold the URL
+KIND_META = meta.KIND
+LASTMOD_META = meta.LASTMOD
+PUBLISHED_META = meta.PUBLISHED
+KEY_META = meta.STATE_KEY
+NEW_META = meta.NEW
 DEDUP_KINDS = frozenset({"article", "page", "embed"})
 
 
@@ -61,7 +65,8 @@ def request_kind(request: Request) -> str:
 
 def crawl_state(crawler: Crawler) -> CrawlState:
     """The crawl's shared state, opened on first use and closed with the spider."""
-    state = getattr(crawler, "crawl_state", None)
+    wiring = wiring_of(crawler)
+    state = wiring.state
     if state is None:
         if crawler.settings.get("FRONTIER_URL"):
             # Shared by every worker of the frontier (newsarchive.discover.redis_state).
@@ -70,14 +75,14 @@ def crawl_state(crawler: Crawler) -> CrawlState:
             state = open_crawl_state(crawler.settings)
         else:
             path = crawler.settings.get("STATE_DB") or str(
-                Path(crawler.settings.get("WARC_DIR")) / "state" / "crawl.sqlite"
+                Layout(Path(crawler.settings.get("WARC_DIR"))).crawl_db
             )
             state = CrawlState(Path(path))
-        crawler.crawl_state = state  # type: ignore[attr-defined]
+        wiring.state = state
 
         def archive_first() -> None:
             # A fetch is durable in the state only once its record is on disk.
-            service = getattr(crawler, "warc_service", None)
+            service = wiring.capture
             if service is not None:
                 with contextlib.suppress(NewsarchiveError):  # reported by the capture
                     service.flush(timeout=30)

@@ -24,9 +24,9 @@ from protego import Protego
 
 from newsarchive.discover.feeds import parse_feed
 from newsarchive.discover.links import extract_links
+from newsarchive.discover.politeness import user_agent
 from newsarchive.discover.sitemaps import parse_sitemap, sitemaps_in_robots
 from newsarchive.exceptions import ConfigError
-from newsarchive.fetch.politeness import user_agent
 
 logger = logging.getLogger(__name__)
 

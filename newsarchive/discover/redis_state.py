@@ -1,9 +1,10 @@
 """The crawl state and the dedup index in Redis, shared by every worker of a frontier.
 
-Same interfaces as :class:`~newsarchive.discover.state.CrawlState` and
-:class:`~newsarchive.capture.dedup.DigestIndex`, so the incremental
+The crawl state has the interface of :class:`~newsarchive.discover.state.CrawlState`
+(the dedup index, :mod:`newsarchive.capture.redis_dedup`, that of
+:class:`~newsarchive.capture.dedup.DigestIndex`), so the incremental
 middlewares and the WARC writer use them unchanged; ``crawl --frontier``
-picks them (:func:`open_crawl_state`, :func:`open_dedup_index`). Revisit
+picks them. Revisit
 decisions are then exact whichever worker fetches a URL, and an incremental
 run of N workers fetches what one worker would.
 
@@ -25,7 +26,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import astuple
 from typing import TYPE_CHECKING
 
-from newsarchive.capture.dedup import Original
 from newsarchive.discover.revisit import UrlRecord
 from newsarchive.discover.state import FetchResult
 from newsarchive.exceptions import StorageError
@@ -33,7 +33,7 @@ from newsarchive.exceptions import StorageError
 if TYPE_CHECKING:
     import redis
 
-    from newsarchive.fetch.frontier import FrontierKeys
+    from newsarchive.discover.frontier_keys import FrontierKeys
 
 
 def _record(raw: bytes | str | None) -> UrlRecord | None:
@@ -150,29 +150,6 @@ class RedisCrawlState:
         self.commit()
 
 
-class RedisDigestIndex:
-    """``payload digest -> first capture`` in the Redis hash ``dedup``, for all workers."""
-
-    def __init__(self, client: redis.Redis, keys: FrontierKeys) -> None:
-        self.client = client
-        self.key = keys.dedup
-
-    def lookup(self, digest: str) -> Original | None:
-        """The first capture of ``digest``, if any."""
-        raw = self.client.hget(self.key, digest)
-        return Original(*json.loads(raw)) if raw else None
-
-    def add(self, digest: str, uri: str, date: str, record_id: str) -> None:
-        """Remember a stored payload; the first worker to add a digest wins."""
-        self.client.hsetnx(self.key, digest, json.dumps([uri, date, record_id]))
-
-    def commit(self) -> None:
-        """Nothing kept back: every add is written at once."""
-
-    def close(self) -> None:
-        """Nothing to close: the client is shared."""
-
-
 class RunSeen:
     """The canonical URLs requested in this run by any worker (cleared when a run starts)."""
 
@@ -189,7 +166,7 @@ class RunSeen:
 
 
 def _client_and_keys(settings: object) -> tuple[redis.Redis, FrontierKeys]:
-    from newsarchive.fetch.frontier import FrontierKeys, redis_client, site_id
+    from newsarchive.discover.frontier_keys import FrontierKeys, redis_client, site_id
 
     get = settings.get  # type: ignore[attr-defined]
     return redis_client(get("FRONTIER_URL")), FrontierKeys(site_id(get("FRONTIER_SITE") or "site"))
@@ -198,11 +175,6 @@ def _client_and_keys(settings: object) -> tuple[redis.Redis, FrontierKeys]:
 def open_crawl_state(settings: object) -> RedisCrawlState:
     """The shared crawl state of ``FRONTIER_URL`` / ``FRONTIER_SITE``."""
     return RedisCrawlState(*_client_and_keys(settings))
-
-
-def open_dedup_index(settings: object) -> RedisDigestIndex:
-    """The shared dedup index of ``FRONTIER_URL`` / ``FRONTIER_SITE``."""
-    return RedisDigestIndex(*_client_and_keys(settings))
 
 
 def open_run_seen(settings: object) -> RunSeen:

@@ -27,10 +27,10 @@ from urllib.parse import urljoin, urlsplit
 import yaml
 
 from newsarchive.discover.credentials import Credentials, parse_credentials
+from newsarchive.discover.egress import parse_allow
+from newsarchive.discover.politeness import politeness_settings
 from newsarchive.discover.revisit import RevisitPolicy
 from newsarchive.exceptions import ConfigError
-from newsarchive.fetch.egress import parse_allow
-from newsarchive.fetch.politeness import politeness_settings
 
 EXAMPLE = Path(__file__).with_name("site.example.yaml")
 RENDER_MODES = ("never", "always", "auto")

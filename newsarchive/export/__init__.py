@@ -2,7 +2,7 @@
 
 Usage from other code (or use :mod:`newsarchive.api`, ``newsarchive.open()``)::
 
-    from newsarchive.index.collection import Collection
+    from newsarchive.collection import Collection
     from newsarchive.export.filters import ExportFilter
     from newsarchive.export.views import View
     from newsarchive.export.tabular import export_rows, select_fields, select_tables

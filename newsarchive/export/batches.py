@@ -25,9 +25,9 @@ import posixpath
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from newsarchive.collection import SIDECAR_SUFFIX, Collection, file_stem
 from newsarchive.export.columns import FIELDS, export_schema
 from newsarchive.export.filters import ExportFilter
-from newsarchive.index.collection import SIDECAR_SUFFIX, Collection
 
 logger = logging.getLogger(__name__)
 
@@ -334,7 +334,7 @@ class StoryIds:
     def __init__(self, coll: Collection) -> None:
         self.parts: dict[str, list[str]] = {}
         for uri in coll.catalog_files():
-            stem = posixpath.basename(uri).removeprefix("part-").removesuffix(".parquet")
+            stem = file_stem(posixpath.basename(uri))
             self.parts.setdefault(stem, []).append(uri)
 
     def lookup(self, stem: str) -> Any:

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urljoin, urlsplit
 
+from newsarchive.collection import WARC_GZ, Collection
 from newsarchive.index.cdxj import CdxjLine, iter_index
-from newsarchive.index.collection import Collection
 
 logger = logging.getLogger(__name__)
 
@@ -231,7 +231,7 @@ def write_subset(coll: Collection, subset: Subset, out: BinaryIO) -> int:
 
 def subset_name(coll: Collection) -> str:
     """File name of the subset WARC inside the package."""
-    return f"{coll.name}-export.warc.gz"
+    return f"{coll.name}-export{WARC_GZ}"
 
 
 def subset_path(folder: Path, coll: Collection) -> Path:

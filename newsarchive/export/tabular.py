@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from newsarchive.collection import Collection
 from newsarchive.exceptions import ConfigError
 from newsarchive.export.batches import Progress, iter_tables
 from newsarchive.export.columns import ALL_FIELDS, FIELDS
 from newsarchive.export.filters import ExportFilter
 from newsarchive.export.views import View, apply_view
 from newsarchive.export.writers import WRITERS
-from newsarchive.index.collection import Collection
 
 
 @dataclass

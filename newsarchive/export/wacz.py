@@ -27,12 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from newsarchive.collection import Collection
 from newsarchive.exceptions import ConfigError, NewsarchiveError
 from newsarchive.export.batches import Progress
 from newsarchive.export.filters import ExportFilter
 from newsarchive.export.subset import Page, choose_records, subset_path, write_subset
 from newsarchive.export.writers import json_default
-from newsarchive.index.collection import Collection
 from newsarchive.index.sidecars import iter_sidecars
 
 logger = logging.getLogger(__name__)

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from newsarchive.collection import warc_stem
 from newsarchive.exceptions import NewsarchiveError, StorageError, UserError
 from newsarchive.extract.bounded import Limits
 
@@ -57,11 +58,7 @@ class WarcResult:
 
 def output_stem(source: str) -> str:
     """``NAME`` of ``.../NAME.warc.gz`` (or ``.warc``, ``.arc.gz``...)."""
-    base = posixpath.basename(source.rstrip("/"))
-    for suffix in (".warc.gz", ".warc", ".arc.gz", ".arc"):
-        if base.endswith(suffix):
-            return base[: -len(suffix)]
-    return base
+    return warc_stem(source)
 
 
 def extract_warc(
@@ -80,11 +77,11 @@ def extract_warc(
     ``include_all`` keeps the sidecars of non-articles (``is_article: false``);
     ``write_warc=False`` writes only the JSON Lines file; ``limits`` bound each page.
     """
-    from newsarchive.capture.reading import opener_for
     from newsarchive.extract.archive import PageReader
     from newsarchive.extract.bounded import extraction_error, shared
     from newsarchive.extract.outputs import SidecarFiles
     from newsarchive.store import open_input
+    from newsarchive.store.opener import opener_for
 
     result = WarcResult(source)
     start = last = time.monotonic()

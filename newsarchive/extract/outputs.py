@@ -25,13 +25,13 @@ from typing import Any, BinaryIO
 
 from newsarchive import __version__
 from newsarchive.capture import records
-from newsarchive.capture.naming import OPEN_SUFFIX
 from newsarchive.capture.service import SIDECAR_CONTENT_TYPE
 from newsarchive.capture.writer import gzip_member
+from newsarchive.collection import OPEN_SUFFIX, SIDECAR_SUFFIX, SIDECAR_WARC_SUFFIX
 from newsarchive.exceptions import StorageError
 
-JSONL_SUFFIX = ".sidecars.jsonl.gz"
-WARC_SUFFIX = ".sidecars.warc.gz"
+JSONL_SUFFIX = SIDECAR_SUFFIX
+WARC_SUFFIX = SIDECAR_WARC_SUFFIX
 GZIP_LEVEL = 6
 
 

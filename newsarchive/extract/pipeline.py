@@ -39,6 +39,7 @@ from newsarchive.exceptions import NewsarchiveError
 from newsarchive.extract.bounded import Limits
 from newsarchive.extract.workers import PARENT_ENV, PRELOAD, worker_init
 from newsarchive.fetch.items import PageItem
+from newsarchive.wiring import wiring_of
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -86,7 +87,8 @@ class SidecarPipeline:
         self._inflight = 0
         self._stopping = False
         self._futures: set[Future[Any]] = set()
-        crawler.sidecar_pipeline = self  # type: ignore[attr-defined]  # for the crawl's hard stop
+        self.wiring = wiring_of(crawler)
+        self.wiring.sidecars = self  # for the crawl's stop rules
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
@@ -107,7 +109,7 @@ class SidecarPipeline:
         Then extract what a killed run left without a sidecar; the crawl starts after."""
         if self.workers > 0:
             self._ensure_pool().submit(warm_up, self.limits)
-        service = getattr(self.crawler, "warc_service", None)
+        service = self.wiring.capture
         if service is None:
             return
         pages = list(service.reconciled.pages)
@@ -154,7 +156,7 @@ class SidecarPipeline:
                     proc.kill()
 
     def _abandon(self) -> None:
-        service = getattr(self.crawler, "warc_service", None)
+        service = self.wiring.capture
         if service is not None:
             service.abandoned()
 
@@ -180,7 +182,7 @@ class SidecarPipeline:
         """Extract the page; queue its sidecar if it is an article."""
         if not isinstance(item, PageItem) or item.record_id is None or item.status != 200:
             return item
-        service = getattr(self.crawler, "warc_service", None)
+        service = self.wiring.capture
         if service is None:
             return item
         self._inflight += 1

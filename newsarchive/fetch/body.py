@@ -8,7 +8,7 @@ gone, and nothing is archived. It also holds every body whole in memory.
 WARC 1.1 says to keep such bodies, marked ``WARC-Truncated: length``,
 ``time`` or ``disconnect``. This module's agent does what Scrapy's does, but:
 
-- the body goes into a :class:`~newsarchive.capture.spool.Spool` (memory up to
+- the body goes into a :class:`~newsarchive.fetch.spool.Spool` (memory up to
   ``FETCH_SPOOL_MEMORY``, then an unlinked file), and the capture middleware
   streams a spilled one into its record;
 - at ``DOWNLOAD_MAXSIZE`` the body is cut, the connection dropped, and the
@@ -21,7 +21,7 @@ WARC 1.1 says to keep such bodies, marked ``WARC-Truncated: length``,
   spider and extraction read is bounded whatever the site sends.
 
 Each cut is counted in the stats (``fetch/truncated/REASON``). Scrapy's
-private agent is subclassed, as :mod:`newsarchive.capture.wire` does for its
+private agent is subclassed, as :mod:`newsarchive.fetch.wire` does for its
 parser; ``Scrapy`` is pinned, and ``tests/test_fetch_body.py`` runs each case
 against a real server.
 """
@@ -47,8 +47,10 @@ from twisted.web.client import ResponseDone
 from twisted.web.http import PotentialDataLoss
 from twisted.web.iweb import UNKNOWN_LENGTH
 
-from newsarchive.capture.spool import Spool
-from newsarchive.capture.wire import WireHeadersDownloadHandler
+from newsarchive import meta
+from newsarchive.collection import Layout
+from newsarchive.fetch.spool import Spool
+from newsarchive.fetch.wire import WireHeadersDownloadHandler
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -57,10 +59,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-SPOOL_META = "na_body_spool"  # request.meta: the Spool of a body too large for memory
+SPOOL_META = meta.BODY_SPOOL
 TRUNCATED_FLAG = "truncated:"  # response flag prefix: truncated:length|time|disconnect
-SIZE_META = "na_body_size"  # request.meta: bytes of the body received (response.body may hold fewer)
-CUT_FLAG = "na_body_cut"  # response flag: response.body holds only the first FETCH_PARSE_MAXSIZE bytes
+SIZE_META = meta.BODY_SIZE
+CUT_FLAG = meta.BODY_CUT_FLAG
 
 
 def truncation(flags: list[str]) -> str | None:
@@ -230,7 +232,7 @@ class KeepingDownloadHandler(WireHeadersDownloadHandler):
         self._spool_memory = s.getint("FETCH_SPOOL_MEMORY")
         self._parse_max = s.getint("FETCH_PARSE_MAXSIZE")
         warc_dir = s.get("WARC_DIR")
-        self._spool_dir = Path(warc_dir) / "tmp" if warc_dir else None
+        self._spool_dir = Layout(Path(warc_dir)).tmp_dir if warc_dir else None
 
     async def download_request(self, request: Request) -> Response:
         """Download ``request``; a cut body comes back flagged instead of raising."""

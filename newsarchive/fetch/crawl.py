@@ -27,6 +27,7 @@ Around the Scrapy run:
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import resource
 import signal
@@ -41,10 +42,12 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 from scrapy.utils.ossignal import install_shutdown_handlers
 
+from newsarchive.collection import Layout
 from newsarchive.exceptions import BusyError, StorageError
 from newsarchive.fetch.outcomes import outcome_counts
 from newsarchive.fetch.progress import crawl_counts
 from newsarchive.schedule.lock import SiteLock
+from newsarchive.wiring import WIRING_SETTING, CrawlWiring
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +148,7 @@ class CrawlSummary:
                 f" ({self.extraction_failed} pages failed extraction)"
                 if self.extraction_failed else ""),
             f"  WARC files      {len(self.warc_files)} ({self.warc_bytes / 1e6:.2f} MB) "
-            f"in {Path(self.out) / 'warc'}",
+            f"in {Layout(Path(self.out)).warc_dir}",
         ]
         if self.skipped or self.new_articles:
             lines.append(
@@ -173,7 +176,7 @@ class CrawlSummary:
             lines.append(f"  uploaded        {self.stored} files to {self.store}")
         if self.error:
             lines.append(f"  ERROR           {self.error}")
-        lines.append(f"  crawl log       {Path(self.out) / 'logs' / 'crawl.log'}")
+        lines.append(f"  crawl log       {Layout(Path(self.out)).crawl_log}")
         if self.report:
             lines.append(f"  report          {self.report}")
         return "\n".join(lines)
@@ -183,13 +186,23 @@ def crawl_settings(out: Path, overrides: dict[str, Any] | None = None) -> Settin
     """newsarchive's settings for a crawl into ``out``, with ``overrides`` on top."""
     settings = Settings()
     settings.setmodule("newsarchive.settings", priority="project")
+    # The crawl's services, handed to its components (newsarchive.wiring).
+    settings.set(WIRING_SETTING, new_wiring(), priority="cmdline")
     settings.set("WARC_DIR", str(out), priority="cmdline")
-    (out / "logs").mkdir(parents=True, exist_ok=True)
-    settings.set("LOG_FILE", str(out / "logs" / "scrapy.log"), priority="cmdline")
+    Layout(out).logs_dir.mkdir(parents=True, exist_ok=True)
+    settings.set("LOG_FILE", str(Layout(out).logs_dir / "scrapy.log"), priority="cmdline")
     settings.set("LOG_FILE_APPEND", True, priority="cmdline")
     for key, value in (overrides or {}).items():
         settings.set(key, value, priority="cmdline")
     return settings
+
+
+def new_wiring() -> CrawlWiring:
+    """The wiring of one crawl, with the later stages' parts the capture stage uses."""
+    from newsarchive.extract.archive import PageReader
+    from newsarchive.store.digest import RunningDigest
+
+    return CrawlWiring(file_digest=RunningDigest, read_pages=PageReader)
 
 
 class Interrupted(KeyboardInterrupt):
@@ -212,6 +225,7 @@ class _Process(CrawlerProcess):
         self.signum: int | None = None
         self.hard = False
         self.grace = settings.getfloat("CRAWL_STOP_GRACE")
+        self.wiring: CrawlWiring = settings[WIRING_SETTING]
 
     def _signal_shutdown(self, signum: int, frame: Any) -> None:
         if self.signum is not None:
@@ -232,10 +246,8 @@ class _Process(CrawlerProcess):
         """Scrapy's close waits for every page queued for extraction: with many
         queued on a busy machine, longer than a Ctrl-C may take. They are left
         to the next start instead."""
-        for crawler in self.crawlers:
-            pipeline = getattr(crawler, "sidecar_pipeline", None)
-            if pipeline is not None:
-                pipeline.stop_soon()
+        if self.wiring.sidecars is not None:
+            self.wiring.sidecars.stop_soon()
 
     def _signal_kill(self, signum: int, frame: Any) -> None:
         install_shutdown_handlers(signal.SIG_IGN)
@@ -251,19 +263,18 @@ class _Process(CrawlerProcess):
             reactor.callFromThread(reactor.crash)
 
 
-def _stop_children(crawler: Any) -> None:
+def _stop_children(wiring: CrawlWiring) -> None:
     """After a stop at once: whole records only, no extraction worker left."""
-    pipeline = getattr(crawler, "sidecar_pipeline", None)
-    if pipeline is not None:
-        pipeline.abort()
-    service = getattr(crawler, "warc_service", None)
+    if wiring.sidecars is not None:
+        wiring.sidecars.abort()
+    service = wiring.capture
     if service is not None:
         service.abort()
 
 
 def lock_collection(out: Path) -> SiteLock:
     """Take the collection's lock, or raise :class:`BusyError` naming its holder."""
-    lock = SiteLock(out / "state" / "crawl.lock")
+    lock = SiteLock(Layout(out).lock)
     started = datetime.now(UTC).isoformat(timespec="seconds")
     if not lock.acquire(note=f"started {started}"):
         pid, _, note = lock.holder_note().partition(" ")
@@ -288,9 +299,10 @@ def run_crawl(
     overrides = dict(settings_overrides or {})
     if overrides.get("FRONTIER_URL"):
         # One of many workers in this folder: a slot of its own (newsarchive.fetch.workers).
+        from newsarchive.capture.naming import safe_host
         from newsarchive.fetch.workers import frontier_overrides, take_slot
 
-        lock, slot = take_slot(out, overrides.get("FRONTIER_WORKER") or None)
+        lock, slot = take_slot(out, overrides.get("FRONTIER_WORKER") or None, safe_host())
         settings_overrides = {**overrides, **frontier_overrides(slot)}
     else:
         lock = lock_collection(out)
@@ -307,7 +319,7 @@ def _run_locked(
     settings = crawl_settings(out, settings_overrides)
     # A frontier worker shares the folder: its files are those named with its slot.
     mine = f"*-{settings.get('WARC_HOST')}.warc.gz" if settings.get("WARC_HOST") else "*.warc.gz"
-    before = {p.name for p in (out / "warc").glob(mine)}
+    before = {p.name for p in Layout(out).warcs() if fnmatch.fnmatchcase(p.name, mine)}
     store_uri = settings.get("STORE_URI")
     if store_uri and str(store_uri).startswith("s3://"):
         from newsarchive.store.precheck import check_store
@@ -325,11 +337,12 @@ def _run_locked(
     process.crawl(crawler, **spider_kwargs)
     process.start()
     if process.hard:
-        _stop_children(crawler)
+        _stop_children(process.wiring)
     stats = crawler.stats.get_stats() if crawler.stats else {}
     counts = crawl_counts(stats)
     failures, refused = outcome_counts(stats)
-    after = sorted(p for p in (out / "warc").glob(mine) if p.name not in before)
+    after = [p for p in Layout(out).warcs()
+             if p.name not in before and fnmatch.fnmatchcase(p.name, mine)]
     error = stats.get("warc/error") or stats.get("store/error")
     summary = CrawlSummary(
         out=str(out),

@@ -10,7 +10,7 @@ crawl starts, so settings, site files and run records never hold it.
 The middleware sends the credentials only to the site's own hosts (and their
 subdomains), and takes them off a request that leaves them (a redirect
 elsewhere, an embed on a CDN). What it sends is never archived: the WARC
-writer redacts these headers (:class:`newsarchive.capture.records.Redaction`),
+writer redacts these headers (:class:`Redaction`, below),
 and a log filter replaces their values -- and those of secret headers set in
 ``DEFAULT_REQUEST_HEADERS`` -- in every log line.
 """
@@ -20,13 +20,16 @@ from __future__ import annotations
 import base64
 import logging
 import os
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import NotConfigured
 
+from newsarchive.discover.credentials import VARIABLE, expand, variables
 from newsarchive.exceptions import ConfigError
+
+__all__ = ["VARIABLE", "expand", "variables"]  # the site file's templates (discover.credentials)
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -34,32 +37,45 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 #: what a secret is replaced with in log lines
 HIDDEN = "[secret]"
 #: values shorter than this are not scrubbed from logs (they would match everywhere)
 MIN_SECRET = 4
 
 
-def variables(template: str) -> list[str]:
-    """The environment variables ``${NAME}`` a template names."""
-    return VARIABLE.findall(template)
+#: request headers redacted by default (WARC_REDACT_HEADERS)
+DEFAULT_REDACTED = ("Authorization", "Cookie", "Proxy-Authorization")
 
 
-def expand(template: str, env: Mapping[str, str], where: str) -> str:
-    """The template with each ``${NAME}`` replaced by its environment value.
+@dataclass(frozen=True)
+class Redaction:
+    """Which HTTP header values are replaced by :data:`REDACTED` in records.
 
-    A variable that is not set is a :class:`ConfigError` naming it and
-    ``where`` it is used -- never the value of anything.
+    ``request``: lower-case names of request headers (``WARC_REDACT_HEADERS``
+    plus every header a site file's credentials set); ``response``: of
+    response headers (``Set-Cookie`` when ``WARC_REDACT_SET_COOKIE``).
     """
-    def value(m: re.Match[str]) -> str:
-        name = m.group(1)
-        if name not in env:
-            raise ConfigError(f"{where}: environment variable {name} is not set; export it "
-                              "before the crawl (site files hold no secrets)")
-        return env[name]
 
-    return VARIABLE.sub(value, template)
+    request: frozenset[str] = frozenset(n.lower() for n in DEFAULT_REDACTED)
+    response: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, request: Iterable[str] = DEFAULT_REDACTED, set_cookie: bool = False) -> Redaction:
+        """Redact the ``request`` header names, and ``Set-Cookie`` if asked."""
+        names = {n.strip().lower() for n in request if n.strip()}
+        return cls(frozenset(names), frozenset({"set-cookie"} if set_cookie else ()))
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Redaction:
+        """From ``WARC_REDACT_HEADERS`` and ``WARC_REDACT_SET_COOKIE``, plus the headers
+        the ``CREDENTIALS_*`` settings send, whatever the list says."""
+        names = [*settings.getlist("WARC_REDACT_HEADERS"),
+                 *settings.getdict("CREDENTIALS_HEADERS")]
+        if settings.get("CREDENTIALS_BASIC_AUTH"):
+            names.append("Authorization")
+        if settings.getdict("CREDENTIALS_COOKIES"):
+            names.append("Cookie")
+        return cls.of(names, settings.getbool("WARC_REDACT_SET_COOKIE"))
 
 
 class SecretFilter(logging.Filter):
@@ -172,8 +188,6 @@ class CredentialsMiddleware:
 
 def _default_header_secrets(settings: Any) -> list[str]:
     """Values of ``DEFAULT_REQUEST_HEADERS`` that the WARC writer redacts: secrets too."""
-    from newsarchive.capture.records import Redaction
-
     redacted = Redaction.from_settings(settings).request
     found = []
     for name, value in settings.getdict("DEFAULT_REQUEST_HEADERS").items():

@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 
 from scrapy.exceptions import IgnoreRequest
 
+from newsarchive.discover.egress import Blocked, origin_of
 from newsarchive.exceptions import ConfigError
-from newsarchive.fetch.egress import Blocked, origin_of
 from newsarchive.fetch.egress_proxy import EgressProxy
 from newsarchive.fetch.egress_scrapy import log_blocked, policy_for
+from newsarchive.wiring import wiring_of
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -36,13 +37,13 @@ class BrowserEgress:
 
 
 def _of(crawler: Crawler) -> BrowserEgress | None:
-    egress: BrowserEgress | None = getattr(crawler, "egress_browser", None)
+    wiring = wiring_of(crawler)
+    egress: BrowserEgress | None = wiring.egress_browser
     if egress is None:
         policy = policy_for(crawler)
         if not policy.enabled:
             return None
-        egress = BrowserEgress(EgressProxy(policy))
-        crawler.egress_browser = egress  # type: ignore[attr-defined]
+        egress = wiring.egress_browser = BrowserEgress(EgressProxy(policy))
     return egress
 
 
@@ -61,7 +62,7 @@ def route(crawler: Crawler, config: RenderConfig) -> RenderConfig:
 
 def report(crawler: Crawler, urls: Iterable[str]) -> list[Blocked]:
     """Log and count each of ``urls`` (asked for by a rendered page) whose connection was refused."""
-    egress = getattr(crawler, "egress_browser", None)
+    egress = wiring_of(crawler).egress_browser
     found: list[Blocked] = []
     if egress is None:
         return found
@@ -86,6 +87,6 @@ def raise_if_refused(crawler: Crawler, url: str, error: Exception, urls: Iterabl
 
 def close(crawler: Crawler) -> None:
     """Stop the crawl's proxy, if it started one."""
-    egress = getattr(crawler, "egress_browser", None)
+    egress = wiring_of(crawler).egress_browser
     if egress is not None:
         egress.proxy.close()

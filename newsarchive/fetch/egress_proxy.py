@@ -1,4 +1,4 @@
-"""A SOCKS5 proxy that holds Chromium to the egress policy (:mod:`.egress`).
+"""A SOCKS5 proxy that holds Chromium to the egress policy (:mod:`newsarchive.discover.egress`).
 
 Chromium is launched with ``--proxy-server=socks5://127.0.0.1:PORT`` and
 ``--proxy-bypass-list=<-loopback>`` (without it Chromium would go straight to
@@ -37,7 +37,7 @@ import struct
 import threading
 from collections import OrderedDict
 
-from newsarchive.fetch.egress import (
+from newsarchive.discover.egress import (
     Blocked,
     EgressPolicy,
     canonical_host,

@@ -1,4 +1,4 @@
-"""The egress policy (:mod:`.egress`) in Scrapy: a name resolver and a downloader middleware.
+"""The egress policy (:mod:`newsarchive.discover.egress`) in Scrapy: a name resolver and a downloader middleware.
 
 Two places, because a check before the download cannot see what a name
 resolves to when the connection is made:
@@ -39,7 +39,8 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IHostnameResolver, IResolutionReceiver
 from zope.interface import implementer
 
-from newsarchive.fetch.egress import Blocked, EgressPolicy, canonical_host, origin_of, parse_ip
+from newsarchive.discover.egress import Blocked, EgressPolicy, canonical_host, origin_of, parse_ip
+from newsarchive.wiring import wiring_of
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -55,7 +56,8 @@ _REMEMBERED = 10_000  # refused host:port pairs, and URLs logged, kept in memory
 
 def policy_for(crawler: Crawler) -> EgressPolicy:
     """The crawl's policy, built once from its spider's URLs and the ``EGRESS_*`` settings."""
-    policy: EgressPolicy | None = getattr(crawler, "egress_policy", None)
+    wiring = wiring_of(crawler)
+    policy: EgressPolicy | None = wiring.egress
     if policy is None:
         spider = crawler.spider
         urls = getattr(spider, "all_urls", None) or getattr(spider, "start_urls", None) or ()
@@ -64,7 +66,7 @@ def policy_for(crawler: Crawler) -> EgressPolicy:
             allow=crawler.settings.getlist("EGRESS_ALLOW"),
             enabled=crawler.settings.getbool("EGRESS_ENABLED", True),
         )
-        crawler.egress_policy = policy  # type: ignore[attr-defined]  # shared with the browser
+        wiring.egress = policy  # shared with the browser
     return policy
 
 
@@ -74,9 +76,8 @@ def log_blocked(crawler: Crawler, url: str, blocked: Blocked) -> None:
     Once per URL and crawl: a blocked image in a site's template is refused on
     every page, and is one line, not thousands.
     """
-    logged: OrderedDict[str, None] | None = getattr(crawler, "egress_logged", None)
-    if logged is None:
-        logged = crawler.egress_logged = OrderedDict()  # type: ignore[attr-defined]
+    wiring = wiring_of(crawler)
+    logged = wiring.egress_logged
     if url in logged:
         return
     logged[url] = None
@@ -85,7 +86,7 @@ def log_blocked(crawler: Crawler, url: str, blocked: Blocked) -> None:
     crawler.stats.inc_value("egress/blocked")  # type: ignore[union-attr]
     crawler.stats.inc_value(f"egress/blocked/{blocked.reason}")  # type: ignore[union-attr]
     logger.info("egress policy refused %s: %s", url, blocked)
-    service = getattr(crawler, "warc_service", None)
+    service = wiring.capture
     if service is not None:
         service.log_failure(BLOCKED_CODE, url, "egress", str(blocked))
 

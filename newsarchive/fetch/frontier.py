@@ -37,15 +37,14 @@ import os
 import queue
 import threading
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 
-from newsarchive.exceptions import ConfigError, StorageError
+from newsarchive import meta
+from newsarchive.discover.frontier_keys import FrontierKeys, redis_client, site_id
 
 if TYPE_CHECKING:
     import redis
@@ -55,59 +54,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 LEASE_META = "na_lease"  # request.meta: the lease id of a popped request
-# The capture middleware's keys (newsarchive.capture.middleware): the record's ticket, the
-# mark its writer reports once archived, and "do not archive".
-TICKET_META = "warc_ticket"
-MARK_META = "warc_mark"
-SKIP_META = "warc_skip"
-
-
-def redis_client(url: str) -> redis.Redis:
-    """A client for ``redis://HOST:PORT/DB``; a :class:`ConfigError` for a bad URL,
-    a :class:`StorageError` if nobody answers there."""
-    import redis
-
-    if urlsplit(url).scheme not in ("redis", "rediss", "unix"):
-        raise ConfigError(f"--frontier takes redis://HOST:PORT/DB, not {url!r}")
-    try:
-        client = redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10,
-                                      health_check_interval=30)
-        client.ping()
-    except ValueError as exc:
-        raise ConfigError(f"--frontier {url}: {exc}") from None
-    except redis.RedisError as exc:
-        raise StorageError(f"cannot reach the frontier {url}: {exc}") from None
-    return client
-
-
-def site_id(value: str) -> str:
-    """A site's name as a safe Redis key part (a URL becomes its host, and port if any)."""
-    if "://" in value:
-        value = urlsplit(value).netloc.lower() or value
-    return "".join(c if c.isalnum() or c in "._-" else "-" for c in value) or "site"
-
-
-@dataclass(frozen=True)
-class FrontierKeys:
-    """The Redis keys of one site's shared crawl."""
-
-    site: str
-
-    def key(self, name: str) -> str:
-        """``newsarchive:SITE:NAME``."""
-        return f"newsarchive:{self.site}:{name}"
-
-    def __getattr__(self, name: str) -> str:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return self.key(name.replace("_", "-"))
-
-    def all(self) -> list[str]:
-        """Every key of the site (for ``frontier clear``)."""
-        return [self.key(n) for n in (
-            "requests", "retry", "dupefilter", "leases", "leased", "lease-owner", "lease-prio",
-            "lease-seq", "seen", "written", "run", "paused", "workers", "state", "aliases",
-            "dedup")]
+# The capture middleware's keys (newsarchive.meta): the record's ticket, the mark its
+# writer reports once archived, and "do not archive".
+TICKET_META = meta.WARC_TICKET
+MARK_META = meta.WARC_MARK
+SKIP_META = meta.WARC_SKIP
 
 
 # KEYS: requests, retry, leases, leased, lease-owner, lease-prio, lease-seq

@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
+from newsarchive.wiring import wiring_of
+
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Request, Response
@@ -83,7 +85,7 @@ _BY_NAME = {
 
 def log_outcome(crawler: Crawler, kind: str, url: str, reason: str) -> None:
     """The crawl.log line of a failed or refused request (the stats count it)."""
-    service = getattr(crawler, "warc_service", None)
+    service = wiring_of(crawler).capture
     if service is not None and kind in CODES:
         service.log_failure(CODES[kind], url, kind, reason)
 

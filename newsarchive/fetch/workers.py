@@ -19,19 +19,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from newsarchive.capture.naming import safe_host
 from newsarchive.exceptions import BusyError, ConfigError
 from newsarchive.schedule.lock import SiteLock
 
 
-def take_slot(out: Path, name: str | None = None) -> tuple[SiteLock, str]:
-    """Lock a worker slot in ``out``: ``name``, or the lowest free ``HOST-wN``."""
+def take_slot(out: Path, name: str | None, host: str) -> tuple[SiteLock, str]:
+    """Lock a worker slot in ``out``: ``name``, or the lowest free ``HOST-wN``
+    (``host``: this machine's name as WARC file names spell it)."""
     if name is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.-]*", name):
         raise ConfigError(f"--worker {name!r}: use letters, digits, dots and dashes")
     folder = Path(out) / "state" / "workers"
     folder.mkdir(parents=True, exist_ok=True)
     note = f"started {datetime.now(UTC).isoformat(timespec='seconds')}"
-    candidates = [name] if name else (f"{safe_host()}-w{n}" for n in itertools.count(1))
+    candidates = [name] if name else (f"{host}-w{n}" for n in itertools.count(1))
     for slot in candidates:
         lock = SiteLock(folder / f"{slot}.lock")
         if lock.acquire(note=note):

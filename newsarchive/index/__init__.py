@@ -2,7 +2,7 @@
 
 Usage from other code::
 
-    from newsarchive.index.collection import Collection
+    from newsarchive.collection import Collection
     coll = Collection.open("archive")            # or "s3://bucket/prefix/NAME"
     from newsarchive.index.cdxj import index_warc, iter_index
     index_warc(warc_path_or_uri, Path("out.cdxj")) -> int   # captures indexed

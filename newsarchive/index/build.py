@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from newsarchive.capture.reading import printable
+from newsarchive.collection import Collection, Layout, sidecar_name
 from newsarchive.exceptions import WarcError
 from newsarchive.index.catalog import build_part
-from newsarchive.index.cdxj import index_name, index_warc
-from newsarchive.index.collection import Collection, warc_stem
+from newsarchive.index.cdxj import index_warc
 from newsarchive.index.stories import StoryIndex, index_path
 
 logger = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def index_collection(
             store = store_for(coll.root)
         for n, warc in enumerate(warcs, 1):
             name = posixpath.basename(warc)
-            dest = work / "indexes" / index_name(name)
+            dest = Layout(work).index_for(name)
             try:
                 report.captures += index_warc(warc, dest, report.faults)
             except WarcError as exc:  # a damaged file never stops the others
@@ -80,8 +80,8 @@ def index_collection(
             report.indexes.append(str(dest))
             parts: list[Path] = []
             if catalog:
-                sidecar = sidecars.get(warc_stem(name) + ".sidecars.jsonl.gz")
-                parts = build_part(str(dest), sidecar, work / "catalog", coll.name, name,
+                sidecar = sidecars.get(sidecar_name(name))
+                parts = build_part(str(dest), sidecar, Layout(work).catalog_dir, coll.name, name,
                                    stories if catalog else None)
                 report.catalog_parts += len(parts)
             if store is not None:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from newsarchive.collection import catalog_part_name
 from newsarchive.index.cdxj import CdxjLine, iter_index
 from newsarchive.index.sidecars import SidecarEntry, iter_entries
 from newsarchive.index.stories import StoryIndex
@@ -190,11 +191,7 @@ def iter_rows(
         yield capture_row(line, entry, sidecar_uri if entry else None)
 
 
-def part_name(warc_name: str) -> str:
-    """File name of a WARC's catalog part (named like its index, so names never collide)."""
-    from newsarchive.index.cdxj import index_name
-
-    return f"part-{index_name(warc_name).removesuffix('.cdxj')}.parquet"
+part_name = catalog_part_name
 
 
 def write_parts(

@@ -24,30 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from newsarchive.capture.reading import Opener, RecordReader, opener_for
+from newsarchive.capture.reading import Opener, RecordReader
 from newsarchive.exceptions import WarcError
+from newsarchive.store.opener import opener_for
 
 logger = logging.getLogger(__name__)
 
 #: record types that get an index line
 INDEXED_RECORDS = "response,revisit,resource"
-
-
-def index_name(warc_name: str) -> str:
-    """The index file of a WARC/ARC file: ``NAME.warc.gz`` -> ``NAME.cdxj``.
-
-    Only ``.warc.gz`` files (nearly all) drop their suffix; any other archive
-    keeps its whole name (``NAME.warc`` -> ``NAME.warc.cdxj``, ``NAME.arc.gz``
-    -> ``NAME.arc.gz.cdxj``), so ``X.warc`` and ``X.warc.gz`` in one collection
-    never write the same index file.
-    """
-    from newsarchive.index.collection import WARC_SUFFIXES, warc_stem
-
-    base = posixpath.basename(warc_name)
-    stem = warc_stem(base)
-    if base.endswith(".warc.gz") and not stem.endswith(WARC_SUFFIXES):
-        return stem + ".cdxj"
-    return base + ".cdxj"
 
 
 _DATE_FIELDS = re.compile(r"^(\d{4})-?(\d{1,2})-?(\d{1,3})(?:[T ](\d{1,2}):?(\d{1,2}):?(\d{1,2}))?")

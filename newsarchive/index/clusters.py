@@ -13,7 +13,7 @@ import posixpath
 from dataclasses import dataclass, field
 from typing import Any
 
-from newsarchive.index.collection import Collection
+from newsarchive.collection import Collection
 
 
 @dataclass

@@ -1,10 +1,19 @@
 """Scrapy extension: index each WARC file as it closes, and catalog its sidecars.
 
 Listens for :data:`newsarchive.signals.file_closed`, which the WARC writer
-thread sends. The work happens right there, in the writer thread -- never on
-the reactor -- and *before* the upload extension (a lower priority in
-``EXTENSIONS`` connects first), so the WARC and its sidecars are still on disk
-when they are read, and the uploader learns of the index right after.
+thread sends, and queues the file for its own worker thread (``newsarchive-index``),
+as the upload extension does: the writer never waits for indexing, and the
+reactor never runs it. The post-capture steps run in this order, whatever the
+order of the extensions:
+
+    WARC writer --file_closed--> indexer (this worker) --file_closed--> uploader
+
+The uploader keeps a local file until every file of its set (the WARC, its
+sidecars, its index, its catalog parts) has closed, so the indexer always
+finds the WARC and its sidecars on disk; before its last pass it waits for
+this worker to finish (:meth:`IndexExtension.join`, through the crawl's
+wiring, :mod:`newsarchive.wiring`). The crawl ends once the worker is idle
+(``engine_stopped``).
 
 - kind ``"warc"``: write ``DIR/indexes/NAME.cdxj`` (temp name, then rename) and
   send ``file_closed`` with kind ``"index"`` so the uploader ships it.
@@ -24,6 +33,8 @@ Settings: ``INDEX_ENABLED``, ``INDEX_CATALOG``.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,10 +42,11 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 from newsarchive import signals as na_signals
+from newsarchive.collection import SIDECAR_SUFFIX, WARC_GZ, WARC_SUFFIXES, Layout, open_name
 from newsarchive.index.catalog import build_part
-from newsarchive.index.cdxj import index_name, index_warc
-from newsarchive.index.collection import WARC_SUFFIXES, warc_stem
+from newsarchive.index.cdxj import index_warc
 from newsarchive.index.stories import StoryIndex, index_path
+from newsarchive.wiring import wiring_of
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -49,9 +61,12 @@ class IndexExtension:
                  ) -> None:
         self.crawler = crawler
         self.directory = directory
+        self.layout = Layout(directory)
         self.catalog = catalog
         self._name = name
         self._stories: StoryIndex | None = None
+        self._queue: queue.Queue[tuple[Path, str] | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> IndexExtension:
@@ -66,14 +81,51 @@ class IndexExtension:
                   _store_name(s.get("STORE_URI") or "", directory))
         crawler.signals.connect(ext.file_closed, signal=na_signals.file_closed)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.engine_stopped, signal=signals.engine_stopped)
+        wiring_of(crawler).indexer = ext  # the uploader waits for it (join)
         return ext
 
     def spider_opened(self, spider: Any) -> None:
-        """Catch up first: index the closed WARCs an earlier run left without an index."""
+        """Catch up first: index the closed WARCs an earlier run left without an index;
+        then start the worker."""
         done = self.catch_up()
         if done:
             logger.info("indexed %d WARC files an earlier run left without an index", done)
             self.crawler.stats.set_value("index/caught_up", done)
+        self.start()
+
+    def start(self) -> None:
+        """Start the worker thread (idempotent)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name="newsarchive-index",
+                                            daemon=True)
+            self._thread.start()
+
+    def join(self) -> None:
+        """Wait until every file queued so far is indexed (any thread but the worker's)."""
+        if self._thread is not None:
+            self._queue.join()
+
+    async def engine_stopped(self) -> None:
+        """The crawl is over: index what is queued, then stop the worker (off the reactor)."""
+        from scrapy.utils.defer import maybe_deferred_to_future
+        from twisted.internet.threads import deferToThread
+
+        if self._thread is None:
+            return
+        self._queue.put(None)
+        await maybe_deferred_to_future(deferToThread(self._thread.join))
+        self._thread = None
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            try:
+                if item is None:
+                    return
+                self.process(*item, live=True)
+            finally:
+                self._queue.task_done()
 
     def catch_up(self) -> int:
         """Index every closed WARC of the folder lacking an up-to-date index; return how many.
@@ -82,17 +134,17 @@ class IndexExtension:
         full disk while writing the index, leaves such a file; so does a file
         closed by crash recovery (:mod:`newsarchive.capture.recovery`).
         """
-        warc_dir = self.directory / "warc"
+        warc_dir = self.layout.warc_dir
         if not warc_dir.is_dir():
             return 0
         done = 0
         for warc in sorted(warc_dir.iterdir()):
             if not warc.name.endswith(WARC_SUFFIXES) or not warc.is_file():
                 continue
-            index = self.directory / "indexes" / index_name(warc.name)
+            index = self.layout.index_for(warc.name)
             if index.exists() and index.stat().st_mtime >= warc.stat().st_mtime:
                 continue
-            self.file_closed(warc, "warc")
+            self.process(warc, "warc")
             done += 1
         return done
 
@@ -102,30 +154,42 @@ class IndexExtension:
         return self._name or self.directory.resolve().name
 
     def file_closed(self, path: Path, kind: str, **_: Any) -> None:
-        """Index a closed WARC; catalog a closed sidecar file (writer thread)."""
+        """Queue a closed WARC or sidecar file for the worker (writer thread: returns at once)."""
+        if kind in ("warc", "sidecars"):
+            self.start()
+            self._queue.put((Path(path), kind))
+
+    def process(self, path: Path, kind: str, live: bool = False) -> None:
+        """Index a closed WARC; catalog a closed sidecar file.
+
+        ``live``: announced by the writer, which closes a WARC just before its
+        sidecar file and announces both; the catalog part is then built on the
+        sidecar file's turn. Otherwise (catch-up) it is built with the WARC.
+        """
         path = Path(path)
         try:
             if kind == "warc":
-                self._index(path)
+                self._index(path, live)
             elif kind == "sidecars" and self.catalog:
-                warc = path.name.removesuffix(".sidecars.jsonl.gz") + ".warc.gz"
+                warc = path.name.removesuffix(SIDECAR_SUFFIX) + WARC_GZ
                 self._catalog(warc, path)
         except Exception:
             self.crawler.stats.inc_value("index/errors")
             logger.exception("cannot index %s", path)
 
-    def _index(self, warc: Path) -> None:
-        dest = self.directory / "indexes" / index_name(warc.name)
+    def _index(self, warc: Path, live: bool = False) -> None:
+        dest = self.layout.index_for(warc.name)
         lines = index_warc(warc, dest)
         self.crawler.stats.inc_value("index/files")
         self.crawler.stats.inc_value("index/captures", lines)
         self.crawler.signals.send_catch_log(na_signals.file_closed, path=dest, kind="index")
-        sidecars = self.directory / "sidecars" / f"{warc_stem(warc.name)}.sidecars.jsonl.gz"
-        if self.catalog and not sidecars.with_name(sidecars.name + ".open").exists():
+        sidecars = self.layout.sidecars_for(warc.name)
+        announced = open_name(sidecars).exists() or (live and sidecars.exists())
+        if self.catalog and not announced:  # no sidecar file will be announced for it
             self._catalog(warc.name, sidecars if sidecars.exists() else None)
 
     def _catalog(self, warc_name: str, sidecars: Path | None) -> None:
-        index = self.directory / "indexes" / index_name(warc_name)
+        index = self.layout.index_for(warc_name)
         if not index.exists():
             logger.warning("no index for %s; catalog part not built", warc_name)
             return
@@ -134,7 +198,7 @@ class IndexExtension:
         parts = build_part(
             str(index),
             str(sidecars) if sidecars else None,
-            self.directory / "catalog",
+            self.layout.catalog_dir,
             self.name,
             warc_name,
             self._stories,

@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from newsarchive.collection import Collection
 from newsarchive.exceptions import UserError
-from newsarchive.index.collection import Collection
 
 logger = logging.getLogger(__name__)
 

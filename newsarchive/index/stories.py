@@ -34,6 +34,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from newsarchive.collection import Layout
+
 logger = logging.getLogger(__name__)
 
 NUM_PERM = 128
@@ -178,4 +180,4 @@ class StoryIndex:
 
 def index_path(collection_dir: Path | str) -> Path:
     """Where a collection folder keeps its story index."""
-    return Path(collection_dir) / "state" / "stories.sqlite"
+    return Layout(Path(collection_dir)).state_dir / "stories.sqlite"

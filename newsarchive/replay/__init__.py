@@ -2,7 +2,7 @@
 
 Usage from other code::
 
-    from newsarchive.index.collection import Collection
+    from newsarchive.collection import Collection
     from newsarchive.replay.setup import ReplayOptions, prepare
     from newsarchive.replay.runner import serve
     serve(Collection.open("archive"), ReplayOptions(port=8080), on_ready=print) -> int

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from newsarchive.index.collection import Collection
+from newsarchive.collection import Collection
 
 logger = logging.getLogger(__name__)
 

@@ -30,8 +30,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from newsarchive.collection import Collection
 from newsarchive.exceptions import NewsarchiveError
-from newsarchive.index.collection import Collection
 from newsarchive.replay.setup import ReplayOptions, prepare
 
 logger = logging.getLogger(__name__)

@@ -26,9 +26,9 @@ from typing import Any
 
 import yaml
 
+from newsarchive.collection import INDEX_SUFFIX, Collection, Layout, index_name
 from newsarchive.exceptions import ConfigError, WarcError
-from newsarchive.index.cdxj import index_name, index_warc
-from newsarchive.index.collection import Collection
+from newsarchive.index.cdxj import index_warc
 
 logger = logging.getLogger(__name__)
 
@@ -82,8 +82,8 @@ def _indexes(coll: Collection, work: Path) -> Path:
     have = {posixpath.basename(i): i for i in coll.index_files()}
     missing = [w for w in coll.warcs() if index_name(posixpath.basename(w)) not in have]
     if not coll.remote and not missing:
-        return coll.local_path / "indexes"
-    folder = work / "indexes"
+        return Layout(coll.local_path).index_dir
+    folder = Layout(work).index_dir
     folder.mkdir(parents=True, exist_ok=True)
     for name, uri in have.items():
         if coll.remote:
@@ -128,7 +128,7 @@ def prepare(coll: Collection, work: Path, options: ReplayOptions) -> ReplaySetup
         encoding="utf-8",
     )
     db = work / "articles.sqlite"
-    articles.build(coll, db, [str(p) for p in sorted(indexes.glob("*.cdxj"))])
+    articles.build(coll, db, [str(p) for p in sorted(indexes.glob("*" + INDEX_SUFFIX))])
     admin_port = options.admin_port
     if admin_port is None:
         admin_port = options.port + 1 if options.port else 0

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from newsarchive.collection import WARC_GZ, warc_stem
 from newsarchive.replay.articles import Article, ArticleIndex
 from newsarchive.replay.isolation import replay_url
 
@@ -265,7 +266,7 @@ class SidecarApp:
         if source is None:
             return self._respond(environ, start_response, "404 Not Found", "<p>WARC file not found</p>")
         data = read_range(source, article.warc_offset, article.warc_length)
-        name = f"{article.warc_filename.removesuffix('.warc.gz')}-{article.warc_offset}.warc.gz"
+        name = f"{warc_stem(article.warc_filename)}-{article.warc_offset}{WARC_GZ}"
         headers = self.headers(environ, "application/warc")
         headers.append(("Content-Disposition", f'attachment; filename="{name}"'))
         start_response("200 OK", headers)

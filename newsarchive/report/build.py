@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from newsarchive.collection import Collection
 from newsarchive.exceptions import StorageError
-from newsarchive.index.collection import Collection
 from newsarchive.report.history import RunInfo, find_run
 
 logger = logging.getLogger(__name__)

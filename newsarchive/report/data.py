@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from newsarchive.index.collection import Collection
+from newsarchive.collection import Collection, Layout
 from newsarchive.report.crawllog import CrawlLog, failure_kind, read_log
 from newsarchive.report.history import RunInfo, load_runs
 
@@ -279,7 +279,7 @@ def gather(coll: Collection, run: RunInfo | None,
         run=summary or None,
         totals={},
     )
-    log_path = Path(coll.root) / "logs" / "crawl.log" if not coll.remote else None
+    log_path = Layout(Path(coll.root)).crawl_log if not coll.remote else None
     since = run.started if run else None
     until = run.finished if run else None
     log = read_log(log_path, since, until) if log_path else CrawlLog([])

@@ -21,12 +21,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from newsarchive.index.collection import SIDECAR_SUFFIX, Collection
+from newsarchive.collection import OPEN_SUFFIX, SIDECAR_SUFFIX, Collection, Layout
 from newsarchive.report.history import load_runs
 
 logger = logging.getLogger(__name__)
 
-OPEN_SUFFIX = ".open"
 TAIL_BYTES = 1 << 20  # the end of a WARC file read to check its last gzip member
 
 
@@ -65,7 +64,7 @@ def _open_db(path: Path) -> sqlite3.Connection | None:
 
 def pending_uploads(folder: Path) -> int | None:
     """Files the upload journal still has to store (None: this folder never uploads)."""
-    db = _open_db(folder / "state" / "uploads.sqlite")
+    db = _open_db(Layout(folder).uploads_db)
     if db is None:
         return None
     try:
@@ -77,7 +76,7 @@ def pending_uploads(folder: Path) -> int | None:
 
 
 def _fetched_articles(folder: Path) -> list[tuple[str, str | None]]:
-    db = _open_db(folder / "state" / "crawl.sqlite")
+    db = _open_db(Layout(folder).crawl_db)
     if db is None:
         return []
     try:
@@ -125,7 +124,7 @@ def scan_sidecars(folder: Path) -> tuple[int, set[str]]:
     fields of each line); an ``.open`` one here, tolerating its cut end.
     """
     urls: set[str] = set()
-    folder = folder / "sidecars"
+    folder = Layout(folder).sidecar_dir
     if not folder.is_dir():
         return 0, urls
     articles = 0
@@ -157,7 +156,7 @@ def articles_without_sidecar(coll: Collection, have: set[str] | None = None) -> 
     ``have``: the sidecar URLs, when already read. None for a collection
     without a crawl state (an ``s3://`` store).
     """
-    if coll.remote or not (Path(coll.root) / "state" / "crawl.sqlite").is_file():
+    if coll.remote or not Layout(Path(coll.root)).crawl_db.is_file():
         return None
     from newsarchive.discover.canonical import canonical_url
 
@@ -227,7 +226,8 @@ def collection_status(location: str) -> Status:
     else:
         folder = Path(coll.root)
         st.warc_bytes = sum(os.path.getsize(w) for w in warcs)
-        opened = sorted((folder / "warc").glob(f"*{OPEN_SUFFIX}")) if (folder / "warc").is_dir() else []
+        warc_dir = Layout(folder).warc_dir
+        opened = sorted(warc_dir.glob(f"*{OPEN_SUFFIX}")) if warc_dir.is_dir() else []
         st.open_files = len(opened)
         st.size_bytes = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
         st.pending_uploads = pending_uploads(folder)

@@ -34,6 +34,7 @@ from typing import Protocol
 
 from croniter import croniter
 
+from newsarchive.collection import Layout
 from newsarchive.discover.site import Site, load_site
 from newsarchive.exceptions import ConfigError
 from newsarchive.schedule.lock import SiteLock
@@ -291,7 +292,7 @@ class Scheduler:
                            site.name, lock.holder(), lock.path, now.strftime("%H:%M"))
             return False
         collection = self.collection(site)
-        logs = collection / "logs" / "runs"
+        logs = Layout(collection).logs_dir / "runs"
         output = logs / f"{_stamp(now)}.json"
         log = logs / f"{_stamp(now)}.log"
         run_id = self.runs.start(site.name, collection, now, output=output, log=log)

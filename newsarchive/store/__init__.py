@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
+from newsarchive.collection import WARC_WRITTEN_SUFFIXES
 from newsarchive.exceptions import ConfigError, UserError
 from newsarchive.store.base import ObjectInfo, Store
 
@@ -123,7 +124,7 @@ def open_input(
 
 def list_inputs(
     uri_or_path: str | Path,
-    suffixes: tuple[str, ...] = (".warc.gz", ".warc"),
+    suffixes: tuple[str, ...] = WARC_WRITTEN_SUFFIXES,
     *,
     endpoint_url: str | None = None,
     region: str | None = None,

@@ -11,8 +11,10 @@ queue is drained, then reports under the ``store/`` stats.
 Local copies are removed only once stored *and* once every file of their set
 (the WARC, its sidecars, its index and its catalog parts, as far as
 ``SIDECAR_ENABLED``, ``INDEX_ENABLED`` and ``INDEX_CATALOG`` produce them) has
-closed: the indexer reads the WARC, and the catalog builder reads the index and
-sidecars, in their own ``file_closed`` handlers; the catalog part closes last.
+closed: the indexer (its own worker, :mod:`newsarchive.index.extension`) reads
+the WARC, and the catalog builder reads the index and sidecars; the catalog
+part closes last. Before its last pass the uploader waits for the indexer (the
+crawl's wiring, :mod:`newsarchive.wiring`).
 Sets that never complete (a WARC without articles has no sidecars) are removed
 at the end of the crawl. ``STORE_KEEP_LOCAL = True`` keeps the local collection.
 Files left over from an earlier, interrupted crawl are picked up at start.
@@ -33,25 +35,21 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
+from newsarchive.collection import file_stem
 from newsarchive.exceptions import UserError
 from newsarchive.signals import file_closed
 from newsarchive.store import is_remote, store_for
 from newsarchive.store.digest import FileDigest
 from newsarchive.store.spool import Entry
 from newsarchive.store.uploader import Uploader, UploadOptions, collection_uri
+from newsarchive.wiring import wiring_of
 
 logger = logging.getLogger(__name__)
 
 _STOP = object()
 
 
-def _base_name(name: str) -> str:
-    """``X.warc.gz``, ``X.cdxj``, ``X.sidecars.jsonl.gz``, ``part-X.parquet``: the WARC ``X``."""
-    if name.startswith("part-") and name.endswith(".parquet"):
-        return name.removeprefix("part-").removesuffix(".parquet")
-    for suffix in (".cdxj", ".sidecars.jsonl.gz", ".warc.gz", ".warc"):
-        name = name.removesuffix(suffix)
-    return name
+_base_name = file_stem
 
 
 def set_kinds(settings: Any) -> set[str]:
@@ -135,6 +133,7 @@ class UploadExtension:
         if self._thread is None:
             return
         await maybe_deferred_to_future(deferLater(reactor, 0, lambda: None))
+        await maybe_deferred_to_future(deferToThread(self._wait_for_indexer))
         await maybe_deferred_to_future(deferToThread(self._queue.join))
         self._report()
 
@@ -145,9 +144,17 @@ class UploadExtension:
 
         if self._thread is None:
             return
+        await maybe_deferred_to_future(deferToThread(self._wait_for_indexer))
         self._queue.put(_STOP)
         await maybe_deferred_to_future(deferToThread(self._thread.join))
         self._report()
+
+    def _wait_for_indexer(self) -> None:
+        """The indexer comes before the uploader (its index and catalog files are
+        part of a WARC's set): let it finish what it has queued."""
+        indexer = wiring_of(self.crawler).indexer
+        if indexer is not None:
+            indexer.join()
 
     # --- upload thread ---------------------------------------------------------
     def _work(self) -> None:

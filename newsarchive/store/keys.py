@@ -20,17 +20,26 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
+from newsarchive.collection import (
+    CATALOG_DIR,
+    INDEX_DIR,
+    OPEN_SUFFIX,
+    SIDECAR_DIR,
+    TMP_SUFFIX,
+    WARC_DIR,
+)
+
 Kind = Literal["warc", "sidecars", "index", "catalog"]
 
 #: collection sub-folder of each kind of closed file (also the key's first part).
 FOLDERS: dict[str, str] = {
-    "warc": "warc", "sidecars": "sidecars", "index": "indexes", "catalog": "catalog",
+    "warc": WARC_DIR, "sidecars": SIDECAR_DIR, "index": INDEX_DIR, "catalog": CATALOG_DIR,
 }
 #: kinds whose files sit in sub-folders that are part of their key (hive partitions).
 PARTITIONED = frozenset({"catalog"})
 
 # Files still being written, or our own temporary files: never uploaded.
-_UNFINISHED = (".open", ".tmp", ".part", ".partial")
+_UNFINISHED = (OPEN_SUFFIX, TMP_SUFFIX, ".part", ".partial")
 _STAMP = re.compile(r"(?:^|-)(\d{4})(\d{2})(\d{2})\d{6}(?:\d{3})?(?=-|\.|$)")
 
 

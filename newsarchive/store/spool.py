@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from newsarchive.collection import Layout
 from newsarchive.exceptions import StorageError
 from newsarchive.store.digest import FileDigest, hash_file
 from newsarchive.store.keys import key_for
@@ -83,7 +84,7 @@ class Spool:
     def __init__(self, collection: Path, store_uri: str) -> None:
         self.collection = Path(collection)
         self.store_uri = store_uri
-        state = self.collection / "state"
+        state = Layout(self.collection).state_dir
         try:
             state.mkdir(parents=True, exist_ok=True)
             self._lock_file = (state / LOCK).open("a+")
@@ -116,7 +117,7 @@ class Spool:
             except sqlite3.OperationalError as exc:
                 if "full" in str(exc):
                     raise disk_error(OSError(28, "No space left on device"),
-                                     self.collection / "state") from exc
+                                     Layout(self.collection).state_dir) from exc
                 raise
 
     def close(self) -> None:

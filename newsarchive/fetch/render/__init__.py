@@ -5,7 +5,8 @@ Modules, one job each: :mod:`.config` (``RENDER_*`` settings), :mod:`.detect`
 :mod:`.handler` (Scrapy's download-handler slot), :mod:`.pool` (browser,
 contexts, tabs, recycling), :mod:`.page` (one render), :mod:`.recorder`
 (responses to WARC exchanges), :mod:`.browserside` (the favicon),
-:mod:`.savedpage` (a saved file as if served), :mod:`.procs` (the process tree).
+:mod:`.procs` (the process tree). Rendering a saved file as if served, for
+``extract --render``, is :mod:`newsarchive.extract.savedpage`.
 
 Playwright is imported only when a page is rendered.
 """
@@ -14,6 +15,5 @@ from __future__ import annotations
 
 from newsarchive.fetch.render.config import RenderConfig
 from newsarchive.fetch.render.detect import render_reason
-from newsarchive.fetch.render.savedpage import render_html_file
 
-__all__ = ["RenderConfig", "render_html_file", "render_reason"]
+__all__ = ["RenderConfig", "render_reason"]

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from newsarchive.capture.exchange import Exchange
+from newsarchive.fetch.exchange import Exchange
 from newsarchive.fetch.render.recorder import Sink, stored_headers
 
 if TYPE_CHECKING:

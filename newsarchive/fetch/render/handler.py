@@ -35,12 +35,13 @@ from typing import TYPE_CHECKING, Any
 from scrapy.exceptions import DownloadFailedError, DownloadTimeoutError
 from scrapy.http import HtmlResponse
 
-from newsarchive.capture.exchange import Exchange
-from newsarchive.capture.middleware import SKIP_META, TICKET_META
+from newsarchive import meta
 from newsarchive.fetch import egress_browser
 from newsarchive.fetch.body import KeepingDownloadHandler
+from newsarchive.fetch.exchange import Exchange
 from newsarchive.fetch.render.config import RenderConfig
 from newsarchive.fetch.render.recorder import UNREAD
+from newsarchive.wiring import wiring_of
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -51,7 +52,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-RENDER_META = "na_render"  # request.meta: True renders in the browser, False never does
+SKIP_META = meta.WARC_SKIP
+TICKET_META = meta.WARC_TICKET
+
+RENDER_META = meta.RENDER
 DOM_CONTENT_TYPE = "text/html; charset=utf-8"
 # Headers of the document that do not describe the DOM we hand Scrapy: it is
 # decoded, de-chunked UTF-8 of another length. Kept, Content-Encoding made
@@ -69,7 +73,8 @@ class RenderDownloadHandler(KeepingDownloadHandler):
         self.crawler = crawler
         self.config = RenderConfig.from_settings(crawler.settings)
         self._browsers: BrowserPool | None = None  # not _pool: HTTP11DownloadHandler has one
-        crawler.render_handler = self  # type: ignore[attr-defined]  # for RenderModeMiddleware
+        self.wiring = wiring_of(crawler)
+        self.wiring.renderer = self  # for RenderModeMiddleware
 
     async def download_request(self, request: Request) -> Response:
         """Render ``na_render`` requests; pass the others to Scrapy's HTTP handler."""
@@ -78,7 +83,7 @@ class RenderDownloadHandler(KeepingDownloadHandler):
         return await self._render(request)
 
     def _sink(self, exchange: Exchange) -> Any:
-        service = getattr(self.crawler, "warc_service", None)
+        service = self.wiring.capture
         self.crawler.stats.inc_value("render/responses")
         cap = self._default_maxsize
         if cap and len(exchange.body) > cap:  # as the plain path does (newsarchive.fetch.body)
@@ -166,7 +171,7 @@ class RenderDownloadHandler(KeepingDownloadHandler):
 
     def _archive_dom(self, request: Request, page: RenderedPage, dom: bytes) -> None:
         ticket = page.document
-        service = getattr(self.crawler, "warc_service", None)
+        service = self.wiring.capture
         if ticket is None or service is None:
             logger.warning("no archived document for %s; its DOM is not archived", request.url)
             return

@@ -36,10 +36,12 @@ from scrapy.exceptions import (
     NotConfigured,
 )
 
+from newsarchive import meta
 from newsarchive.fetch.items import PageItem
 from newsarchive.fetch.render.config import RenderConfig
 from newsarchive.fetch.render.detect import render_reason
 from newsarchive.fetch.render.handler import RENDER_META
+from newsarchive.wiring import wiring_of
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -47,7 +49,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-PAGE_META = "na_hops"  # set by spiders/news.py on every request for a page
+PAGE_META = meta.HOPS
 
 
 def is_page_request(request: Request) -> bool:
@@ -96,7 +98,7 @@ class RenderModeMiddleware:
         self.crawler.stats.inc_value(f"render/auto/{reason.replace(' ', '_')}")
         request.meta[RENDER_META] = True
         render_request = request.replace(url=response.url, dont_filter=True)
-        handler = getattr(self.crawler, "render_handler", None)
+        handler = wiring_of(self.crawler).renderer
         if handler is None:  # another download handler is configured: go round again
             return render_request
         # Rendered here rather than re-scheduled: a second trip through the

@@ -2,7 +2,7 @@
 
 Watches a tab's ``request``/``response``/``requestfinished``/``requestfailed``
 events while it renders one page. Each finished request becomes an
-:class:`~newsarchive.capture.exchange.Exchange` handed to ``sink`` (the WARC
+:class:`~newsarchive.fetch.exchange.Exchange` handed to ``sink`` (the WARC
 writer service) as soon as its body is read, so bodies are not held for the
 whole page.
 
@@ -36,7 +36,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from newsarchive.capture.exchange import Exchange
+from newsarchive.fetch.exchange import Exchange
 
 if TYPE_CHECKING:
     from playwright.async_api import Page, Request, Response, WebSocket

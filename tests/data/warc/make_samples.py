@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from newsarchive.capture import records
-from newsarchive.capture.exchange import Exchange
 from newsarchive.capture.writer import gzip_member
+from newsarchive.fetch.exchange import Exchange
 
 HERE = Path(__file__).parent
 WHEN = datetime(2026, 3, 14, 12, 0, 0, tzinfo=UTC)

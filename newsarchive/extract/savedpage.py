@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urldefrag, urlsplit
 
 from newsarchive.exceptions import ConfigError, ExtractionError
+from newsarchive.extract.decode import decode_body
 from newsarchive.fetch.render.config import RenderConfig
 
 logger = logging.getLogger(__name__)
@@ -29,8 +30,6 @@ def render_html_file(path: str | Path, url: str | None = None, config: RenderCon
         body = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    from newsarchive.extract.decode import decode_body
-
     url = url or DEFAULT_URL
     config = config or RenderConfig(mode="always", max_pages=1)
     # Served as UTF-8 with its charset named: a saved page often declares none, and
