@@ -41,3 +41,6 @@ RENDER = "na_render"
 WARC_SKIP = "warc_skip"
 #: set by whoever archived the response: the record's Ticket (record id, location)
 WARC_TICKET = "warc_ticket"
+#: a string the WARC writer hands to its on_written once the records are on disk
+#: (a frontier's request fingerprint: newsarchive.fetch.frontier)
+WARC_MARK = "warc_mark"

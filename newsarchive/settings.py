@@ -91,6 +91,7 @@ CRAWL_STOP_GRACE = 6.0  # seconds a stop on the first Ctrl-C/SIGTERM may take be
 WARC_ENABLED = True
 WARC_DIR = "archive"  # the collection folder; WARC files go to WARC_DIR/warc/
 WARC_PREFIX = "newsarchive"  # first part of IIPC-style file names
+WARC_HOST = ""  # last part of the file names; "" = this machine's name (a frontier worker: HOST-wN)
 WARC_MAX_SIZE = 1_000_000_000  # rotate to a new file past this many bytes
 WARC_GZIP_LEVEL = 6  # zlib level; 9 (warcio's) costs 40% of throughput for ~3% size
 WARC_OPERATOR = ""  # who runs the crawl, for the warcinfo record
@@ -186,3 +187,15 @@ RENDER_CHROMIUM_ARGS: list[str] = []  # extra Chromium flags, e.g. --host-resolv
 RENDER_VIEWPORT = "1280x900"  # the browser window, WIDTHxHEIGHT
 RENDER_JS_HEAP_MB = 384  # V8 heap limit per renderer (--max-old-space-size); a page past it crashes, recorded; 0 none
 RENDER_TAB_MEMORY_MB = 640  # a renderer process over this RSS is killed, its page recorded as failed; 0 none
+
+# --- Fetch: a crawl frontier shared by many workers (newsarchive.fetch.frontier) ----
+# crawl --frontier redis://HOST:PORT/DB sets FRONTIER_URL, FRONTIER_SITE, FRONTIER_WORKER
+# and makes newsarchive.fetch.frontier.FrontierScheduler (scrapy-redis) the SCHEDULER.
+FRONTIER_URL = ""  # redis://HOST:PORT/DB; "" = this process's own frontier (Scrapy's)
+FRONTIER_SITE = ""  # the site's name: its keys are newsarchive:SITE:*
+FRONTIER_WORKER = ""  # this worker's name in the frontier (HOST-wN)
+FRONTIER_LEASE = 60.0  # seconds a popped request stays leased unless renewed (a dead worker's come back after this)
+FRONTIER_HOST_CONCURRENCY = 0  # requests in flight per host across all workers; 0 = CONCURRENT_REQUESTS_PER_DOMAIN
+DOWNLOADER_MIDDLEWARES["newsarchive.fetch.frontier.FrontierAckMiddleware"] = 5
+SPIDER_MIDDLEWARES["newsarchive.fetch.frontier.FrontierAckMiddleware"] = 5
+DOWNLOADER_MIDDLEWARES["newsarchive.fetch.hostbudget.HostBudgetMiddleware"] = 990

@@ -39,12 +39,15 @@ from newsarchive.capture.records import OWN_URI_PREFIX
 from newsarchive.cli.main import main
 from newsarchive.collection import index_name
 from newsarchive.index.cdxj import iter_index
+from newsarchive.replay.runner import pywb_python
 from tests.plugins.collection import NEWSARCHIVE, crawl
 from tests.plugins.net import free_port, http_answers, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "interop-warcs"
 BIN = Path(sys.executable).parent
+# pywb lives in a virtualenv of its own (redis<3): its wb-manager and wayback are there.
+PYWB_BIN = Path(pywb_python()).parent
 
 #: the words a name uses to say its file is broken on purpose
 BROKEN_MARKERS = ("bad", "trunc", "wrong-chunks", "non-chunked", "clipped")
@@ -354,7 +357,7 @@ def stock_pywb(demo_collection: Path, wacz: Path,
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
 
     def manager(*args: str) -> None:
-        subprocess.run([str(BIN / "wb-manager"), *args], cwd=root, env=env, check=True,
+        subprocess.run([str(PYWB_BIN / "wb-manager"), *args], cwd=root, env=env, check=True,
                        capture_output=True, timeout=300)
 
     manager("init", "demo")
@@ -362,7 +365,7 @@ def stock_pywb(demo_collection: Path, wacz: Path,
     manager("init", "demowacz")
     manager("add", "--unpack-wacz", "demowacz", str(wacz))
     port = free_port()
-    proc = subprocess.Popen([str(BIN / "wayback"), "-p", str(port), "-b", "127.0.0.1"],
+    proc = subprocess.Popen([str(PYWB_BIN / "wayback"), "-p", str(port), "-b", "127.0.0.1"],
                             cwd=root, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"

@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 
 SKIP_META = meta.WARC_SKIP
 TICKET_META = meta.WARC_TICKET
+MARK_META = meta.WARC_MARK
 
 
 def warcinfo_fields(crawler: Crawler) -> dict[str, str]:
@@ -65,6 +66,24 @@ def warcinfo_fields(crawler: Crawler) -> dict[str, str]:
             f"depth-limit={s.getint('DEPTH_LIMIT')}"
         ),
     }
+
+
+def _shared_dedup(settings: Any) -> Any:
+    """With ``FRONTIER_URL``, the dedup index all workers share; else None (SQLite)."""
+    if not settings.get("FRONTIER_URL"):
+        return None
+    from newsarchive.capture.redis_dedup import open_dedup_index
+
+    return open_dedup_index(settings)
+
+
+def _shared_written(settings: Any) -> Any:
+    """With ``FRONTIER_URL``, what notes a request archived for all workers; else None."""
+    if not settings.get("FRONTIER_URL"):
+        return None
+    from newsarchive.fetch.frontier import written_marker
+
+    return written_marker(settings)
 
 
 def _header_pairs(headers: Any) -> list[tuple[bytes, bytes]]:
@@ -106,6 +125,9 @@ class WarcCaptureMiddleware:
             redaction=records.Redaction.from_settings(s),
             digest=wiring.file_digest,
             read_pages=wiring.read_pages,
+            host=s.get("WARC_HOST") or None,
+            dedup_index=_shared_dedup(s),
+            on_written=_shared_written(s),
         )
         wiring.capture = service  # for the pipeline and the other middlewares
         return cls(crawler, service)
@@ -162,6 +184,7 @@ class WarcCaptureMiddleware:
             warc_headers=warc_headers,
             not_modified_digest=request.meta.get(meta.NOT_MODIFIED)
             if response.status == 304 else None,
+            mark=request.meta.get(MARK_META),
         )
         try:
             request.meta[TICKET_META] = self.service.submit(exchange)

@@ -26,6 +26,7 @@ read again (their digests were committed as each record was written).
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import logging
 import os
@@ -57,28 +58,28 @@ class Reconciled:
     problems: list[str] = field(default_factory=list)
 
 
-def unsettled_since(directory: Path) -> float | None:
+def unsettled_since(directory: Path, marker: Path = MARKER) -> float | None:
     """Start of the earliest run not reconciled yet, or None if all is settled."""
     try:
-        return float(json.loads((directory / MARKER).read_text())["since"])
+        return float(json.loads((directory / marker).read_text())["since"])
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError):
         return 0.0  # unreadable: read everything once
 
 
-def mark_unsettled(directory: Path, since: float) -> None:
+def mark_unsettled(directory: Path, since: float, marker: Path = MARKER) -> None:
     """Write the marker (atomically: a kill leaves the old or the new one)."""
-    path = directory / MARKER
+    path = directory / marker
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps({"since": since, "pid": os.getpid()}))
     os.replace(tmp, path)
 
 
-def mark_settled(directory: Path) -> None:
+def mark_settled(directory: Path, marker: Path = MARKER) -> None:
     """Remove the marker: the run ended with every record's digest and sidecar written."""
-    (directory / MARKER).unlink(missing_ok=True)
+    (directory / marker).unlink(missing_ok=True)
 
 
 def _is_html_200(record: object) -> bool:
@@ -119,13 +120,16 @@ def _scan_records(
 
 
 def scan(directory: Path, since: float, dedup: DigestIndex | None,
-         read_pages: Callable[[BinaryIO, str], Iterable[Any]] | None = None) -> Reconciled:
-    """Reconcile the files written since ``since`` (see the module docstring);
-    ``read_pages(stream, name)`` yields a WARC's archived HTML pages
-    (:class:`~newsarchive.extract.archive.PageReader`)."""
+         read_pages: Callable[[BinaryIO, str], Iterable[Any]] | None = None,
+         pattern: str = "*") -> Reconciled:
+    """Reconcile the files written since ``since`` whose names match ``pattern``
+    (see the module docstring); ``read_pages(stream, name)`` yields a WARC's
+    archived HTML pages (:class:`~newsarchive.extract.archive.PageReader`)."""
     found = Reconciled()
     files = []
     for path in Layout(directory).warcs():
+        if not fnmatch.fnmatchcase(path.name, pattern + ".warc.gz"):
+            continue  # another worker's file (crawl --frontier)
         try:
             if path.stat().st_mtime >= since - SLACK:
                 files.append(path)

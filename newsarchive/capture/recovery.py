@@ -64,13 +64,14 @@ def recover_file(open_path: Path) -> Recovered:
     return Recovered(final, kind, records, kept, size - kept)
 
 
-def recover_directory(directory: Path) -> list[Recovered]:
-    """Recover every ``.open`` file of a collection folder."""
+def recover_directory(directory: Path, pattern: str = "*") -> list[Recovered]:
+    """Recover every ``.open`` file of a collection folder (whose name matches
+    ``pattern``: a worker of a shared folder recovers only its own)."""
     found: list[Recovered] = []
     for sub in (WARC_DIR, SIDECAR_DIR):
         folder = Path(directory) / sub
         if not folder.is_dir():
             continue
-        for open_path in sorted(folder.glob("*" + OPEN_SUFFIX)):
+        for open_path in sorted(folder.glob(pattern + OPEN_SUFFIX)):
             found.append(recover_file(open_path))
     return found

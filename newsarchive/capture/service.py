@@ -37,6 +37,7 @@ from typing import Any, BinaryIO, Unpack
 from newsarchive.capture import records
 from newsarchive.capture.dedup import DigestIndex
 from newsarchive.capture.reconcile import (
+    MARKER,
     Reconciled,
     mark_settled,
     mark_unsettled,
@@ -136,6 +137,9 @@ class WarcWriterService:
         redaction: records.Redaction | None = None,
         digest: Callable[[], Any] | None = None,
         read_pages: Callable[[BinaryIO, str], Iterable[Any]] | None = None,
+        host: str | None = None,
+        dedup_index: Any = None,
+        on_written: Callable[[str], None] | None = None,
         **files: Unpack[FileOptions],  # for the WarcFileSet: prefix, max_size, gzip_level...
     ) -> None:
         """``digest``: a running digest of each file for ``on_close`` (see
@@ -145,26 +149,33 @@ class WarcWriterService:
         both in; the capture stage imports neither the store nor extraction."""
         self.directory = Path(directory)
         self.redaction = redaction or records.Redaction()  # header values never archived
-        self.recovered = recover_directory(self.directory)
-        self.dedup = (
+        # A worker of a shared folder (crawl --frontier) names its files with its own
+        # ``host`` and recovers and reconciles only those, with a marker of its own.
+        self.marker = MARKER if host is None else MARKER.with_name(f"unsettled-{host}.json")
+        self.recovered = recover_directory(self.directory, f"*-{host}.*" if host else "*")
+        self.dedup = dedup_index if dedup and dedup_index is not None else (
             DigestIndex(Layout(self.directory).dedup_db, commit_every=1)
             if dedup else None
         )
-        since = unsettled_since(self.directory)
+        since = unsettled_since(self.directory, self.marker)
         self.reconciled = (
-            scan(self.directory, since, self.dedup, read_pages) if since is not None else Reconciled()
+            scan(self.directory, since, self.dedup, read_pages, f"*-{host}" if host else "*")
+            if since is not None else Reconciled()
         )
         # Files written from now on belong to this run (see reconcile.MARKER).
         self.run_started = time.time()
-        mark_unsettled(self.directory, self.run_started if since is None else since)
+        mark_unsettled(self.directory, self.run_started if since is None else since, self.marker)
         self._settled = False
         self._abandoned = False
         self._aborting = False
         self._log_lock = threading.Lock()
         if not self.reconciled.pages:
             self.settle()
-        self.files = WarcFileSet(self.directory, on_close=self._closed, digest=digest, **files)
+        self.files = WarcFileSet(self.directory, on_close=self._closed, digest=digest, host=host, **files)
         self._on_close = on_close
+        # Told an exchange's ``mark`` once its records are flushed, before its crawl.log
+        # line: a frontier's "this request is archived" (newsarchive.fetch.frontier).
+        self._on_written = on_written
         self.stats = CaptureStats()
         self.error: NewsarchiveError | None = None
         self._queue: queue.Queue[tuple[str, Any] | None] = queue.Queue(maxsize=queue_size)
@@ -228,7 +239,7 @@ class WarcWriterService:
         if self.reconciled.pages:
             self.flush()
         if not self._abandoned:  # else the next start must read those files again
-            mark_unsettled(self.directory, self.run_started)
+            mark_unsettled(self.directory, self.run_started, self.marker)
         self.reconciled.pages = []
         self._settled = True
 
@@ -266,7 +277,7 @@ class WarcWriterService:
             self.dedup.close()
         self._raise_if_failed()
         if self._settled and not self._abandoned and not self._aborting:
-            mark_settled(self.directory)
+            mark_settled(self.directory, self.marker)
 
     # -- internals ----------------------------------------------------------------
     def _put(self, item: tuple[str, Any]) -> None:
@@ -369,6 +380,11 @@ class WarcWriterService:
         date = records.warc_date(ex.fetched_at)
         if original is None and dedup is not None:
             dedup.add(digest, ex.url, date, ex.record_id)
+        if ex.mark is not None and self._on_written is not None:
+            try:
+                self._on_written(ex.mark)
+            except Exception as exc:  # then fetched again after a kill: a revisit, not a loss
+                logger.warning("cannot note %s as archived: %s", ex.url, exc)
         self.stats.records = self.files.records_written  # warcinfo records included
         self.stats.bytes_in += size
         if "WARC-Truncated" in ex.warc_headers:

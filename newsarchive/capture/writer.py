@@ -199,8 +199,10 @@ class WarcFileSet:
         clock: Callable[[], datetime] | None = None,
         on_close: Callable[..., None] | None = None,
         digest: Callable[[], Any] | None = None,
+        host: str | None = None,
     ) -> None:
         self.directory = Path(directory)
+        self.host = host  # the file names' last part; None: this machine's name
         self.digest = digest  # a running digest per file, for on_close (see _MemberFile)
         layout = Layout(self.directory)
         self.warc_dir = layout.warc_dir
@@ -233,7 +235,7 @@ class WarcFileSet:
     def _next_name(self, when: datetime) -> str:
         while True:
             self._serial += 1
-            name = warc_name(self.prefix, when, self._serial)
+            name = warc_name(self.prefix, when, self._serial, self.host)
             path = self.warc_dir / name
             if not path.exists() and not (path.with_name(name + OPEN_SUFFIX)).exists():
                 return name

@@ -50,6 +50,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="fetch pages the collection already holds too (default: only new ones and "
         "those due by the revisit policy)",
     )
+    p.add_argument(
+        "--frontier", default=None, metavar="redis://HOST:PORT/DB",
+        help="join (or start) the site's shared crawl on this Redis, as one of any number "
+        "of workers: a shared queue, dedup index and crawl state, leases, and one budget "
+        "of requests per host; files named per worker (see infra/distributed/scrapy-redis.md)",
+    )
+    p.add_argument("--worker", default=None, metavar="NAME",
+                   help="with --frontier: this worker's name (default HOST-wN, the lowest "
+                   "N free in --out)")
     add_store_options(p)
     p.add_argument(
         "-s", "--set", action="append", default=[], metavar="NAME=VALUE",
@@ -110,6 +119,18 @@ def build_job(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]
     if args.screenshots:
         overrides["RENDER_SCREENSHOT"] = True
     overrides.update(store_overrides(args))
+    if args.frontier:
+        from newsarchive.fetch.frontier import redis_client, site_id
+
+        redis_client(args.frontier)  # a bad URL or no server: one line, before anything
+        # The site's keys: the site file's name, or the start URL's host.
+        name = Path(target).stem if target.endswith((".yaml", ".yml")) else target
+        overrides["FRONTIER_URL"] = args.frontier
+        overrides["FRONTIER_SITE"] = site_id(str(name))
+        if args.worker:
+            overrides["FRONTIER_WORKER"] = args.worker
+    elif args.worker:
+        raise ConfigError("--worker goes with --frontier")
     for item in args.set:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():

@@ -29,6 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                         help="number of day-1 articles (default 60; thousands for benchmarks)")
     parser.add_argument("--day", type=int, default=1,
                         help="which day to serve: each day after the first adds 10 articles")
+    parser.add_argument("--latency", type=float, default=0.0, metavar="MS",
+                        help="delay every response by this many milliseconds (a distant "
+                        "server, to measure crawls with many requests in flight; default 0)")
     parser.add_argument("--no-warm", dest="warm", action="store_false",
                         help="render pages on first request instead of before serving "
                         "(starts faster; the first crawl is then slower than the next)")
@@ -44,10 +47,12 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--articles must be between 1 and {MAX_ARTICLES:,}, not {args.articles}")
     if args.day < 1:
         raise UserError(f"--day must be at least 1, not {args.day}")
+    if args.latency < 0:
+        raise UserError(f"--latency must be 0 or more milliseconds, not {args.latency:g}")
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port must be between 0 and 65535, not {args.port}")
     site = DemoSite(host=args.host, port=args.port, articles=args.articles, day=args.day,
-                    record=False)  # nobody reads the log of a foreground server
+                    record=False, latency=args.latency / 1000)  # nobody reads the log of a foreground server
     try:
         site.bind()
     except OSError as exc:

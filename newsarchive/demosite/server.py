@@ -16,6 +16,7 @@ import email.utils
 import http.server
 import logging
 import threading
+import time
 import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -140,6 +141,7 @@ class DemoSite:
         day: int = 1,
         templates: Sequence[str] = (),
         record: bool = True,
+        latency: float = 0.0,
     ) -> None:
         if articles < 1:
             raise ValueError("the demo site needs at least one article")
@@ -151,6 +153,7 @@ class DemoSite:
         # the registry changes in between; default: the registry's rotation.
         self.templates = tuple(templates) or rotation()
         self.record = record  # keep requests and sent bodies (off for a long-running server)
+        self.latency = latency  # seconds each response waits (a far-away server, for benchmarks)
         self.requests: list[SeenRequest] = []
         self.sent: dict[str, bytes] = {}
         self._lock = threading.Lock()
@@ -287,6 +290,8 @@ class DemoSite:
                 self.sent[handler.path] = body
 
     def _respond(self, handler: _Handler, head: bool) -> None:
+        if self.latency > 0:
+            time.sleep(self.latency)  # one server thread per connection: delays overlap
         model = self.model
         target = handler.path
         if "://" in target:  # absolute-form request target

@@ -83,10 +83,16 @@ def crawl_state(crawler: Crawler) -> CrawlState:
     wiring = wiring_of(crawler)
     state = wiring.state
     if state is None:
-        path = crawler.settings.get("STATE_DB") or str(
-            Layout(Path(crawler.settings.get("WARC_DIR"))).crawl_db
-        )
-        state = CrawlState(Path(path))
+        if crawler.settings.get("FRONTIER_URL"):
+            # Shared by every worker of the frontier (newsarchive.discover.redis_state).
+            from newsarchive.discover.redis_state import open_crawl_state
+
+            state = open_crawl_state(crawler.settings)
+        else:
+            path = crawler.settings.get("STATE_DB") or str(
+                Layout(Path(crawler.settings.get("WARC_DIR"))).crawl_db
+            )
+            state = CrawlState(Path(path))
         wiring.state = state
 
         def archive_first() -> None:
@@ -161,7 +167,13 @@ class IncrementalFilterMiddleware:
         self.stats = crawler.stats
         self.state = state
         self.policy = policy
-        self.seen: set[int] = set()  # 64-bit hashes of the keys requested in this run
+        # 64-bit hashes of the keys requested in this run; with a frontier, one set
+        # shared by every worker of the run
+        self.seen: set[int] | Any = set()
+        if crawler.settings.get("FRONTIER_URL"):
+            from newsarchive.discover.redis_state import open_run_seen
+
+            self.seen = open_run_seen(crawler.settings)
         # Conditional re-checks (STATE_CONDITIONAL); a page every request of which the
         # browser renders is not: Chromium's answer to a 304 is no page.
         self.conditional_requests = (crawler.settings.getbool("STATE_CONDITIONAL")

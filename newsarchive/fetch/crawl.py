@@ -27,6 +27,7 @@ Around the Scrapy run:
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import resource
 import signal
@@ -295,7 +296,16 @@ def run_crawl(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StorageError(f"cannot create {out}: {exc.strerror or exc}") from exc
-    lock = lock_collection(out)
+    overrides = dict(settings_overrides or {})
+    if overrides.get("FRONTIER_URL"):
+        # One of many workers in this folder: a slot of its own (newsarchive.fetch.workers).
+        from newsarchive.capture.naming import safe_host
+        from newsarchive.fetch.workers import frontier_overrides, take_slot
+
+        lock, slot = take_slot(out, overrides.get("FRONTIER_WORKER") or None, safe_host())
+        settings_overrides = {**overrides, **frontier_overrides(slot)}
+    else:
+        lock = lock_collection(out)
     install_shutdown_handlers(_interrupted)
     try:
         return _run_locked(out, spider_kwargs, settings_overrides)
@@ -306,8 +316,10 @@ def run_crawl(
 def _run_locked(
     out: Path, spider_kwargs: dict[str, Any], settings_overrides: dict[str, Any] | None
 ) -> CrawlSummary:
-    before = {p.name for p in Layout(out).warcs()}
     settings = crawl_settings(out, settings_overrides)
+    # A frontier worker shares the folder: its files are those named with its slot.
+    mine = f"*-{settings.get('WARC_HOST')}.warc.gz" if settings.get("WARC_HOST") else "*.warc.gz"
+    before = {p.name for p in Layout(out).warcs() if fnmatch.fnmatchcase(p.name, mine)}
     store_uri = settings.get("STORE_URI")
     if store_uri and str(store_uri).startswith("s3://"):
         from newsarchive.store.precheck import check_store
@@ -329,7 +341,8 @@ def _run_locked(
     stats = crawler.stats.get_stats() if crawler.stats else {}
     counts = crawl_counts(stats)
     failures, refused = outcome_counts(stats)
-    after = [p for p in Layout(out).warcs() if p.name not in before]
+    after = [p for p in Layout(out).warcs()
+             if p.name not in before and fnmatch.fnmatchcase(p.name, mine)]
     error = stats.get("warc/error") or stats.get("store/error")
     summary = CrawlSummary(
         out=str(out),

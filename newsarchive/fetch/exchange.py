@@ -45,6 +45,7 @@ class Exchange:
     ip_address: str | None = None
     warc_headers: dict[str, str] = field(default_factory=dict)
     record_id: str | None = None  # assigned by the service when queued
+    mark: str | None = None  # handed to the writer's on_written once the records are on disk
     spool: Spool | None = None  # the body, when it was too large to hold in memory
     #: a conditional request's: the payload digest of the capture its validators came from
     #: (a ``304`` answer becomes a server-not-modified revisit of that capture)

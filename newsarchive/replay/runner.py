@@ -1,5 +1,8 @@
 """Running a replay: prepare the work folder, start the server process, stop it cleanly.
 
+pywb runs from a virtualenv of its own (pywb pins ``redis<3``; the crawl uses
+scrapy-redis with a current client): :func:`pywb_python` finds it.
+
 The CLI process stays in charge: it prepares (where user mistakes become
 one-line errors), starts :mod:`newsarchive.replay.serve` as a child, relays its
 "listening" line, and on Ctrl-C or SIGTERM stops the child and deletes the
@@ -14,6 +17,7 @@ for good) and passes it to the debug log. A child that does not stop within
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import logging
 import os
@@ -33,6 +37,21 @@ from newsarchive.replay.setup import ReplayOptions, prepare
 logger = logging.getLogger(__name__)
 
 STOP_TIMEOUT = 5.0
+
+
+def pywb_python() -> str:
+    """The Python that runs the replay server: ``.venv-pywb`` beside the source
+    checkout (made by ``./run``), else this one if pywb is installed here."""
+    root = Path(__file__).resolve().parents[2]
+    candidate = root / ".venv-pywb" / "bin" / "python"
+    if candidate.exists():
+        return str(candidate)
+    if importlib.util.find_spec("pywb") is not None:
+        return sys.executable
+    raise NewsarchiveError(
+        f"pywb is not installed: run ./run setup (it makes {candidate.parent.parent}), or "
+        "install pywb==2.10.0 into a virtualenv of its own with newsarchive (--no-deps)"
+    )
 
 
 def _drain(stream: Any) -> None:
@@ -55,7 +74,7 @@ def serve(
         run_file = work / "run.json"
         run_file.write_text(json.dumps(setup.as_dict()), encoding="utf-8")
         child = subprocess.Popen(
-            [sys.executable, "-m", "newsarchive.replay.serve", str(run_file)],
+            [pywb_python(), "-m", "newsarchive.replay.serve", str(run_file)],
             stdout=subprocess.PIPE,
             text=True,
             env={**os.environ, "PYTHONWARNINGS": "ignore"},

@@ -1,0 +1,182 @@
+"""The crawl state and the dedup index in Redis, shared by every worker of a frontier.
+
+The crawl state has the interface of :class:`~newsarchive.discover.state.CrawlState`
+(the dedup index, :mod:`newsarchive.capture.redis_dedup`, that of
+:class:`~newsarchive.capture.dedup.DigestIndex`), so the incremental
+middlewares and the WARC writer use them unchanged; ``crawl --frontier``
+picks them. Revisit
+decisions are then exact whichever worker fetches a URL, and an incremental
+run of N workers fetches what one worker would.
+
+The same durability rule as the SQLite state: a URL's row must never be in
+Redis before the WARC record it describes is on disk, and, as workers die and
+others go on, not long after: each fetch is written by
+:meth:`RedisCrawlState.commit` right after :attr:`before_commit` (the crawl
+flushes the WARC writer there), so a killed worker loses only the rows of the
+records it had not written (SQLite batches 200: a lost row there costs one
+refetch by the same process; here another worker's next run would archive
+the page again). A digest is added to the dedup
+index by the writer thread right after its record is flushed, as in SQLite.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import astuple
+from typing import TYPE_CHECKING
+
+from newsarchive.discover.revisit import UrlRecord
+from newsarchive.discover.state import FetchResult
+from newsarchive.exceptions import StorageError
+
+if TYPE_CHECKING:
+    import redis
+
+    from newsarchive.discover.frontier_keys import FrontierKeys
+
+
+def _record(raw: bytes | str | None) -> UrlRecord | None:
+    return UrlRecord(*json.loads(raw)) if raw else None
+
+
+class RedisCrawlState:
+    """The crawl state of a site in Redis hashes ``state`` (URL -> row) and ``aliases``."""
+
+    commit_every = 1
+
+    def __init__(self, client: redis.Redis, keys: FrontierKeys) -> None:
+        self.client = client
+        self.keys = keys
+        self.path = f"redis {keys.state}"
+        self._rows: dict[str, UrlRecord] = {}
+        self._aliases: dict[str, str] = {}
+        self.before_commit: Callable[[], None] | None = None
+
+    # -- reading -------------------------------------------------------------------
+    def resolve(self, url: str) -> str:
+        """The canonical URL ``url`` is an alias of, or ``url`` itself."""
+        if url in self._aliases:
+            return self._aliases[url]
+        found = self.client.hget(self.keys.aliases, url)
+        return found.decode() if isinstance(found, bytes) else (found or url)
+
+    def get(self, url: str) -> UrlRecord | None:
+        """What is known of canonical ``url`` (this worker's unwritten fetches included)."""
+        if url in self._rows:
+            return self._rows[url]
+        return _record(self.client.hget(self.keys.state, url))
+
+    def __iter__(self) -> Iterator[UrlRecord]:
+        rows = {k.decode(): _record(v) for k, v in self.client.hgetall(self.keys.state).items()}
+        rows.update(self._rows)
+        for url in sorted(rows):
+            row = rows[url]
+            if row is not None:
+                yield row
+
+    def __len__(self) -> int:
+        return int(self.client.hlen(self.keys.state)) + sum(
+            1 for u in self._rows if not self.client.hexists(self.keys.state, u))
+
+    # -- writing -------------------------------------------------------------------
+    def record_fetch(
+        self, url: str, *, kind: str, now: float, status: int, digest: str | None,
+        fetched_url: str | None = None, lastmod: str | None = None,
+        published: str | None = None,
+    ) -> FetchResult:
+        """Remember a fetch of canonical ``url``; say whether it was new or changed."""
+        old = self.get(url)
+        changed = old is not None and digest is not None and old.digest != digest
+        if old is None:
+            row = UrlRecord(url, kind, now, now, status, digest, now, lastmod, published, 1)
+        else:
+            row = UrlRecord(
+                url, kind, old.first_seen, now, status, digest or old.digest,
+                now if changed else old.last_changed, lastmod or old.lastmod,
+                old.published or published, old.fetches + 1)
+        self._rows[url] = row
+        self._touch()
+        return FetchResult(new=old is None, changed=changed)
+
+    def set_kind(self, url: str, kind: str) -> None:
+        """Correct the kind of canonical ``url``."""
+        row = self.get(url)
+        if row is not None:
+            self._rows[url] = UrlRecord(*(kind if i == 1 else v for i, v in enumerate(astuple(row))))
+            self._touch()
+
+    def add_alias(self, alias: str, url: str) -> None:
+        """Record that the page fetched as ``alias`` declares itself ``url``."""
+        if alias == url:
+            return
+        self._aliases[alias] = url
+        row = self.get(alias)
+        if row is not None:
+            known = self.get(url)
+            first = min(row.first_seen, known.first_seen) if known else row.first_seen
+            values = list(astuple(row))
+            values[0], values[2] = url, first
+            self._rows[url] = UrlRecord(*values)
+        self._touch()
+
+    def _touch(self) -> None:
+        if len(self._rows) + len(self._aliases) >= self.commit_every:
+            self.commit()
+
+    def commit(self) -> None:
+        """Write the kept fetches to Redis (after :attr:`before_commit`)."""
+        if not (self._rows or self._aliases):
+            return
+        if self.before_commit is not None:
+            self.before_commit()
+        import redis
+
+        pipe = self.client.pipeline(transaction=True)
+        if self._rows:
+            pipe.hset(self.keys.state, mapping={
+                u: json.dumps(astuple(r)) for u, r in self._rows.items()})
+        if self._aliases:
+            pipe.hset(self.keys.aliases, mapping=self._aliases)
+        try:
+            pipe.execute()
+        except redis.RedisError as exc:
+            raise StorageError(f"cannot write the crawl state to Redis: {exc}") from exc
+        self._rows.clear()
+        self._aliases.clear()
+
+    def close(self) -> None:
+        """Commit (nothing to close: the client is shared)."""
+        self.commit()
+
+
+class RunSeen:
+    """The canonical URLs requested in this run by any worker (cleared when a run starts)."""
+
+    def __init__(self, client: redis.Redis, keys: FrontierKeys) -> None:
+        self.client = client
+        self.key = keys.seen
+
+    def __contains__(self, key: object) -> bool:
+        return bool(self.client.sismember(self.key, str(key)))
+
+    def add(self, key: object) -> None:
+        """Mark ``key`` requested."""
+        self.client.sadd(self.key, str(key))
+
+
+def _client_and_keys(settings: object) -> tuple[redis.Redis, FrontierKeys]:
+    from newsarchive.discover.frontier_keys import FrontierKeys, redis_client, site_id
+
+    get = settings.get  # type: ignore[attr-defined]
+    return redis_client(get("FRONTIER_URL")), FrontierKeys(site_id(get("FRONTIER_SITE") or "site"))
+
+
+def open_crawl_state(settings: object) -> RedisCrawlState:
+    """The shared crawl state of ``FRONTIER_URL`` / ``FRONTIER_SITE``."""
+    return RedisCrawlState(*_client_and_keys(settings))
+
+
+def open_run_seen(settings: object) -> RunSeen:
+    """The shared set of URLs requested in the current run."""
+    return RunSeen(*_client_and_keys(settings))
