@@ -34,7 +34,7 @@ import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from scrapy import signals
@@ -87,7 +87,8 @@ def crawl_state(crawler: Crawler) -> CrawlState:
             # Shared by every worker of the frontier (newsarchive.discover.redis_state).
             from newsarchive.discover.redis_state import open_crawl_state
 
-            state = open_crawl_state(crawler.settings)
+            # the same methods as CrawlState's, over Redis hashes
+            state = cast("CrawlState", open_crawl_state(crawler.settings))
         else:
             path = crawler.settings.get("STATE_DB") or str(
                 Layout(Path(crawler.settings.get("WARC_DIR"))).crawl_db

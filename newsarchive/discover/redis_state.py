@@ -22,8 +22,8 @@ index by the writer thread right after its record is flushed, as in SQLite.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from dataclasses import astuple
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import astuple, replace
 from typing import TYPE_CHECKING
 
 from newsarchive.discover.revisit import UrlRecord
@@ -67,8 +67,34 @@ class RedisCrawlState:
             return self._rows[url]
         return _record(self.client.hget(self.keys.state, url))
 
+    def resolve_many(self, urls: Sequence[str]) -> dict[str, str]:
+        """The aliases among ``urls``, each with the canonical URL it stands for."""
+        urls = list(urls)
+        found = {u: self._aliases[u] for u in urls if u in self._aliases}
+        rest = [u for u in urls if u not in found]
+        for start in range(0, len(rest), 500):
+            chunk = rest[start:start + 500]
+            for alias, value in zip(chunk, self.client.hmget(self.keys.aliases, chunk), strict=True):
+                if value is not None:
+                    found[alias] = value.decode() if isinstance(value, bytes) else value
+        return found
+
+    def get_many(self, urls: Sequence[str]) -> dict[str, UrlRecord]:
+        """What is known of each of ``urls`` (canonical), by URL: one ``HMGET`` per 500."""
+        urls = list(urls)
+        found = {u: self._rows[u] for u in urls if u in self._rows}
+        rest = [u for u in urls if u not in found]
+        for start in range(0, len(rest), 500):
+            chunk = rest[start:start + 500]
+            for url, raw in zip(chunk, self.client.hmget(self.keys.state, chunk), strict=True):
+                row = _record(raw)
+                if row is not None:
+                    found[url] = row
+        return found
+
     def __iter__(self) -> Iterator[UrlRecord]:
-        rows = {k.decode(): _record(v) for k, v in self.client.hgetall(self.keys.state).items()}
+        rows = {k.decode() if isinstance(k, bytes) else str(k): _record(v)
+                for k, v in self.client.hgetall(self.keys.state).items()}
         rows.update(self._rows)
         for url in sorted(rows):
             row = rows[url]
@@ -83,18 +109,24 @@ class RedisCrawlState:
     def record_fetch(
         self, url: str, *, kind: str, now: float, status: int, digest: str | None,
         fetched_url: str | None = None, lastmod: str | None = None,
-        published: str | None = None,
+        published: str | None = None, etag: str | None = None,
+        last_modified: str | None = None,
     ) -> FetchResult:
-        """Remember a fetch of canonical ``url``; say whether it was new or changed."""
+        """Remember a fetch of canonical ``url``; say whether it was new or changed
+        (validators as :meth:`~newsarchive.discover.state.CrawlState.record_fetch` keeps them)."""
         old = self.get(url)
         changed = old is not None and digest is not None and old.digest != digest
         if old is None:
-            row = UrlRecord(url, kind, now, now, status, digest, now, lastmod, published, 1)
+            row = UrlRecord(url, kind, now, now, status, digest, now, lastmod, published, 1,
+                            etag, last_modified)
         else:
+            keep = status == 304  # a 304 keeps the validators unless it sent new ones
             row = UrlRecord(
                 url, kind, old.first_seen, now, status, digest or old.digest,
                 now if changed else old.last_changed, lastmod or old.lastmod,
-                old.published or published, old.fetches + 1)
+                old.published or published, old.fetches + 1,
+                (etag or old.etag) if keep else etag,
+                (last_modified or old.last_modified) if keep else last_modified)
         self._rows[url] = row
         self._touch()
         return FetchResult(new=old is None, changed=changed)
@@ -103,7 +135,7 @@ class RedisCrawlState:
         """Correct the kind of canonical ``url``."""
         row = self.get(url)
         if row is not None:
-            self._rows[url] = UrlRecord(*(kind if i == 1 else v for i, v in enumerate(astuple(row))))
+            self._rows[url] = replace(row, kind=kind)
             self._touch()
 
     def add_alias(self, alias: str, url: str) -> None:
@@ -134,10 +166,11 @@ class RedisCrawlState:
 
         pipe = self.client.pipeline(transaction=True)
         if self._rows:
-            pipe.hset(self.keys.state, mapping={
-                u: json.dumps(astuple(r)) for u, r in self._rows.items()})
+            rows: dict[str | bytes, str | bytes] = {
+                u: json.dumps(astuple(r)) for u, r in self._rows.items()}
+            pipe.hset(self.keys.state, mapping=rows)  # type: ignore[arg-type]  # redis-py's Mapping is invariant
         if self._aliases:
-            pipe.hset(self.keys.aliases, mapping=self._aliases)
+            pipe.hset(self.keys.aliases, mapping=self._aliases)  # type: ignore[arg-type]
         try:
             pipe.execute()
         except redis.RedisError as exc:

@@ -201,7 +201,9 @@ class Frontier:
         """The request of ``lease`` is done: forget it."""
         k = self.keys
         pipe = self.client.pipeline(transaction=True)
-        pipe.zrem(k.leases, lease).hdel(k.leased, lease).hdel(k.lease_owner, lease)
+        pipe.zrem(k.leases, lease)
+        pipe.hdel(k.leased, lease)
+        pipe.hdel(k.lease_owner, lease)
         pipe.hdel(k.lease_prio, lease)
         pipe.execute()
         with self._lock:
@@ -233,7 +235,8 @@ class Frontier:
         """Anything left in the run: queued, requeued or leased by any worker."""
         k = self.keys
         pipe = self.client.pipeline(transaction=False)
-        pipe.zcard(k.requests).zcard(k.retry).zcard(k.leases)
+        for key in (k.requests, k.retry, k.leases):
+            pipe.zcard(key)
         return sum(pipe.execute()) > 0
 
     def heartbeat(self) -> None:
