@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from newsarchive.capture.dedup import DigestIndex
-from newsarchive.collection import STATE_DIR, Layout
+from newsarchive.collection import STATE_DIR, WARC_GZ, Layout
 from newsarchive.exceptions import WarcError
 
 logger = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ def scan(directory: Path, since: float, dedup: DigestIndex | None,
     found = Reconciled()
     files = []
     for path in Layout(directory).warcs():
-        if not fnmatch.fnmatchcase(path.name, pattern + ".warc.gz"):
+        if not fnmatch.fnmatchcase(path.name, pattern + WARC_GZ):
             continue  # another worker's file (crawl --frontier)
         try:
             if path.stat().st_mtime >= since - SLACK:

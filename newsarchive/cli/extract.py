@@ -48,7 +48,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from newsarchive import settings
+from newsarchive import collection, settings
 from newsarchive.cli.common import add_s3_options, apply_s3_options, check_url, print_json
 from newsarchive.exceptions import ConfigError
 from newsarchive.shard import add_shard_option
@@ -56,7 +56,7 @@ from newsarchive.shard import add_shard_option
 logger = logging.getLogger(__name__)
 
 HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".shtml")
-WARC_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz",
+WARC_SUFFIXES = (*collection.WARC_SUFFIXES,
                  ".warc.lz4", ".warc.zst")  # the last two only to say they are not read
 
 

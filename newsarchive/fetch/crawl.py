@@ -42,7 +42,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 from scrapy.utils.ossignal import install_shutdown_handlers
 
-from newsarchive.collection import Layout
+from newsarchive.collection import WARC_GZ, Layout
 from newsarchive.exceptions import BusyError, StorageError
 from newsarchive.fetch.outcomes import outcome_counts
 from newsarchive.fetch.progress import crawl_counts
@@ -318,7 +318,7 @@ def _run_locked(
 ) -> CrawlSummary:
     settings = crawl_settings(out, settings_overrides)
     # A frontier worker shares the folder: its files are those named with its slot.
-    mine = f"*-{settings.get('WARC_HOST')}.warc.gz" if settings.get("WARC_HOST") else "*.warc.gz"
+    mine = f"*-{settings.get('WARC_HOST')}{WARC_GZ}" if settings.get("WARC_HOST") else f"*{WARC_GZ}"
     before = {p.name for p in Layout(out).warcs() if fnmatch.fnmatchcase(p.name, mine)}
     store_uri = settings.get("STORE_URI")
     if store_uri and str(store_uri).startswith("s3://"):

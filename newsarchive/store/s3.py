@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from newsarchive.collection import INDEX_SUFFIX, WARC_GZ
 from newsarchive.exceptions import ConfigError, StorageError, TransientStorageError
 from newsarchive.store.base import ObjectInfo, PutOutcome
 from newsarchive.store.digest import CHUNK, MIN_PART_SIZE, FileDigest, hash_file
@@ -36,10 +37,10 @@ logger = logging.getLogger(__name__)
 MiB = 1024 * 1024
 SHA256_META = "sha256"  # x-amz-meta-sha256: hex SHA-256 of the whole file
 _CONTENT_TYPES = {
-    ".warc.gz": "application/warc",
+    WARC_GZ: "application/warc",
     ".warc": "application/warc",
-    ".jsonl.gz": "application/gzip",
-    ".cdxj": "text/plain; charset=utf-8",
+    ".jsonl.gz": "application/gzip",  # sidecars, any gzipped JSON lines
+    INDEX_SUFFIX: "text/plain; charset=utf-8",
 }
 
 
