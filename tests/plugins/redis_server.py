@@ -11,35 +11,26 @@ import itertools
 import shutil
 import socket
 import subprocess
-import time
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
 import pytest
+
+from tests.plugins.net import free_port, wait_until_up
 
 _databases = itertools.count(1)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _redis_answers(port: int) -> Callable[[], object]:
+    """A probe for :func:`~tests.plugins.net.wait_until_up`: the server answers PING."""
 
+    def probe() -> object:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+            s.sendall(b"PING\r\n")
+            if not s.recv(16).startswith(b"+PONG"):
+                raise ConnectionError("no PONG yet")  # loading: an OSError, so polled again
+        return True
 
-def _wait_until_up(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"redis-server exited with {proc.returncode}: "
-                               f"{log.read_text(errors='replace')[-500:]}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                s.sendall(b"PING\r\n")
-                if s.recv(16).startswith(b"+PONG"):
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("redis-server did not answer within 30 s")
+    return probe
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +40,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if exe is None:
         pytest.fail("redis-server is not installed: ./run setup installs Debian's redis-server")
     folder = tmp_path_factory.mktemp("redis")
-    port = _free_port()
+    port = free_port()
     log = folder / "redis.log"
     proc = subprocess.Popen(
         [exe, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder),
@@ -57,7 +48,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
     )
     try:
-        _wait_until_up(port, proc, log)
+        wait_until_up(_redis_answers(port), proc, "redis-server")
         yield f"redis://127.0.0.1:{port}"
     finally:
         proc.terminate()
