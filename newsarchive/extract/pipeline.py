@@ -27,7 +27,8 @@ import contextlib
 import logging
 import multiprocessing
 import os
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+import threading
+from concurrent.futures import Executor, Future, InvalidStateError, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -73,6 +74,25 @@ def warm_up(limits: Limits | None = None) -> None:
 def default_workers() -> int:
     """One extraction process beside the crawl when there is a second core."""
     return 1 if (os.cpu_count() or 1) > 1 else 0
+
+
+def _quiet_broken_pool_race() -> None:
+    """On Python 3.11 the pool's manager thread, finding its workers killed, sets a
+    BrokenProcessPool on every pending future, and one already cancelled makes it
+    raise ``InvalidStateError``: a thread traceback on stderr of a crawl stopped at
+    once, though nothing is wrong (3.12 ignores that error there). Swallow just that."""
+    previous = threading.excepthook
+    if getattr(previous, "newsarchive_quiet_pool", False):
+        return
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if isinstance(args.exc_value, InvalidStateError) and type(args.thread).__name__ == (
+                "_ExecutorManagerThread"):
+            return
+        previous(args)
+
+    hook.newsarchive_quiet_pool = True  # type: ignore[attr-defined]
+    threading.excepthook = hook
 
 
 class SidecarPipeline:
@@ -147,6 +167,7 @@ class SidecarPipeline:
         pool, self._pool = self._pool, None
         if isinstance(pool, ProcessPoolExecutor):
             procs = list((getattr(pool, "_processes", None) or {}).values())
+            _quiet_broken_pool_race()
             pool.shutdown(wait=False, cancel_futures=True)
             for proc in procs:
                 with contextlib.suppress(Exception):
