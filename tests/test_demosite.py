@@ -520,8 +520,10 @@ def test_cli_serves_until_interrupted() -> None:
     import subprocess
     import urllib.request
 
+    # started as `newsarchive demo-site &` starts it: with SIGINT ignored, which Python keeps
     proc = subprocess.Popen([str(NEWSARCHIVE), "demo-site", "--port", "0", "--articles", "5"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
         line = proc.stdout.readline()
         url = re.search(r"(http://127\.0\.0\.1:\d+/)", line)[1]
@@ -531,8 +533,8 @@ def test_cli_serves_until_interrupted() -> None:
     finally:
         proc.send_signal(signal.SIGINT)
         # Generous: what is asserted is the exit code, on a machine that may be loaded.
-        code = proc.wait(timeout=120)
-    assert code == 130
+        _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr[-2000:]
 
 
 @pytest.mark.parametrize(("args", "message"), [

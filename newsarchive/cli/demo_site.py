@@ -8,6 +8,7 @@ slower than the next), prints the URL and serves until Ctrl-C (exit code 130).
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from newsarchive.exceptions import UserError
@@ -61,6 +62,9 @@ def run(args: argparse.Namespace) -> int:
         ) from None
     if args.warm:
         site.warm()
+    # Ctrl-C stops it even when started from a parent that ignores SIGINT (a shell's
+    # `cmd &`, a test runner after a crawl's hard stop): Python keeps an inherited SIG_IGN.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     print(f"demo site: {site.url} ({len(site.articles)} articles, day {args.day}); "
           "Ctrl-C to stop", flush=True)
     try:
