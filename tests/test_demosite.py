@@ -533,7 +533,12 @@ def test_cli_serves_until_interrupted() -> None:
     finally:
         proc.send_signal(signal.SIGINT)
         # Generous: what is asserted is the exit code, on a machine that may be loaded.
-        _, stderr = proc.communicate(timeout=120)
+        try:
+            _, stderr = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()  # a failed test leaves no server behind
+            proc.communicate()
+            raise
     assert proc.returncode == 130, stderr[-2000:]
 
 
