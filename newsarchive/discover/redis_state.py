@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import astuple, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from newsarchive.discover.revisit import UrlRecord
 from newsarchive.discover.state import FetchResult
@@ -72,11 +72,8 @@ class RedisCrawlState:
         urls = list(urls)
         found = {u: self._aliases[u] for u in urls if u in self._aliases}
         rest = [u for u in urls if u not in found]
-        for start in range(0, len(rest), 500):
-            chunk = rest[start:start + 500]
-            for alias, value in zip(chunk, self.client.hmget(self.keys.aliases, chunk), strict=True):
-                if value is not None:
-                    found[alias] = value.decode() if isinstance(value, bytes) else value
+        for alias, value in self._hmget(self.keys.aliases, rest):
+            found[alias] = value.decode() if isinstance(value, bytes) else value
         return found
 
     def get_many(self, urls: Sequence[str]) -> dict[str, UrlRecord]:
@@ -84,13 +81,19 @@ class RedisCrawlState:
         urls = list(urls)
         found = {u: self._rows[u] for u in urls if u in self._rows}
         rest = [u for u in urls if u not in found]
-        for start in range(0, len(rest), 500):
-            chunk = rest[start:start + 500]
-            for url, raw in zip(chunk, self.client.hmget(self.keys.state, chunk), strict=True):
-                row = _record(raw)
-                if row is not None:
-                    found[url] = row
+        for url, raw in self._hmget(self.keys.state, rest):
+            row = _record(raw)
+            if row is not None:
+                found[url] = row
         return found
+
+    def _hmget(self, key: str, fields: list[str]) -> Iterator[tuple[str, Any]]:
+        """``(field, value)`` of the fields of hash ``key`` that are set, one ``HMGET`` per 500."""
+        for start in range(0, len(fields), 500):
+            chunk = fields[start:start + 500]
+            for field, value in zip(chunk, self.client.hmget(key, chunk), strict=True):
+                if value is not None:
+                    yield field, value
 
     def __iter__(self) -> Iterator[UrlRecord]:
         rows = {k.decode() if isinstance(k, bytes) else str(k): _record(v)

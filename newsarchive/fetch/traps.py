@@ -50,32 +50,28 @@ def _redirects_failed(crawler: Crawler, request: Request, exc: IgnoreRequest) ->
     return FetchFailed(f"redirects: {reason}")
 
 
-class CountedRedirectMiddleware(RedirectMiddleware):
+class _CountsRedirectLimit:
+    """Mixin over a Scrapy redirect middleware: a chain cut at the limit is a failed fetch."""
+
+    crawler: Crawler
+
+    def process_response(self, request: Request, response: Response, spider: Any = None) -> Any:
+        try:
+            return super().process_response(request, response)  # type: ignore[misc]
+        except FetchFailed:
+            raise
+        except IgnoreRequest as exc:
+            if "max redirections" not in str(exc):
+                raise
+            raise _redirects_failed(self.crawler, request, exc) from None
+
+
+class CountedRedirectMiddleware(_CountsRedirectLimit, RedirectMiddleware):
     """Scrapy's 3xx redirects; a chain over the limit counts as a failed fetch."""
 
-    def process_response(self, request: Request, response: Response, spider: Any = None) -> Any:
-        try:
-            return super().process_response(request, response)
-        except FetchFailed:
-            raise
-        except IgnoreRequest as exc:
-            if "max redirections" not in str(exc):
-                raise
-            raise _redirects_failed(self.crawler, request, exc) from None
 
-
-class CountedMetaRefreshMiddleware(MetaRefreshMiddleware):
+class CountedMetaRefreshMiddleware(_CountsRedirectLimit, MetaRefreshMiddleware):
     """Scrapy's ``<meta http-equiv=refresh>`` redirects, counted the same way."""
-
-    def process_response(self, request: Request, response: Response, spider: Any = None) -> Any:
-        try:
-            return super().process_response(request, response)
-        except FetchFailed:
-            raise
-        except IgnoreRequest as exc:
-            if "max redirections" not in str(exc):
-                raise
-            raise _redirects_failed(self.crawler, request, exc) from None
 
 
 class CountedUrlLengthMiddleware(UrlLengthMiddleware):

@@ -57,3 +57,13 @@ def wait_until_up(
                 proc.wait()
                 raise RuntimeError(f"{what} did not answer within {timeout:g} s") from None
             time.sleep(0.1)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """End a test server: SIGTERM, then SIGKILL if it has not gone within 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.plugins.net import free_port, wait_until_up
+from tests.plugins.net import free_port, stop, wait_until_up
 
 _databases = itertools.count(1)
 
@@ -51,11 +51,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         wait_until_up(_redis_answers(port), proc, "redis-server")
         yield f"redis://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 @pytest.fixture

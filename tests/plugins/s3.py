@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.plugins.net import free_port, http_answers, wait_until_up
+from tests.plugins.net import free_port, http_answers, stop, wait_until_up
 
 #: what the fixture puts in the environment (and subprocesses inherit).
 S3_ENV = {
@@ -53,12 +53,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             wait_until_up(http_answers(url + "/"), proc, "moto_server")
             yield url
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc)
 
 
 @pytest.fixture
