@@ -210,7 +210,7 @@ asyncio.run(main())
 CRAWL = r"""
 import json, sys
 from pathlib import Path
-from newsarchive.fetch.crawl import run_crawl
+from newsarchive.crawl import run_crawl
 urls = [f"{sys.argv[1]}/p/{n}.html" for n in range(int(sys.argv[2]))]
 s = run_crawl(Path(sys.argv[3]), {"start_urls": urls, "depth": 0}, json.loads(sys.argv[4]))
 assert s.pages >= len(urls) and not s.errors, s.as_dict()

@@ -7,7 +7,7 @@ share the crawl state; the render-mode middleware calls the render handler;
 the browser and the egress middleware share the egress policy; the crawl's
 stop rules reach the writer and the sidecar workers.
 
-:func:`newsarchive.fetch.crawl.crawl_settings` creates one :class:`CrawlWiring`
+:func:`newsarchive.crawl.crawl_settings` creates one :class:`CrawlWiring`
 per crawl and puts it in the settings the crawler is created with
 (:data:`WIRING_SETTING`); each component's ``from_crawler`` takes it from
 there (:func:`wiring_of`). The component that owns a service fills its slot
@@ -30,9 +30,6 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
-
-    from newsarchive.discover.egress import EgressPolicy
-    from newsarchive.discover.state import CrawlState
 
 #: the settings key holding the crawl's :class:`CrawlWiring`
 WIRING_SETTING = "NEWSARCHIVE_WIRING"
@@ -104,10 +101,14 @@ class CrawlWiring:
 
     #: the WARC writer thread (capture middleware; ``WARC_ENABLED``)
     capture: Archive | None = None
-    #: the crawl state, opened by the incremental middlewares (``STATE_ENABLED``)
-    state: CrawlState | None = None
-    #: the egress policy, built from the spider's URLs on first use (fetch.egress_scrapy)
-    egress: EgressPolicy | None = None
+    # The two services of the discover stage, the first one, are typed where
+    # they are read: the wiring, shared by every stage, imports none of them.
+    #: the crawl state (discover.state.CrawlState), opened by the incremental
+    #: middlewares (``STATE_ENABLED``)
+    state: Any | None = None
+    #: the egress policy (discover.egress.EgressPolicy), built from the spider's
+    #: URLs on first use (fetch.egress_scrapy)
+    egress: Any | None = None
     #: URLs whose refusal is already logged (once per URL and crawl)
     egress_logged: OrderedDict[str, None] = field(default_factory=OrderedDict)
     #: the browser's egress proxy, started with the first rendered page (fetch.egress_browser)
@@ -119,7 +120,7 @@ class CrawlWiring:
     #: the index worker (``INDEX_ENABLED``), which the uploader waits for
     indexer: Indexer | None = None
     # Parts of later stages the capture stage works with, handed in by the crawl
-    # (newsarchive.fetch.crawl) so the capture stage imports neither:
+    # (newsarchive.crawl) so the capture stage imports neither:
     #: a running digest of each closed file, recorded for the uploader (store.digest.RunningDigest)
     file_digest: Callable[[], Any] | None = None
     #: reads a WARC's archived HTML pages, for the reconcile scan (extract.archive.PageReader)

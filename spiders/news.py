@@ -39,6 +39,7 @@ from newsarchive.discover.links import extract_links
 from newsarchive.discover.parsed import html_tree
 from newsarchive.discover.revisit import RevisitPolicy
 from newsarchive.discover.sitemaps import iter_sitemap, sitemaps_in_robots
+from newsarchive.discover.state import CrawlState
 from newsarchive.fetch.items import PageItem
 from newsarchive.meta import HOPS
 from newsarchive.meta import KIND as KIND_META
@@ -179,7 +180,7 @@ class NewsSpider(scrapy.Spider):
         self._queue_listed(batch)
 
     def _queue_listed(self, batch: list[Listed]) -> None:
-        state = wiring_of(self.crawler).state
+        state: CrawlState | None = wiring_of(self.crawler).state
         if state is not None and batch:
             policy = RevisitPolicy.from_settings(self.settings)
             batch = due_listed(state, policy, self.crawler.stats, batch)
@@ -296,7 +297,7 @@ class NewsSpider(scrapy.Spider):
             article = kind == "article" or markup
         if not article:
             return
-        state = wiring_of(self.crawler).state
+        state: CrawlState | None = wiring_of(self.crawler).state
         key = response.meta.get(KEY_META)
         if kind != "article" and state is not None and key:
             state.set_kind(key, "article")
@@ -306,7 +307,7 @@ class NewsSpider(scrapy.Spider):
     def record_canonical(self, url: str, link: str | None, og_url: str | None) -> None:
         """Make the page's declared canonical URL the identity of ``url`` in the crawl state."""
         declared = declared_canonical(url, link, og_url)
-        state = wiring_of(self.crawler).state
+        state: CrawlState | None = wiring_of(self.crawler).state
         if declared is None or state is None:
             return
         fetched = canonical_url(url)

@@ -16,10 +16,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "newsarchive"
 ORDER = ["discover", "fetch", "capture", "store", "extract", "index", "replay", "export", "report"]
-#: modules outside the stage packages that belong to a stage
-STAGE_OF_MODULE: dict[str, str] = {}
-#: the crawl's composition root: it builds the wiring from every stage's parts
-ROOTS = {"newsarchive.fetch.crawl"}
+#: modules outside the stage packages that belong to a stage: a collection
+#: anywhere (local or s3://) lists its files through the store
+STAGE_OF_MODULE: dict[str, str] = {"newsarchive.collection": "store"}
+#: on top: they put the stages together and may import any of them
+#: (newsarchive.crawl is the crawl's composition root: it builds the wiring)
+TOP = {"cli", "api", "settings", "crawl", "__main__", "__init__", "demosite"}
 # spiders/ (kept at the top level, as Scrapy's layout wants) belongs to the fetch stage.
 
 
@@ -74,7 +76,7 @@ def violations(root: Path = ROOT) -> list[str]:
     for path in sources(root):
         module = module_name(path, root)
         here = stage_of(module)
-        if here is None or module in ROOTS:
+        if here is None:
             continue
         for name in sorted(imported(path, root)):
             there = stage_of(name)
@@ -120,3 +122,83 @@ def test_the_check_sees_a_backward_import(tmp_path: Path) -> None:
         "newsarchive.fetch.probe (fetch) imports newsarchive.store (store)",
         "newsarchive.fetch.probe (fetch) imports newsarchive.store.keys (store)",
     ]
+
+
+def unit_of(module: str) -> str | None:
+    """The top-level unit of ``newsarchive`` a module is in (a package or a module)."""
+    parts = module.split(".")
+    if parts[0] == "spiders":
+        return "spiders"
+    if parts[0] != "newsarchive":
+        return None
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def unit_graph(root: Path = ROOT) -> dict[str, set[str]]:
+    """Which top-level units import which (the stages, the shared modules, the top)."""
+    graph: dict[str, set[str]] = {}
+    for path in sources(root):
+        here = unit_of(module_name(path, root))
+        assert here is not None
+        graph.setdefault(here, set())
+        for name in imported(path, root):
+            there = unit_of(name) if name != "newsarchive" else None
+            if there is not None and there != here:
+                graph[here].add(there)
+    # ``from newsarchive import __version__`` names no unit
+    return {unit: {there for there in theres if there in graph} for unit, theres in graph.items()}
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one unit (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_cycle_between_packages() -> None:
+    """No package or shared module depends, through any chain of imports, on itself."""
+    graph = unit_graph()
+    assert {"discover", "fetch", "capture", "layout", "wiring", "crawl"} <= set(graph)
+    assert cycles(graph) == []
+
+
+def test_shared_modules_import_no_stage() -> None:
+    """The modules every stage uses (layout, wiring, meta...) depend on no stage."""
+    graph = unit_graph()
+    shared = {unit for unit in graph if unit not in ORDER and unit not in TOP
+              and unit not in {"spiders", "collection", "schedule"}}
+    assert {"layout", "wiring", "meta"} <= shared
+    leaks = {unit: sorted(graph[unit] & set(ORDER)) for unit in shared if graph[unit] & set(ORDER)}
+    assert leaks == {}
+
+
+def test_the_cycle_check_sees_a_cycle() -> None:
+    """A chain through a shared module back to its start is found."""
+    graph = {"capture": {"layout"}, "layout": {"store"}, "store": {"capture"}, "index": {"store"}}
+    assert cycles(graph) == [["capture", "layout", "store"]]

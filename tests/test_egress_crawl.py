@@ -237,7 +237,7 @@ def test_a_name_that_rebinds_to_loopback_after_the_check_gets_no_connection(
                  "RETRY_ENABLED": False, "PROGRESS_ENABLED": False, "RENDER_MODE": "never"}
     kwargs = {"start_urls": [ssrf_site.url], "allowed_domains": ["127.0.0.1", name], "depth": 1,
               "fetch_embeds": False}
-    code = ("import json, sys; from pathlib import Path; from newsarchive.fetch.crawl import run_crawl; "
+    code = ("import json, sys; from pathlib import Path; from newsarchive.crawl import run_crawl; "
             "s = run_crawl(Path(sys.argv[1]), json.loads(sys.argv[2]), json.loads(sys.argv[3])); "
             "print(json.dumps(s.as_dict()))")
     proc = subprocess.run(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from newsarchive.collection import OPEN_SUFFIX, WARC_GZ
+from newsarchive.layout import OPEN_SUFFIX, WARC_GZ
 
 __all__ = ["OPEN_SUFFIX", "NAME_RE", "safe_host", "timestamp17", "warc_name"]
 

@@ -36,8 +36,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from newsarchive.capture.dedup import DigestIndex
-from newsarchive.collection import STATE_DIR, WARC_GZ, Layout
 from newsarchive.exceptions import WarcError
+from newsarchive.layout import STATE_DIR, WARC_GZ, Layout
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from newsarchive.capture.gzmembers import iter_members
 from newsarchive.capture.naming import OPEN_SUFFIX
-from newsarchive.collection import SIDECAR_DIR, WARC_DIR
+from newsarchive.layout import SIDECAR_DIR, WARC_DIR
 
 logger = logging.getLogger(__name__)
 

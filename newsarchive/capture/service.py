@@ -46,9 +46,9 @@ from newsarchive.capture.reconcile import (
 )
 from newsarchive.capture.recovery import recover_directory
 from newsarchive.capture.writer import FileOptions, Location, WarcFileSet
-from newsarchive.collection import Layout
 from newsarchive.exceptions import NewsarchiveError, StorageError
 from newsarchive.fetch.exchange import Exchange
+from newsarchive.layout import Layout
 
 logger = logging.getLogger(__name__)
 

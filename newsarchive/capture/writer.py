@@ -26,8 +26,8 @@ from typing import Any, BinaryIO, TypedDict
 
 from newsarchive.capture import records
 from newsarchive.capture.naming import OPEN_SUFFIX, warc_name
-from newsarchive.collection import Layout, sidecar_name
 from newsarchive.exceptions import StorageError
+from newsarchive.layout import Layout, sidecar_name
 
 logger = logging.getLogger(__name__)
 

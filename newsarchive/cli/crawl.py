@@ -143,7 +143,7 @@ def build_job(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]
 def run(args: argparse.Namespace) -> int:
     """Run the crawl as a recorded run; print the summary; exit as
     :meth:`CrawlSummary.exit_code` says."""
-    from newsarchive.fetch.crawl import Interrupted
+    from newsarchive.crawl import Interrupted
     from newsarchive.report.build import crawl_with_report
 
     spider_kwargs, overrides = build_job(args)

@@ -41,13 +41,13 @@ from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 
 from newsarchive import meta
-from newsarchive.collection import Layout
 from newsarchive.digests import sha1_digest
 from newsarchive.discover.backlog import Listed
 from newsarchive.discover.canonical import canonical_url
 from newsarchive.discover.revisit import RevisitPolicy, UrlRecord
 from newsarchive.discover.state import CrawlState
 from newsarchive.exceptions import NewsarchiveError
+from newsarchive.layout import Layout
 from newsarchive.switches import require
 from newsarchive.wiring import wiring_of
 
@@ -81,7 +81,7 @@ def request_kind(request: Request) -> str:
 def crawl_state(crawler: Crawler) -> CrawlState:
     """The crawl's shared state, opened on first use and closed with the spider."""
     wiring = wiring_of(crawler)
-    state = wiring.state
+    state: CrawlState | None = wiring.state
     if state is None:
         if crawler.settings.get("FRONTIER_URL"):
             # Shared by every worker of the frontier (newsarchive.discover.redis_state).

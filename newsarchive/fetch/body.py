@@ -48,9 +48,9 @@ from twisted.web.http import PotentialDataLoss
 from twisted.web.iweb import UNKNOWN_LENGTH
 
 from newsarchive import meta
-from newsarchive.collection import Layout
 from newsarchive.fetch.spool import Spool
 from newsarchive.fetch.wire import WireHeadersDownloadHandler
+from newsarchive.layout import Layout
 
 if TYPE_CHECKING:
     from scrapy.core.downloader.handlers.http11 import _ResultT

@@ -72,7 +72,7 @@ def report_after_crawl(run: RunInfo, summary: dict[str, Any]) -> str | None:
 
 def crawl_with_report(out: Path, spider_kwargs: dict[str, Any],
                       overrides: dict[str, Any] | None = None, report: bool = True) -> Any:
-    """Run a crawl (:func:`newsarchive.fetch.crawl.run_crawl`) as a recorded run of ``out``.
+    """Run a crawl (:func:`newsarchive.crawl.run_crawl`) as a recorded run of ``out``.
 
     Its summary is kept in ``out/reports/RUN.json`` (``running`` until it
     ends), and its report written to ``out/reports/RUN.html`` unless
@@ -80,7 +80,7 @@ def crawl_with_report(out: Path, spider_kwargs: dict[str, Any],
     the collection's state is restored from the store into an empty spool
     before, and saved there after (:mod:`newsarchive.store.snapshot`).
     """
-    from newsarchive.fetch.crawl import run_crawl
+    from newsarchive.crawl import run_crawl
     from newsarchive.report.history import discard_run, finish_run, start_run
     from newsarchive.store.snapshot import StateSync, restore_before_run, save_after_run
 

@@ -8,7 +8,7 @@ If the scheduler dies mid-run and is restarted, the orphaned crawl still holds
 the lock and the site is not started twice. The file also holds the PID of
 the holder (and what :meth:`SiteLock.acquire` was given to say about it, such
 as a start time), for messages only. The crawl takes the same kind of lock
-on its collection folder (:mod:`newsarchive.fetch.crawl`).
+on its collection folder (:mod:`newsarchive.crawl`).
 """
 
 from __future__ import annotations

@@ -34,9 +34,9 @@ from typing import Protocol
 
 from croniter import croniter
 
-from newsarchive.collection import Layout
 from newsarchive.discover.site import Site, load_site
 from newsarchive.exceptions import ConfigError
+from newsarchive.layout import Layout
 from newsarchive.schedule.lock import SiteLock
 from newsarchive.schedule.runs import RunOutcome, RunRecord, RunsDB
 

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
-from newsarchive.collection import WARC_WRITTEN_SUFFIXES
 from newsarchive.exceptions import ConfigError, UserError
+from newsarchive.layout import WARC_WRITTEN_SUFFIXES
 from newsarchive.store.base import ObjectInfo, Store
 
 __all__ = [

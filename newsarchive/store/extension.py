@@ -35,8 +35,8 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
-from newsarchive.collection import file_stem
 from newsarchive.exceptions import UserError
+from newsarchive.layout import file_stem
 from newsarchive.signals import file_closed
 from newsarchive.store import is_remote, store_for
 from newsarchive.store.digest import FileDigest

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
-from newsarchive.collection import (
+from newsarchive.layout import (
     CATALOG_DIR,
     INDEX_DIR,
     OPEN_SUFFIX,

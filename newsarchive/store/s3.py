@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from newsarchive.collection import INDEX_SUFFIX, WARC_GZ
 from newsarchive.exceptions import ConfigError, StorageError, TransientStorageError
+from newsarchive.layout import INDEX_SUFFIX, WARC_GZ
 from newsarchive.store.base import ObjectInfo, PutOutcome
 from newsarchive.store.digest import CHUNK, MIN_PART_SIZE, FileDigest, hash_file
 from newsarchive.store.s3checksum import (

@@ -38,8 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from newsarchive.collection import Layout
 from newsarchive.exceptions import StorageError, UserError
+from newsarchive.layout import Layout
 
 logger = logging.getLogger(__name__)
 

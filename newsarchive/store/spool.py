@@ -30,8 +30,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from newsarchive.collection import Layout
 from newsarchive.exceptions import StorageError
+from newsarchive.layout import Layout
 from newsarchive.store.digest import FileDigest, hash_file
 from newsarchive.store.keys import key_for
 from newsarchive.store.local import disk_error

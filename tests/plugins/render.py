@@ -113,7 +113,7 @@ def crawl_command(url: str, out: Path, overrides: dict[str, Any], depth: int = 1
     """A crawl in a fresh interpreter with setting overrides the CLI has no option for."""
     code = (
         "import json, sys; from pathlib import Path; "
-        "from newsarchive.fetch.crawl import run_crawl; "
+        "from newsarchive.crawl import run_crawl; "
         "s = run_crawl(Path(sys.argv[2]), {'start_urls': [sys.argv[1]], 'depth': int(sys.argv[4])}, "
         "json.loads(sys.argv[3])); print(json.dumps(s.as_dict()))"
     )

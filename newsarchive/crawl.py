@@ -42,10 +42,10 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 from scrapy.utils.ossignal import install_shutdown_handlers
 
-from newsarchive.collection import WARC_GZ, Layout
 from newsarchive.exceptions import BusyError, StorageError
 from newsarchive.fetch.outcomes import outcome_counts
 from newsarchive.fetch.progress import crawl_counts
+from newsarchive.layout import WARC_GZ, Layout
 from newsarchive.schedule.lock import SiteLock
 from newsarchive.wiring import WIRING_SETTING, CrawlWiring
 
