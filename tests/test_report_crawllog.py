@@ -52,3 +52,40 @@ def test_unknown_negative_codes_and_5xx_have_a_kind() -> None:
     assert failure_kind(-4) == "timeout" and failure_kind(-12345) == "error -12345"
     assert failure_kind(503) == "http 5xx" and failure_kind(200) == "ok"
     assert parse_line("not a log line") is None
+
+
+def test_the_crawls_refusals_are_not_failures_and_have_their_own_words() -> None:
+    """What the crawl logs as a refusal (robots, egress, URL length) reads back as one."""
+    from newsarchive.fetch.outcomes import CODES, FAILURE_KINDS, REFUSAL_KINDS
+
+    assert len(REFUSAL_KINDS) == 3
+    for kind in REFUSAL_KINDS:
+        line = parse_line(f"2026-11-30T09:54:38.000Z {CODES[kind]} - http://news.example/x L - "
+                          f"- #001 - - - reason={kind}")
+        assert line is not None and line.refused and not line.failed, kind
+    failures = [kind for kind in FAILURE_KINDS if kind in CODES]
+    assert len(failures) >= 6
+    for kind in failures:
+        line = parse_line(f"2026-11-30T09:54:38.000Z {CODES[kind]} - http://news.example/x L - "
+                          "- #001 - - - -")
+        assert line is not None and line.failed and not line.refused, kind
+    assert failure_kind(CODES["url_length"]) == "unfetchable URL"
+    assert failure_kind(CODES["blocked"]) == "blocked"
+    assert failure_kind(CODES["redirects"]) == "too many redirects"
+
+
+def test_the_report_counts_refusals_apart(tmp_path: Path) -> None:
+    from newsarchive.report.data import ReportData, _log_part
+
+    log = tmp_path / "crawl.log"
+    log.write_text(HERITRIX
+                   + "2026-11-30T09:54:41.000Z    -7          - http://news.example/" + "a" * 300
+                   + " L - - #001 - - - reason=url_length\n"
+                   + "2026-11-30T09:54:42.000Z -5003          - http://10.0.0.1/ L - - #001 - - - "
+                   + "reason=blocked\n")
+    data = ReportData(collection="c", generated_at="now", run=None, totals={})
+    _log_part(data, read_log(log))
+    assert data.totals["failed"] == 2  # the DNS failure and the 404
+    assert data.totals["refused"] == 3  # robots.txt, URL length, egress
+    refused = {row["status"]: row["count"] for row in data.statuses if row["kind"] == "refused"}
+    assert refused == {"robots.txt": 1, "unfetchable URL": 1, "blocked": 1}

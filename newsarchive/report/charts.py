@@ -22,6 +22,7 @@ WIDTH = 380  # px of a chart's plot area: two charts side by side on a laptop sc
 COLORS = {
     "new": "#2e7d32", "revisit": "#90a4ae", "failed": "#c62828",
     "ok": "#2e7d32", "redirect": "#f9a825", "http error": "#ef6c00", "no response": "#c62828",
+    "refused": "#78909c",
     "other": "#6d4c41",
 }
 _PALETTE = ("#1565c0", "#6a1b9a", "#ef6c00", "#00838f", "#ad1457", "#558b2f", "#4e342e")

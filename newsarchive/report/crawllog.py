@@ -23,7 +23,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-# Heritrix's fetch status codes below zero (FetchStatusCodes), as words.
+# Heritrix's fetch status codes below zero (FetchStatusCodes), as words; where
+# newsarchive's crawl writes a code for a case of its own (-4002 a redirect
+# chain cut, -5003 a URL the egress policy blocks, -7 a URL over the length
+# limit: newsarchive.fetch.outcomes), the word says that case.
 FAILURE_KINDS = {
     -1: "dns",
     -2: "connect",
@@ -31,7 +34,7 @@ FAILURE_KINDS = {
     -4: "timeout",
     -5: "runtime error",
     -6: "dns",
-    -7: "runtime error",
+    -7: "unfetchable URL",
     -8: "retries exhausted",
     -50: "temporary error",
     -60: "prerequisite failed",
@@ -39,18 +42,23 @@ FAILURE_KINDS = {
     -62: "other failure",
     -404: "empty response",
     -3000: "severe error",
-    -4000: "out of scope",
+    -4000: "trap",
     -4001: "too many hops",
-    -4002: "too many hops",
-    -5000: "blocked",
+    -4002: "too many redirects",
+    -5000: "out of scope",
     -5001: "blocked by filter",
     -5002: "blocked",
-    -5003: "too many retries",
+    -5003: "blocked",
+    -5004: "blocked",
     -6000: "unsupported scheme",
     -7000: "disallowed",
     -9998: "robots.txt",
     -9999: "disregarded",
 }
+
+#: codes of a URL not fetched by policy (robots.txt, scope, the egress policy, the
+#: URL length limit): the site's or the operator's rule, not a failed fetch
+REFUSALS = frozenset({-7, -4000, -4001, -5000, -5001, -5002, -5003, -5004, -9998})
 
 _TRUNCATION_MARKS = ("lenTrunc", "timeTrunc", "midFetchTrunc", "truncated")
 
@@ -87,8 +95,13 @@ class LogLine:
 
     @property
     def failed(self) -> bool:
-        """No page came back, or an HTTP error (robots.txt refusals are not failures)."""
-        return (self.status < 0 and self.status != -9998) or self.status >= 400
+        """No page came back, or an HTTP error (refusals are not failures)."""
+        return (self.status < 0 and self.status not in REFUSALS) or self.status >= 400
+
+    @property
+    def refused(self) -> bool:
+        """Not fetched by policy: robots.txt, scope, egress, URL length."""
+        return self.status in REFUSALS
 
     @property
     def robots_blocked(self) -> bool:

@@ -179,6 +179,10 @@ def _log_part(data: ReportData, log: CrawlLog) -> None:
          "reason": line.reason or ""}
         for line in failures[:TABLE_ROWS]
     ]
+    refused = [line for line in log.lines if line.refused]
+    data.totals["refused"] = len(refused)
+    data.statuses += [{"status": kind, "kind": "refused", "count": n}
+                      for kind, n in Counter(failure_kind(line.status) for line in refused).items()]
     blocked = [line for line in log.lines if line.robots_blocked]
     data.totals["robots_blocked_logged"] = len(blocked)
     data.robots = [{"url": line.url} for line in blocked[:TABLE_ROWS]]

@@ -39,7 +39,8 @@ _KPIS = (
     ("pages", "pages fetched"), ("errors", "errors"), ("captures", "captures"),
     ("responses", "new captures"), ("revisits", "revisits"), ("articles", "articles"),
     ("sidecars", "sidecars"), ("articles_without_sidecar", "articles without sidecar"),
-    ("failed", "failed attempts"), ("robots_forbidden", "robots.txt refusals"),
+    ("failed", "failed attempts"), ("refused", "refused by policy"),
+    ("robots_forbidden", "robots.txt refusals"),
     ("truncated", "truncated"), ("warc_files", "WARC files"), ("megabytes", "WARC MB"),
     ("elapsed", "seconds"), ("pages_per_second", "pages/s"),
 )
@@ -71,6 +72,7 @@ def kpis(data: ReportData) -> dict[str, Any]:
         "sidecars": t.get("sidecars"),
         "articles_without_sidecar": t.get("articles_without_sidecar"),
         "failed": t.get("failed"),
+        "refused": t.get("refused"),
         "robots_forbidden": run.get("robots_forbidden", t.get("robots_blocked_logged")),
         "truncated": _count(run.get("truncated"), t.get("truncated")),
         "warc_files": len(files) if isinstance(files, list) else None,
