@@ -9,7 +9,9 @@ Around the Scrapy run:
   via :class:`~newsarchive.schedule.lock.SiteLock`): a second crawl into a
   folder in use is refused at once (:class:`~newsarchive.exceptions.BusyError`,
   naming the running crawl's PID and start time); the kernel drops the lock of
-  a killed crawl, so the next one simply takes it;
+  a killed crawl, so the next one simply takes it; the workers of a frontier
+  crawl share it (each also takes a slot of its own), so a plain crawl and
+  frontier workers never write one folder at once;
 * with ``STORE_URI``, the bucket is checked writable before anything is fetched
   (:mod:`newsarchive.store.precheck`);
 * signals: the first SIGINT/SIGTERM stops fetching and closes the crawl as
@@ -272,12 +274,23 @@ def _stop_children(wiring: CrawlWiring) -> None:
         service.abort()
 
 
-def lock_collection(out: Path) -> SiteLock:
-    """Take the collection's lock, or raise :class:`BusyError` naming its holder."""
+def lock_collection(out: Path, *, shared: bool = False) -> SiteLock:
+    """Take the collection's lock, or raise :class:`BusyError` naming its holder.
+
+    A plain crawl takes it alone; the workers of a frontier crawl take it
+    ``shared``, so a plain crawl and frontier workers never write one folder
+    at the same time (their crawl states would disagree).
+    """
     lock = SiteLock(Layout(out).lock)
     started = datetime.now(UTC).isoformat(timespec="seconds")
-    if not lock.acquire(note=f"started {started}"):
+    what = "frontier worker" if shared else "crawl"
+    if not lock.acquire(note=f"{what} started {started}", shared=shared):
         pid, _, note = lock.holder_note().partition(" ")
+        if shared:
+            raise BusyError(
+                f"{out} is in use by a crawl that is not a frontier worker (pid {pid or '?'}, "
+                f"{note or 'start unknown'}); wait for it to finish or use another --out folder"
+            )
         raise BusyError(
             f"{out} is in use by another crawl (pid {pid or '?'}, {note or 'start unknown'}); "
             "wait for it to finish or crawl into another --out folder"
@@ -302,15 +315,23 @@ def run_crawl(
         from newsarchive.capture.naming import safe_host
         from newsarchive.fetch.workers import frontier_overrides, take_slot
 
-        lock, slot = take_slot(out, overrides.get("FRONTIER_WORKER") or None, safe_host())
+        # The folder's lock, shared: many workers, never beside a plain crawl.
+        folder = lock_collection(out, shared=True)
+        try:
+            lock, slot = take_slot(out, overrides.get("FRONTIER_WORKER") or None, safe_host())
+        except BaseException:
+            folder.release()
+            raise
+        locks = [lock, folder]
         settings_overrides = {**overrides, **frontier_overrides(slot)}
     else:
-        lock = lock_collection(out)
+        locks = [lock_collection(out)]
     install_shutdown_handlers(_interrupted)
     try:
         return _run_locked(out, spider_kwargs, settings_overrides)
     finally:
-        lock.release()
+        for lock in locks:
+            lock.release()
 
 
 def _run_locked(

@@ -27,10 +27,12 @@ class SiteLock:
         self.path = Path(path)
         self.fd: int | None = None
 
-    def acquire(self, note: str = "") -> bool:
+    def acquire(self, note: str = "", *, shared: bool = False) -> bool:
         """Take the lock; False if another process (or descriptor) holds it.
 
-        ``note`` is written after the PID, for :meth:`holder_note`.
+        ``note`` is written after the PID, for :meth:`holder_note`. A
+        ``shared`` lock may be held by many processes at once (the workers of
+        one frontier crawl) but never beside an exclusive one.
         """
         if self.fd is not None:
             return True
@@ -40,7 +42,7 @@ class SiteLock:
         except OSError as exc:
             raise StorageError(f"cannot create the lock file {self.path}: {exc}") from exc
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
             return False
