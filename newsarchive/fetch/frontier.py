@@ -173,7 +173,6 @@ class Frontier:
         self._end = client.register_script(END)
         self.pages = 0
         self.left = -1  # requests queued after the last pop (-1: unknown, none came)
-        self._pending_until = 0.0
         self._last = (time.time(), 0)
         k = keys
         self._pop_keys = [k.requests, k.retry, k.leases, k.leased, k.lease_owner, k.lease_prio,
@@ -248,21 +247,12 @@ class Frontier:
         return n
 
     def pending(self) -> bool:
-        """Anything left in the run: queued, requeued or leased by any worker.
-
-        Scrapy asks after every request; a "yes" is kept for
-        :data:`PENDING_KEPT` seconds (it only delays the end of the crawl by
-        that), a "no" is asked again every time."""
-        now = time.monotonic()
-        if now < self._pending_until:
-            return True
+        """Anything left in the run: queued, requeued or leased by any worker."""
         k = self.keys
         pipe = self.client.pipeline(transaction=False)
         for key in (k.requests, k.retry, k.leases):
             pipe.zcard(key)
-        found = sum(pipe.execute()) > 0
-        self._pending_until = now + PENDING_KEPT if found else 0.0
-        return found
+        return sum(pipe.execute()) > 0
 
     def heartbeat(self) -> None:
         """Record this worker in ``workers`` with its pages and rate; keep the run alive."""
@@ -398,6 +388,7 @@ class FrontierScheduler(Scheduler):
 
     frontier: Frontier
     acker: Acker
+    _pending_until = 0.0  # monotonic time until which "requests pending" is taken as known
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> FrontierScheduler:
@@ -500,12 +491,21 @@ class FrontierScheduler(Scheduler):
         return request
 
     def has_pending_requests(self) -> bool:
-        """True while anything is left in the run, any worker's: stay until the end."""
+        """True while anything is left in the run, any worker's: stay until the end.
+
+        Scrapy asks after every request; a "yes" is kept for
+        :data:`PENDING_KEPT` seconds (it only delays this worker's end by
+        that), a "no" is asked again every time."""
+        now = time.monotonic()
+        if now < self._pending_until:
+            return True
         try:
-            return self.frontier.pending()
+            found = self.frontier.pending()
         except Exception as exc:
             logger.warning("frontier: %s", exc)
             return True
+        self._pending_until = now + PENDING_KEPT if found else 0.0
+        return found
 
     def done_with(self, request: Request) -> None:
         """Scrapy is done with ``request``: ack its lease (after its record, if any)."""
