@@ -190,13 +190,14 @@ class NewsSpider(scrapy.Spider):
         sitemap the index says is unchanged is not even fetched (:meth:`skip_sitemap`).
         """
         batch: list[Listed] = []
-        only_articles = True
+        only_articles, listed = True, 0
         for entry in iter_sitemap(response.body):
             if entry.is_sitemap:
                 if not self.skip_sitemap(entry.loc, entry.lastmod):
                     yield self.sitemap_request(entry.loc, entry.lastmod)
                 continue
             kind = self.listed_kind(entry.loc)
+            listed += 1
             only_articles = only_articles and kind == "article"
             batch.append(Listed(entry.loc, kind, entry.lastmod, entry.news_published))
             if len(batch) >= LISTED_BATCH:
@@ -204,7 +205,7 @@ class NewsSpider(scrapy.Spider):
                 batch = []
         self._queue_listed(batch)
         announced = response.meta.get(LASTMOD_META)
-        if announced and only_articles:
+        if announced and only_articles and listed:  # not a body that held no sitemap
             self.sitemaps_read[canonical_url(response.url)] = str(announced)
 
     def skip_sitemap(self, url: str, lastmod: str | None) -> bool:

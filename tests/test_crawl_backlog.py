@@ -148,3 +148,13 @@ def test_child_sitemaps_are_not_settled_after_a_failure_or_an_unfinished_run(
     other.settle_sitemaps(other, "finished")
     assert state.sitemap_read("http://example.com/s2.xml") is None
     state.close()
+
+
+def test_a_child_sitemap_that_held_no_entry_is_not_settled(tmp_path: Path) -> None:
+    spider, state = news_spider(tmp_path)
+    url = "http://example.com/s1.xml"
+    request = spider.sitemap_request(url, OLD)
+    list(spider.parse_sitemap(XmlResponse(url, body=b"<html>oops</html>", request=request)))
+    spider.settle_sitemaps(spider, "finished")
+    assert state.sitemap_read(url) is None
+    state.close()
