@@ -255,7 +255,13 @@ class BrowserPool:
         await session.send("Network.enable")
         # No HTTP cache: the archive holds what the server sent for each page.
         # A cached answer is not a fetch, and the browser's revalidation of it
-        # comes back "304 Not Modified" with no body.
+        # comes back "304 Not Modified" with no body. With the cache on,
+        # Playwright hands over a memory-cache hit as an ordinary 200 with
+        # timings (only a CDP session's Network.requestServedFromCache tells),
+        # so it would be archived as a fetch that never happened. Kept off:
+        # bare Playwright's CPU per page grows by 0-6% with it off
+        # (benchmarks/README.md, 2026-11-30); most of the gap to bare
+        # Playwright is the crawl's Python side.
         await session.send("Network.setCacheDisabled", {"cacheDisabled": True})
         if self.config.block_hosts:
             # Blocking inside Chromium (CDP) rather than page.route(): Playwright's
