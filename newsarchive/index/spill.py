@@ -14,6 +14,8 @@ sidecar's catalog fields (pickled) in a SQLite table keyed by WARC file and
 offset, the export rows in an Arrow IPC file that is memory-mapped only while
 one batch of rows takes its articles from it (unmapped after, so its pages
 do not stay resident). Memory is then bounded by a batch, not by the WARC.
+The folder and its files have hidden names: a scan for a collection's
+finished files (``upload DIR``) never takes them for catalog parts.
 """
 
 from __future__ import annotations
@@ -40,14 +42,14 @@ class PartSpill:
     def __init__(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.path = Path(tempfile.mkdtemp(prefix=".catalog-build-", dir=directory))
-        self.db = sqlite3.connect(str(self.path / "entries.sqlite"), check_same_thread=False)
+        self.db = sqlite3.connect(str(self.path / ".entries.sqlite"), check_same_thread=False)
         self.db.executescript(
             "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
             "CREATE TABLE entry (name TEXT, off INTEGER, value BLOB, PRIMARY KEY (name, off))"
             " WITHOUT ROWID;"
             "CREATE TABLE arow (name TEXT, off INTEGER, idx INTEGER, PRIMARY KEY (name, off))"
             " WITHOUT ROWID;")
-        self.articles = self.path / "articles.arrow"
+        self.articles = self.path / ".articles.arrow"
         self.article_count = 0
         self._writer: Any = None
         self._schema: Any = None
