@@ -32,11 +32,15 @@ from urllib.parse import urlsplit
 from newsarchive.collection import catalog_part_name
 from newsarchive.index.cdxj import CdxjLine, iter_index
 from newsarchive.index.sidecars import SidecarEntry, iter_entries
+from newsarchive.index.spill import PartSpill
 from newsarchive.index.stories import StoryIndex
 
 logger = logging.getLogger(__name__)
 
-BATCH_ROWS = 10_000
+#: catalog rows gathered (as Python dicts, then with their articles' export rows)
+#: before they are written; 10,000 held ~60 MB more than 2,000 at the build's peak
+#: (issue #19), for a few more row groups in a large part
+BATCH_ROWS = 2_000
 
 
 def schema() -> Any:
@@ -169,7 +173,7 @@ def capture_row(
 
 def iter_rows(
     index_uri: str, sidecar_uri: str | None, stories: StoryIndex | None = None,
-    by_location: dict[tuple[str, int], SidecarEntry] | None = None,
+    by_location: dict[tuple[str, int], SidecarEntry] | PartSpill | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Catalog rows of one WARC: its CDXJ lines joined with its sidecars
     (``by_location``: :func:`sidecar_entries`, read here when not given)."""
@@ -180,29 +184,50 @@ def iter_rows(
         yield capture_row(line, joined, sidecar_uri if joined else None)
 
 
-def sidecar_entries(sidecar_uri: str | None, stories: StoryIndex | None = None
-                    ) -> dict[tuple[str, int], SidecarEntry]:
-    """The sidecars of one WARC keyed by (WARC file, record offset), text dropped.
+def sidecar_entries(sidecar_uri: str | None, stories: StoryIndex | None = None,
+                    into: PartSpill | None = None
+                    ) -> dict[tuple[str, int], SidecarEntry] | PartSpill:
+    """The sidecars of one WARC keyed by (WARC file, record offset), reduced to their
+    catalog fields: in a dict, or ``into`` a build's spill (:mod:`newsarchive.index.spill`,
+    what :func:`build_part` uses: a WARC's worth does not fit a flat memory).
 
-    Only the small entries are held, one WARC's worth. With ``stories``, every
-    article gets its ``story_id`` (from its text).
+    With ``stories``, every article gets its ``story_id`` (from its text).
     """
-    by_location: dict[tuple[str, int], SidecarEntry] = {}
+    by_location: Any = {} if into is None else into
     if sidecar_uri is not None:
         for entry in iter_entries(sidecar_uri):
             cap = entry.sidecar.get("capture") or {}
             if cap.get("warc_filename") is not None and cap.get("offset") is not None:
-                fields = {k: v for k, v in entry.sidecar.items() if k not in ("paragraphs",)}
+                fields = entry.sidecar
                 text = fields.get("text") or ""
-                fields["text_length"], fields["word_count"] = len(text), len(text.split())
                 if stories is not None and fields.get("is_article", True) is not False:
                     fields["story_id"] = stories.assign(str(cap.get("record_id") or
                                                             f"{cap['warc_filename']}:{cap['offset']}"),
                                                         text)
-                fields["text"] = None
-                slim = SidecarEntry(fields, entry.offset, entry.length)
-                by_location[(cap["warc_filename"], int(cap["offset"]))] = slim
-    return by_location
+                fields["text_length"], fields["word_count"] = len(text), len(text.split())
+                slim = SidecarEntry(_catalog_fields(fields), entry.offset, entry.length)
+                key = (cap["warc_filename"], int(cap["offset"]))
+                if into is None:
+                    by_location[key] = slim
+                else:
+                    into.put(key, slim)
+    return by_location  # type: ignore[no-any-return]
+
+
+def _catalog_fields(sidecar: dict[str, Any]) -> dict[str, Any]:
+    """What :func:`sidecar_fields` reads of a sidecar, lists it only counts cut to their length."""
+    slim = {k: sidecar[k] for k in _FIELD_KEYS if k in sidecar}
+    for counted in ("ads", "related"):
+        if sidecar.get(counted):
+            slim[counted] = [None] * len(sidecar[counted])
+    if (sidecar.get("capture") or {}).get("rendered"):
+        slim["capture"] = {"rendered": True}
+    return slim
+
+
+_FIELD_KEYS = ("is_article", "title", "authors", "publisher", "published", "language",
+               "language_declared", "canonical_url", "text_length", "word_count",
+               "fingerprint", "story_id", "rendered")
 
 
 part_name = catalog_part_name
@@ -285,18 +310,22 @@ def build_part(
 ) -> list[Path]:
     """(Re)build the catalog parts of one WARC from its index and sidecar file.
 
+    Its sidecars are kept on disk meanwhile (:class:`~newsarchive.index.spill.PartSpill`,
+    beside ``catalog_root``), so the memory it takes does not grow with the WARC.
+
     ``stories`` assigns each article its ``story_id``; without it the column is null.
     """
     from newsarchive.index.stored import article_rows, in_file_order
 
     remove_parts(catalog_root, warc_name)
-    articles = article_rows(sidecar_uri) if sidecar_uri is not None else None
-    by_location = sidecar_entries(sidecar_uri, stories)
-    if articles is not None:
-        offsets = {key: entry.offset for key, entry in by_location.items()}
-        articles[1]["ordered"] = in_file_order(articles[0], offsets)
-    rows = iter_rows(index_uri, sidecar_uri, stories, by_location)
-    written = write_parts(rows, catalog_root, collection, warc_name, articles)
+    with PartSpill(catalog_root) as spill:
+        info = article_rows(sidecar_uri, spill) if sidecar_uri is not None else None
+        sidecar_entries(sidecar_uri, stories, into=spill)
+        if info is not None:
+            info["ordered"] = in_file_order(spill.article_keys(), spill.member_offset)
+        rows = iter_rows(index_uri, sidecar_uri, stories, spill)
+        written = write_parts(rows, catalog_root, collection, warc_name,
+                              (spill, info) if info is not None else None)
     if stories is not None:
         stories.commit()
     logger.info("catalog: %s -> %d part(s)", warc_name, len(written))

@@ -25,9 +25,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from newsarchive.index.columns import FIELDS, export_schema
+
+if TYPE_CHECKING:
+    from newsarchive.index.spill import PartSpill
 
 logger = logging.getLogger(__name__)
 
@@ -68,49 +72,37 @@ def source_stamp(uri: str) -> dict[str, Any]:
     return {"size": size, "tail": tail.hex()}
 
 
-def article_rows(sidecar_uri: str) -> tuple[Any, dict[str, Any]] | None:
-    """The export rows of a sidecar file's articles (file order) and the part metadata
-    that vouches for them; None when the file is damaged (export then reads it itself)."""
-    import pyarrow as pa
-
+def article_rows(sidecar_uri: str, spill: PartSpill) -> dict[str, Any] | None:
+    """The export rows of a sidecar file's articles (file order), written block by block
+    ``spill``; returns the part metadata that vouches for them, or None when the file
+    is damaged (export then reads it itself)."""
     from newsarchive.index.arrow_rows import articles_of, iter_blocks, parse_block
 
     stamp = source_stamp(sidecar_uri)
     faults: list[str] = []
-    tables = [articles_of(parse_block(block, longest, sidecar_uri), "")
-              for block, longest in iter_blocks(sidecar_uri, faults=faults)]
+    for block, longest in iter_blocks(sidecar_uri, faults=faults):
+        spill.add_articles(articles_of(parse_block(block, longest, sidecar_uri), "")
+                           .select(list(stored_fields())))
+    spill.finish_articles(export_schema(FIELDS).empty_table().select(list(stored_fields())))
     if faults or stamp != source_stamp(sidecar_uri):
         return None
-    table = (pa.concat_tables(tables) if tables
-             else export_schema(FIELDS).empty_table()).select(list(stored_fields()))
-    return table, {**stamp, "articles": table.num_rows}
+    return {**stamp, "articles": spill.article_count}
 
 
-def attach(part: Any, rows: Any) -> Any:
-    """Catalog rows ``part`` with the ``article`` column filled from ``rows``
-    (:func:`article_rows`), matched on WARC file and offset."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    from newsarchive.index.arrow_rows import _keys
-
-    if rows is None or not rows.num_rows or not part.num_rows:
-        return part
-    at = pc.index_in(_keys(part["warc_filename"], part["warc_offset"]),
-                     value_set=_keys(rows["warc_filename"], rows["warc_offset"]))
-    structs = pa.StructArray.from_arrays([rows[f].combine_chunks() for f in rows.column_names],
-                                         fields=list(article_type()))
-    found = pc.take(structs, at)
-    return part.set_column(part.schema.get_field_index(COLUMN), COLUMN, found)
+def attach(part: Any, rows: PartSpill) -> Any:
+    """Catalog rows ``part`` with the ``article`` column filled from the export rows
+    in ``rows`` (:func:`article_rows`), matched on WARC file and offset."""
+    return rows.attach(part, COLUMN, article_type())
 
 
-def in_file_order(rows: Any, offsets: dict[tuple[str, int], int]) -> bool:
-    """Whether sorting ``rows`` by their sidecar member's offset keeps their file order
-    (one sidecar per member, as the crawl writes them)."""
+def in_file_order(keys: Iterable[tuple[str | None, int | None]],
+                  member_offset: Callable[[tuple[str, int]], int | None]) -> bool:
+    """Whether sorting the export rows (their ``keys``, in file order) by their sidecar
+    member's offset keeps their file order (one sidecar per member, as the crawl
+    writes them)."""
     last = -1
-    for name, off in zip(rows["warc_filename"].to_pylist(), rows["warc_offset"].to_pylist(),
-                         strict=True):
-        here = offsets.get((name, off))
+    for name, off in keys:
+        here = member_offset((name, off)) if name is not None and off is not None else None
         if here is None or here <= last:
             return False
         last = here
