@@ -327,18 +327,19 @@ def anchor_texts(tree: Element, in_page: bool = False) -> frozenset[str]:
     return frozenset(out)
 
 
-def _sequence(tree: Element, url: str) -> list[Block] | None:
-    """trafilatura's precision cascade run in place on ``tree`` (which it consumes).
+def _sequence(tree: Element, url: str, precision: bool = True) -> list[Block] | None:
+    """trafilatura's cascade run in place on ``tree`` (which it consumes).
 
     ``trafilatura_sequence`` is the core of ``bare_extraction`` without its deep
     copy of the tree and its text rendering, which we do not use: a tenth of the
     extraction time. It is internal to trafilatura, so any change of its shape
-    sends us back to the public function (None).
+    sends us back to the public function (None). The balanced retry runs it too,
+    on a tree of its own: its texts are the same as ``bare_extraction``'s.
 
-    ``fast``: the precision pass skips trafilatura's comparison with readability
-    and jusText (a sixth of the extraction's CPU). That comparison rescues short
-    or unclean results, which :func:`implausibly_short` already sends to the
-    balanced retry, where it does run. On the extraction benchmark (2026-11-30,
+    ``fast``: the precision pass (not the balanced one) skips trafilatura's
+    comparison with readability and jusText (a sixth of the extraction's CPU).
+    That comparison rescues short or unclean results, which
+    :func:`implausibly_short` already sends to the balanced retry, where it runs. On the extraction benchmark (2026-11-30,
     niced, load ~12) CPU per page fell 15% on the news pages and 14% on
     trafeval-dev; F1 0.9786 -> 0.9776 (fold mean), accuracy 0.466 -> 0.456,
     trafeval-dev F 0.917 either way.
@@ -347,8 +348,8 @@ def _sequence(tree: Element, url: str) -> list[Block] | None:
         from trafilatura.core import trafilatura_sequence
         from trafilatura.settings import Extractor
 
-        options = Extractor(output_format="python", precision=True, comments=False,
-                            tables=True, fast=True, url=url)
+        options = Extractor(output_format="python", precision=precision, comments=False,
+                            tables=True, fast=precision, url=url)
         body = trafilatura_sequence(tree, options, url)[0]
     except (ImportError, TypeError, AttributeError, IndexError):
         logger.debug("trafilatura internals changed; using bare_extraction")
@@ -507,7 +508,9 @@ def extract_story(
     retry = fresh() if fresh is not None else spare
     balanced: list[str] = []
     if retry is not None:
-        blocks = _trafilatura(retry, url, False)
+        blocks = _sequence(retry, url, precision=False)
+        if blocks is None:
+            blocks = _trafilatura(retry, url, False)
         balanced = filter_paragraphs(_with_anchors(blocks, anchors), title, options, names)
     best, method = precise, "trafilatura-precision"
     if _chars(precise) < options.fallback_share * _chars(balanced) or (
