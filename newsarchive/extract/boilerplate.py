@@ -189,8 +189,8 @@ def scan(root: Element, base_url: str) -> Found:
             # Fast path for most nodes: no class or id word of ours and not a heading.
             # Such a node can only be a leaf ad label or an inline teaser, and both
             # open with a label: the two regexes, tested here, spare the calls below
-            # for the paragraphs, items and divs that make up most of a page (a fifth
-            # of the scan's CPU on the extraction benchmark, 2026-11-30).
+            # for the paragraphs, items and divs that make up most of a page (see
+            # benchmarks/README.md).
             if (not attrs or not _flags(attrs) & _ANY) and tag not in _HEADING_TAGS:
                 own, size = el.text, len(el)
                 if not (own is not None and size == 0 and len(own) < 60

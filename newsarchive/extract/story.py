@@ -339,10 +339,10 @@ def _sequence(tree: Element, url: str, precision: bool = True) -> list[Block] | 
     ``fast``: the precision pass (not the balanced one) skips trafilatura's
     comparison with readability and jusText (a sixth of the extraction's CPU).
     That comparison rescues short or unclean results, which
-    :func:`implausibly_short` already sends to the balanced retry, where it runs. On the extraction benchmark (2026-11-30,
-    niced, load ~12) CPU per page fell 15% on the news pages and 14% on
-    trafeval-dev; F1 0.9786 -> 0.9776 (fold mean), accuracy 0.466 -> 0.456,
-    trafeval-dev F 0.917 either way.
+    :func:`implausibly_short` already sends to the balanced retry, where it runs.
+    Measured by ``benchmarks/extraction.py`` (benchmarks/README.md): a seventh
+    less CPU per page for a thousandth of F1 on the development pages, the same
+    F on trafeval-dev.
     """
     try:
         from trafilatura.core import trafilatura_sequence
