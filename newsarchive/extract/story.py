@@ -2,7 +2,8 @@
 
 Fallback order:
 
-1. trafilatura's extraction core with ``favor_precision`` on the tree from which
+1. trafilatura's extraction core with ``favor_precision`` (without its readability
+   and jusText comparison) on the tree from which
    :mod:`newsarchive.extract.boilerplate` already cut the ad slots and related
    rails, followed by our paragraph filter (:func:`filter_paragraphs`);
 2. when that result is implausibly short for the page -- under
@@ -326,20 +327,29 @@ def anchor_texts(tree: Element, in_page: bool = False) -> frozenset[str]:
     return frozenset(out)
 
 
-def _sequence(tree: Element, url: str) -> list[Block] | None:
-    """trafilatura's precision cascade run in place on ``tree`` (which it consumes).
+def _sequence(tree: Element, url: str, precision: bool = True) -> list[Block] | None:
+    """trafilatura's cascade run in place on ``tree`` (which it consumes).
 
     ``trafilatura_sequence`` is the core of ``bare_extraction`` without its deep
     copy of the tree and its text rendering, which we do not use: a tenth of the
     extraction time. It is internal to trafilatura, so any change of its shape
-    sends us back to the public function (None).
+    sends us back to the public function (None). The balanced retry runs it too,
+    on a tree of its own: its texts are the same as ``bare_extraction``'s.
+
+    ``fast``: the precision pass (not the balanced one) skips trafilatura's
+    comparison with readability and jusText (a sixth of the extraction's CPU).
+    That comparison rescues short or unclean results, which
+    :func:`implausibly_short` already sends to the balanced retry, where it runs.
+    Measured by ``benchmarks/extraction.py`` (benchmarks/README.md): a seventh
+    less CPU per page for a thousandth of F1 on the development pages, the same
+    F on trafeval-dev.
     """
     try:
         from trafilatura.core import trafilatura_sequence
         from trafilatura.settings import Extractor
 
-        options = Extractor(output_format="python", precision=True, comments=False,
-                            tables=True, url=url)
+        options = Extractor(output_format="python", precision=precision, comments=False,
+                            tables=True, fast=precision, url=url)
         body = trafilatura_sequence(tree, options, url)[0]
     except (ImportError, TypeError, AttributeError, IndexError):
         logger.debug("trafilatura internals changed; using bare_extraction")
@@ -498,7 +508,9 @@ def extract_story(
     retry = fresh() if fresh is not None else spare
     balanced: list[str] = []
     if retry is not None:
-        blocks = _trafilatura(retry, url, False)
+        blocks = _sequence(retry, url, precision=False)
+        if blocks is None:
+            blocks = _trafilatura(retry, url, False)
         balanced = filter_paragraphs(_with_anchors(blocks, anchors), title, options, names)
     best, method = precise, "trafilatura-precision"
     if _chars(precise) < options.fallback_share * _chars(balanced) or (
