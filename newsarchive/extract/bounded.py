@@ -164,6 +164,11 @@ class BoundedExtractor:
                  str(child_out), str(self.limits.memory), str(os.getpid())],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env,
                 pass_fds=(child_in, child_out), close_fds=True,
+                # Its own process group: a terminal's Ctrl-C (SIGINT to the crawl's
+                # group) is the crawl's to handle; it would otherwise reach a worker
+                # still importing, before it ignores SIGINT, as a traceback. The
+                # worker still dies with the crawl (PR_SET_PDEATHSIG, PARENT_PID).
+                process_group=0,
             )
         except OSError as exc:
             for fd in (parent_in, child_out, child_in, parent_out):
