@@ -22,6 +22,7 @@ sidecar pipeline decides whether it is an article.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -37,10 +38,11 @@ from newsarchive.discover.feeds import parse_feed
 from newsarchive.discover.incremental import due_listed
 from newsarchive.discover.links import extract_links
 from newsarchive.discover.parsed import html_tree
-from newsarchive.discover.revisit import RevisitPolicy
+from newsarchive.discover.revisit import RevisitPolicy, parse_time
 from newsarchive.discover.sitemaps import iter_sitemap, sitemaps_in_robots
 from newsarchive.discover.state import CrawlState
 from newsarchive.fetch.items import PageItem
+from newsarchive.fetch.outcomes import outcome_counts
 from newsarchive.meta import HOPS
 from newsarchive.meta import KIND as KIND_META
 from newsarchive.meta import LASTMOD as LASTMOD_META
@@ -101,6 +103,9 @@ class NewsSpider(scrapy.Spider):
         self.article_re = re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
         self.fetch_embeds = str(fetch_embeds).lower() not in ("0", "false", "no")
         self.backlog = Backlog()  # pages listed by sitemaps, not yet requested
+        # child sitemaps read whole in this run that listed only articles: canonical
+        # URL -> the index's <lastmod> for them (settled in the state at a clean finish)
+        self.sitemaps_read: dict[str, str] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -108,11 +113,27 @@ class NewsSpider(scrapy.Spider):
         spider: NewsSpider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.feed_backlog, signal=signals.scheduler_empty)
         crawler.signals.connect(spider.idle, signal=signals.spider_idle)
+        crawler.signals.connect(spider.settle_sitemaps, signal=signals.spider_closed)
         return spider
 
     def closed(self, reason: str) -> None:
         """Drop what is left of the backlog (a killed crawl re-reads the sitemaps)."""
         self.backlog.close()
+
+    def settle_sitemaps(self, spider: Any = None, reason: str = "") -> None:
+        """At a clean finish, remember the child sitemaps read whole (see :meth:`skip_sitemap`).
+
+        Only then: a killed run, a failed fetch or a page left in the backlog would
+        otherwise leave a listed page neither archived nor listed again. Runs before
+        the crawl state closes (connected first, in :meth:`from_crawler`).
+        """
+        state: CrawlState | None = wiring_of(self.crawler).state
+        failures, _ = outcome_counts(self.crawler.stats.get_stats())
+        if (state is None or reason != "finished" or failures or len(self.backlog)
+                or not self.sitemaps_read or self.settings.get("FRONTIER_URL")):
+            return
+        state.settle_sitemaps(self.sitemaps_read, time.time())
+        self.crawler.stats.set_value("state/sitemaps_settled", len(self.sitemaps_read))
 
     # -- entry points -----------------------------------------------------------
     async def start(self) -> AsyncIterator[Any]:
@@ -165,19 +186,52 @@ class NewsSpider(scrapy.Spider):
 
         Pages become requests only as the scheduler runs dry (:meth:`feed_backlog`):
         a sitemap of 100,000 articles is not 100,000 requests held in memory, and
-        a known page that is not due is never a request at all (issue #19).
+        a known page that is not due is never a request at all (issue #19). A child
+        sitemap the index says is unchanged is not even fetched (:meth:`skip_sitemap`).
         """
         batch: list[Listed] = []
+        only_articles, listed = True, 0
         for entry in iter_sitemap(response.body):
             if entry.is_sitemap:
-                yield self.sitemap_request(entry.loc)
+                if not self.skip_sitemap(entry.loc, entry.lastmod):
+                    yield self.sitemap_request(entry.loc, entry.lastmod)
                 continue
-            batch.append(Listed(entry.loc, self.listed_kind(entry.loc), entry.lastmod,
-                                entry.news_published))
+            kind = self.listed_kind(entry.loc)
+            listed += 1
+            only_articles = only_articles and kind == "article"
+            batch.append(Listed(entry.loc, kind, entry.lastmod, entry.news_published))
             if len(batch) >= LISTED_BATCH:
                 self._queue_listed(batch)
                 batch = []
         self._queue_listed(batch)
+        announced = response.meta.get(LASTMOD_META)
+        if announced and only_articles and listed:  # not a body that held no sitemap
+            self.sitemaps_read[canonical_url(response.url)] = str(announced)
+
+    def skip_sitemap(self, url: str, lastmod: str | None) -> bool:
+        """Whether a child sitemap of an index need not be fetched in this run.
+
+        A news site's sitemaps list every article ever published, and re-reading
+        them all makes a re-crawl cost grow with the site, not with what changed
+        (issue #19). A child is left unread when the index gives the same
+        ``<lastmod>`` as when a run that finished cleanly read it whole, it listed
+        only articles, and that ``<lastmod>`` is older than
+        ``STATE_REVISIT_ARTICLE_MAX_AGE``: no article in it is then due for a
+        re-check, so reading it would queue nothing (and an edited article moves
+        the ``<lastmod>``). Never with a frontier, whose workers finish apart.
+        """
+        state: CrawlState | None = wiring_of(self.crawler).state
+        if state is None or not lastmod or self.settings.get("FRONTIER_URL"):
+            return False
+        policy = RevisitPolicy.from_settings(self.settings)
+        changed = parse_time(lastmod)
+        if (policy.article_max_age is None or changed is None
+                or time.time() - changed <= policy.article_max_age
+                or state.sitemap_read(canonical_url(url)) != lastmod):
+            return False
+        self.crawler.stats.inc_value("state/skipped")
+        self.crawler.stats.inc_value("state/skipped/sitemap-unchanged")
+        return True
 
     def _queue_listed(self, batch: list[Listed]) -> None:
         state: CrawlState | None = wiring_of(self.crawler).state
@@ -219,11 +273,12 @@ class NewsSpider(scrapy.Spider):
         """Kind of a page listed in a sitemap or feed: an article, unless patterns say not."""
         return "article" if self.article_re is None or self.is_article(url) else "page"
 
-    def sitemap_request(self, url: str) -> scrapy.Request:
-        """A sitemap or sitemap index: fetched on every run."""
-        return scrapy.Request(
-            url, callback=self.parse_sitemap, priority=90, meta={KIND_META: "sitemap"}
-        )
+    def sitemap_request(self, url: str, lastmod: str | None = None) -> scrapy.Request:
+        """A sitemap or sitemap index (with the ``<lastmod>`` its index gave it)."""
+        meta: dict[str, Any] = {KIND_META: "sitemap"}
+        if lastmod:
+            meta[LASTMOD_META] = lastmod
+        return scrapy.Request(url, callback=self.parse_sitemap, priority=90, meta=meta)
 
     def feed_request(self, url: str) -> scrapy.Request:
         """An RSS/Atom feed: fetched on every run."""

@@ -3,6 +3,8 @@ become requests (issue #19: a re-crawl's cost follows the work, memory stays fla
 
 from __future__ import annotations
 
+import re
+import time
 from pathlib import Path
 
 from scrapy.http import Request, XmlResponse
@@ -13,6 +15,7 @@ from newsarchive.discover.backlog import Backlog, Listed
 from newsarchive.discover.incremental import due_listed
 from newsarchive.discover.revisit import RevisitPolicy
 from newsarchive.discover.state import CrawlState
+from newsarchive.wiring import wiring_of
 from spiders.news import NewsSpider
 
 DAY = 86400.0
@@ -71,3 +74,87 @@ def test_a_sitemap_fills_the_backlog_not_the_scheduler(tmp_path: Path) -> None:
     assert list(spider.parse_sitemap(response)) == []  # no request yet
     assert len(spider.backlog) == len(urls)
     spider.backlog.close()
+
+
+def sitemap_index(children: dict[str, str]) -> bytes:
+    items = "".join(f"<sitemap><loc>{u}</loc><lastmod>{m}</lastmod></sitemap>"
+                    for u, m in children.items())
+    return (b'<?xml version="1.0" encoding="UTF-8"?>'
+            b'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            + items.encode() + b"</sitemapindex>")
+
+
+def read_index(spider: NewsSpider, children: dict[str, str]) -> list[str]:
+    """The child sitemaps the spider requests from an index listing ``children``."""
+    url = "http://example.com/sitemap.xml"
+    response = XmlResponse(url, body=sitemap_index(children), request=Request(url))
+    return [r.url for r in spider.parse_sitemap(response)]
+
+
+def read_child(spider: NewsSpider, url: str, lastmod: str, pages: list[str]) -> None:
+    request = spider.sitemap_request(url, lastmod)
+    list(spider.parse_sitemap(XmlResponse(url, body=sitemap(pages), request=request)))
+
+
+def news_spider(tmp_path: Path, **settings: object) -> tuple[NewsSpider, CrawlState]:
+    crawler = get_crawler(NewsSpider, {"STATE_ENABLED": False, **settings})
+    spider = NewsSpider.from_crawler(crawler, start_urls="http://example.com/")
+    state = CrawlState(tmp_path / "crawl.sqlite")
+    wiring_of(crawler).state = state
+    return spider, state
+
+
+OLD = "2026-01-01T00:00:00+00:00"  # long past STATE_REVISIT_ARTICLE_MAX_AGE
+
+
+def test_a_child_sitemap_read_whole_in_a_clean_run_is_not_fetched_while_unchanged(
+        tmp_path: Path) -> None:
+    first, state = news_spider(tmp_path)
+    children = {"http://example.com/s1.xml": OLD, "http://example.com/s2.xml": OLD}
+    assert read_index(first, children) == list(children)  # nothing settled yet: both read
+    for url in children:
+        read_child(first, url, OLD, [f"{url}/a"])
+    first.backlog.take(10)  # as if every listed page were requested and answered
+    first.settle_sitemaps(first, "finished")
+    state.commit()  # as the crawl state's close does, after the spider's handler
+    assert state.sitemap_read("http://example.com/s1.xml") == OLD
+
+    again, _ = news_spider(tmp_path)
+    assert read_index(again, children) == []
+    assert again.crawler.stats.get_value("state/skipped/sitemap-unchanged") == 2
+    # A changed <lastmod> is read; so is one recent enough to hold articles still due.
+    recent = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(time.time() - 3600))
+    changed = {"http://example.com/s1.xml": "2026-01-02T00:00:00+00:00",
+               "http://example.com/s2.xml": OLD, "http://example.com/s3.xml": recent}
+    assert read_index(again, changed) == ["http://example.com/s1.xml",
+                                          "http://example.com/s3.xml"]
+    state.close()
+
+
+def test_child_sitemaps_are_not_settled_after_a_failure_or_an_unfinished_run(
+        tmp_path: Path) -> None:
+    spider, state = news_spider(tmp_path)
+    read_child(spider, "http://example.com/s1.xml", OLD, ["http://example.com/a"])
+    spider.backlog.take(10)
+    spider.settle_sitemaps(spider, "shutdown")  # interrupted
+    spider.crawler.stats.inc_value("fetch/failed/timeout")
+    spider.settle_sitemaps(spider, "finished")  # finished, but a fetch failed
+    assert state.sitemap_read("http://example.com/s1.xml") is None
+    # nor one that listed pages other than articles (due every STATE_REVISIT_PAGE_EVERY)
+    other, _ = news_spider(tmp_path)
+    other.article_re = re.compile("/article/")
+    read_child(other, "http://example.com/s2.xml", OLD, ["http://example.com/tag/x"])
+    other.backlog.take(10)
+    other.settle_sitemaps(other, "finished")
+    assert state.sitemap_read("http://example.com/s2.xml") is None
+    state.close()
+
+
+def test_a_child_sitemap_that_held_no_entry_is_not_settled(tmp_path: Path) -> None:
+    spider, state = news_spider(tmp_path)
+    url = "http://example.com/s1.xml"
+    request = spider.sitemap_request(url, OLD)
+    list(spider.parse_sitemap(XmlResponse(url, body=b"<html>oops</html>", request=request)))
+    spider.settle_sitemaps(spider, "finished")
+    assert state.sitemap_read(url) is None
+    state.close()

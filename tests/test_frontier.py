@@ -17,6 +17,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -77,6 +78,46 @@ def test_pause_stops_taking_requests(redis_url: str, capsys) -> None:
     assert main(["frontier", "clear", redis_url]) == 2  # which site?
     assert main(["frontier", "clear", redis_url, "--site", "127.0.0.1"]) == 0
     assert not client.keys("newsarchive:127.0.0.1:*")
+
+
+def _calls(client: redis.Redis, command: str) -> int:
+    """How many times the server ran ``command`` (all clients, since it started)."""
+    return int(client.info("commandstats").get(f"cmdstat_{command}", {}).get("calls", 0))
+
+
+def test_a_link_already_queued_is_known_without_asking_redis_again(redis_url: str) -> None:
+    from scrapy import Request
+
+    from newsarchive.fetch.frontier import KnownDupeFilter
+
+    client = redis.Redis.from_url(redis_url)
+    key = FrontierKeys("dupes").dupefilter
+    one, two = KnownDupeFilter(client, key), KnownDupeFilter(client, key)
+    page = Request("http://example.org/a?b=1&a=2")
+    assert one.request_seen(page) is False  # new in this run
+    # Another worker queued the same page (the same canonical URL): a duplicate there too.
+    assert two.request_seen(Request("http://example.org/a?a=2&b=1")) is True
+    before = _calls(client, "sadd")
+    assert one.request_seen(Request("http://example.org/a?b=1&a=2")) is True
+    assert _calls(client, "sadd") == before  # answered from what this worker knows
+    assert one.request_seen(Request("http://example.org/b")) is False
+    assert _calls(client, "sadd") == before + 1  # a page it never saw: asked
+    assert client.scard(key) == 2
+
+
+def test_a_pop_says_how_many_are_left_and_takes_nothing_while_paused(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    keys = FrontierKeys("left")
+    worker = Frontier(client, keys, "w", lease_seconds=30)
+    client.zadd(keys.requests, {b"a": 0, b"b": 1, b"c": 2})
+    got = worker.pop()
+    assert got is not None and got[1] == b"a" and worker.left == 2
+    client.set(keys.paused, "1")
+    assert worker.pop() is None and worker.left == -1  # paused: nothing taken
+    assert client.zcard(keys.requests) == 2 and client.zcard(keys.leases) == 1
+    client.delete(keys.paused)
+    got = worker.pop()
+    assert got is not None and got[1] == b"b" and worker.left == 1
 
 
 def test_the_host_budget_holds_across_workers(redis_url: str) -> None:
@@ -198,3 +239,30 @@ def test_three_workers_one_killed_archive_each_article_once(
     assert not {p for p in fetched if p in day1}, "a day-1 article was fetched again"
     assert {p: fetched[p] for p in new if fetched[p] != 1} == {}
     assert sum(s["new_articles"] for s in summaries) == len(new)
+
+
+def _start_run_at(folder: str, barrier: Any, queue: Any) -> None:
+    import datetime as dt
+
+    from newsarchive.report.history import start_run
+
+    barrier.wait()
+    queue.put(start_run(Path(folder), now=dt.datetime(2026, 11, 30, 12, tzinfo=dt.UTC)).run_id)
+
+
+def test_workers_starting_in_one_second_into_one_folder_each_get_their_own_run(
+        tmp_path: Path) -> None:
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    barrier, queue = ctx.Barrier(4), ctx.Queue()
+    procs = [ctx.Process(target=_start_run_at, args=(str(tmp_path), barrier, queue))
+             for _ in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0, 0, 0, 0]  # before: a lost race raised ENOENT
+    ids = sorted(queue.get(timeout=5) for _ in procs)
+    assert len(set(ids)) == 4
+    assert sorted(p.stem for p in (tmp_path / "reports").glob("*.json")) == ids

@@ -12,7 +12,10 @@ Special URLs (each behaviour on a known path):
 ========================================  ==========================================
 ``/robots.txt``                            ``Disallow: /private/`` and two ``Sitemap:`` lines
 ``/private/secret.html``                   a real page, linked from home, robots-disallowed
-``/sitemap.xml``                           sitemap index -> articles, sections, news sitemaps
+``/sitemap.xml``                           sitemap index -> articles, sections, news sitemaps,
+                                           each with its own ``<lastmod>``
+``/sitemap-articles.xml``, ``-2.xml``...   articles, oldest first, :data:`SITEMAP_PAGE_SIZE`
+                                           a page: a new article changes only the last page
 ``/news-sitemap.xml``                      Google News sitemap (last 48 h, at least 10)
 ``/feed.xml``, ``/atom.xml``               RSS 2.0 and Atom, gzip-encoded
 portal-template articles                   gzip-encoded (when Accept-Encoding allows)
@@ -57,6 +60,7 @@ from newsarchive.demosite.templates import (
 HTML = "text/html; charset=utf-8"
 XML = "application/xml; charset=utf-8"
 PDF_PATH = "/documents/report-2026.pdf"
+SITEMAP_PAGE_SIZE = 1000  # articles per article sitemap (sitemaps.org allows 50,000)
 PRIVATE_PATH = "/private/secret.html"
 ABOUT_PATH = "/about.html"
 BROKEN_PATH = "/world/2026/01/01/withdrawn-story.html"
@@ -68,6 +72,12 @@ PDF_INDEX = 1  # this article links the PDF
 ROTATING_EVERY = 5  # articles whose index is a multiple of this change ads daily
 NEWS_WINDOW_HOURS = 48
 MIN_NEWS = 10
+
+
+def article_sitemap_path(n: int) -> str:
+    """Path of the ``n``-th article sitemap (1-based): ``/sitemap-articles.xml``, then
+    ``/sitemap-articles-2.xml``..."""
+    return "/sitemap-articles.xml" if n == 1 else f"/sitemap-articles-{n}.xml"
 
 
 @dataclass(frozen=True)
@@ -169,7 +179,6 @@ class SiteModel:
 
     def _build_routes(self) -> None:
         ctx, newest = self.ctx, self.newest_first()
-        sitemaps = ["/sitemap-articles.xml", "/sitemap-sections.xml", "/news-sitemap.xml"]
         old_linked = self.articles[:2]
         specials = [
             (LATEST_PATH, "Latest story"),
@@ -187,7 +196,7 @@ class SiteModel:
                         render=self._text(lambda: pages.robots(
                             ctx, ["/private/"], ["/sitemap.xml", "/news-sitemap.xml"]))))
         self._add_sections(newest)
-        self._add_sitemaps(sitemaps, newest)
+        self._add_sitemaps(newest)
         feed_items = newest[: pages.FEED_SIZE]
         self._add(Route(layout.FEED_PATH, "feed", content_type="application/rss+xml; charset=utf-8",
                         transfer="gzip", render=self._text(lambda: pages.rss(ctx, feed_items))))
@@ -210,7 +219,7 @@ class SiteModel:
                 self._add(Route(layout.section_path(section, n), "section",
                                 render=self._text(front)))
 
-    def _add_sitemaps(self, sitemaps: Sequence[str], newest: Sequence[Article]) -> None:
+    def _add_sitemaps(self, newest: Sequence[Article]) -> None:
         ctx = self.ctx
         lastmod = newest[0].published.replace("Z", "+00:00")
         cutoff = day_end(self.day).timestamp() - NEWS_WINDOW_HOURS * 3600
@@ -221,13 +230,23 @@ class SiteModel:
                                            if a.section == s), lastmod))
             for s in v.SECTIONS
         ]
-        makers: dict[str, Callable[[], str]] = {
-            "/sitemap.xml": lambda: pages.sitemap_index(ctx, [(p, lastmod) for p in sitemaps]),
-            "/sitemap-articles.xml": lambda: pages.urlset(
-                ctx, pages.article_entries(self.articles)),
+        # Oldest first, so a new article changes only the last page (and its lastmod in
+        # the index), as the monthly or numbered sitemaps of real news sites do.
+        size = SITEMAP_PAGE_SIZE
+        children: list[tuple[str, str]] = []
+        makers: dict[str, Callable[[], str]] = {}
+        for n, start in enumerate(range(0, len(self.articles), size), start=1):
+            chunk = self.articles[start:start + size]
+            path = article_sitemap_path(n)
+            children.append((path, pages.article_entries(chunk[-1:])[0][1]))
+            makers[path] = functools.partial(
+                lambda part: pages.urlset(ctx, pages.article_entries(part)), chunk)
+        children += [("/sitemap-sections.xml", lastmod), ("/news-sitemap.xml", lastmod)]
+        makers.update({
+            "/sitemap.xml": lambda: pages.sitemap_index(ctx, children),
             "/sitemap-sections.xml": lambda: pages.urlset(ctx, section_entries),
             "/news-sitemap.xml": lambda: pages.news_sitemap(ctx, recent),
-        }
+        })
         for path, make in makers.items():
             self._add(Route(path, "sitemap", content_type=XML, render=self._text(make)))
 

@@ -22,6 +22,7 @@ index by the writer thread right after its record is flushed, as in SQLite.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import astuple, replace
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
     import redis
 
     from newsarchive.discover.frontier_keys import FrontierKeys
+
+
+RECENT = 1024  # rows this worker wrote last, kept to read back without a round trip
 
 
 def _record(raw: bytes | str | None) -> UrlRecord | None:
@@ -50,6 +54,11 @@ class RedisCrawlState:
         self.keys = keys
         self.path = f"redis {keys.state}"
         self._rows: dict[str, UrlRecord] = {}
+        # The last rows this worker committed: a page's kind is corrected
+        # (set_kind) right after its fetch is recorded, and that read needs no
+        # round trip. Another worker writes the same URL in the same run only
+        # after this one's lease expired, and this one never asks again.
+        self._recent: OrderedDict[str, UrlRecord] = OrderedDict()
         self._aliases: dict[str, str] = {}
         self.before_commit: Callable[[], None] | None = None
 
@@ -63,8 +72,9 @@ class RedisCrawlState:
 
     def get(self, url: str) -> UrlRecord | None:
         """What is known of canonical ``url`` (this worker's unwritten fetches included)."""
-        if url in self._rows:
-            return self._rows[url]
+        row = self._rows.get(url) or self._recent.get(url)
+        if row is not None:
+            return row
         return _record(self.client.hget(self.keys.state, url))
 
     def resolve_many(self, urls: Sequence[str]) -> dict[str, str]:
@@ -178,6 +188,11 @@ class RedisCrawlState:
             pipe.execute()
         except redis.RedisError as exc:
             raise StorageError(f"cannot write the crawl state to Redis: {exc}") from exc
+        for url, row in self._rows.items():
+            self._recent[url] = row
+            self._recent.move_to_end(url)
+        while len(self._recent) > RECENT:
+            self._recent.popitem(last=False)
         self._rows.clear()
         self._aliases.clear()
 

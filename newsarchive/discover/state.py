@@ -47,6 +47,11 @@ CREATE TABLE IF NOT EXISTS urls (
     etag TEXT,                     -- the ETag of the last 200 answer, for If-None-Match
     last_modified TEXT             -- its Last-Modified, for If-Modified-Since
 );
+CREATE TABLE IF NOT EXISTS sitemaps_read (
+    url TEXT PRIMARY KEY,          -- canonical URL of a child sitemap of an index
+    lastmod TEXT NOT NULL,         -- the index's <lastmod> for it when it was read
+    read_at REAL NOT NULL          -- end of the run that read it whole (Unix seconds)
+);
 CREATE TABLE IF NOT EXISTS aliases (
     alias TEXT PRIMARY KEY,        -- a canonical form of a fetched URL
     url TEXT NOT NULL              -- the canonical URL its page declared
@@ -134,6 +139,13 @@ class CrawlState:
                     f"SELECT {COLUMNS} FROM urls WHERE url IN ({marks})", chunk):
                 found[row[0]] = UrlRecord(*row)
         return found
+
+    def sitemap_read(self, url: str) -> str | None:
+        """The index ``<lastmod>`` child sitemap ``url`` had when a finished run read it
+        whole and queued every page it listed (:meth:`settle_sitemaps`), or ``None``."""
+        row = self.db.execute("SELECT lastmod FROM sitemaps_read WHERE url = ?",
+                              (url,)).fetchone()
+        return str(row[0]) if row else None
 
     def __iter__(self) -> Iterator[UrlRecord]:
         for row in self.db.execute(f"SELECT {COLUMNS} FROM urls ORDER BY url"):
@@ -226,6 +238,15 @@ class CrawlState:
                 " FROM urls WHERE url = ?",
                 (url, url, alias),
             )
+        self._touch()
+
+    def settle_sitemaps(self, lastmods: dict[str, str], now: float) -> None:
+        """Remember child sitemaps (canonical URL -> the index's ``<lastmod>``) whose
+        every listed page this run requested and answered: the next run may leave
+        them unread while their ``<lastmod>`` stays the same (spiders/news.py)."""
+        self.db.executemany(
+            "INSERT OR REPLACE INTO sitemaps_read (url, lastmod, read_at) VALUES (?, ?, ?)",
+            [(url, lastmod, now) for url, lastmod in lastmods.items()])
         self._touch()
 
     def _touch(self) -> None:

@@ -142,6 +142,7 @@ class BoundedExtractor:
         self._from: Connection | None = None
         self._ready = False
         self._base = 0  # the worker's resident memory after warm-up
+        self._killed = False  # by kill(): no worker is started again
 
     def __enter__(self) -> BoundedExtractor:
         return self
@@ -195,6 +196,8 @@ class BoundedExtractor:
                 self._spawn()
 
     def _ensure(self) -> None:
+        if self._killed:
+            raise WorkerGone("the extraction worker was stopped")
         if self._proc is None:
             self._spawn()
         if not self._ready:
@@ -230,6 +233,8 @@ class BoundedExtractor:
     def _replace(self) -> None:
         """Kill the worker and start the next one at once, so it warms up meanwhile."""
         self._stop()
+        if self._killed:
+            return
         self.replaced += 1
         try:
             self._spawn()
@@ -240,6 +245,14 @@ class BoundedExtractor:
         """Stop the worker."""
         with self._lock:
             self._stop()
+
+    def kill(self) -> None:
+        """Kill the worker now, even in the middle of a page (from any thread): the
+        page gets an error sidecar, and no worker is started again."""
+        self._killed = True
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.kill()
 
     # -- pages --------------------------------------------------------------------
     def extract(self, body: bytes | str, url: str, *, content_type: str | None = None,

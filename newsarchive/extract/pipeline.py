@@ -10,10 +10,14 @@ over them, or one the extractor fails on, gets a sidecar with ``extractor.error`
 (stats ``sidecar/errors``).
 
 Extraction is CPU work in Python: done on the reactor thread it would cap a
-crawl's page rate (``benchmarks/README.md``). With ``SIDECAR_WORKERS`` > 0
-it runs in a process pool instead, so fetching and extracting overlap on a
-multi-core machine; the GIL rules out threads. The workers die with the
-crawl and leave Ctrl-C to it (:mod:`newsarchive.extract.workers`).
+crawl's page rate (``benchmarks/README.md``). It runs in the bounded workers'
+processes instead (``SIDECAR_WORKERS`` of them, one by default on a multi-core
+machine), so fetching and extracting overlap; the crawl hands each page to a
+free worker from a thread of its own and waits for the answer off the reactor.
+The page goes to the worker once, through the worker's pipe: no process pool
+between them (a pool worker relaying each page to its bounded worker cost a
+second copy of every body and sidecar, and a fork server, ``benchmarks/README.md``).
+The workers die with the crawl (``PR_SET_PDEATHSIG``) and leave Ctrl-C to it.
 
 Before the crawl fetches anything, the pipeline extracts the archived pages a
 killed (or interrupted: :meth:`SidecarPipeline.stop_soon`) run left without a sidecar (found by the WARC service's reconcile scan,
@@ -23,21 +27,17 @@ killed (or interrupted: :meth:`SidecarPipeline.stop_soon`) run left without a si
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import multiprocessing
 import os
-import threading
-from concurrent.futures import Executor, Future, InvalidStateError, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+import queue
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 
 from newsarchive.exceptions import NewsarchiveError
-from newsarchive.extract.bounded import Limits
-from newsarchive.extract.workers import PARENT_ENV, PRELOAD, worker_init
+from newsarchive.extract.bounded import BoundedExtractor, Limits
 from newsarchive.fetch.items import PageItem
 from newsarchive.switches import require
 from newsarchive.wiring import wiring_of
@@ -50,49 +50,24 @@ logger = logging.getLogger(__name__)
 
 def extract_page(
     body: bytes, url: str, content_type: str | None, fetched_at: datetime | None,
-    limits: Limits | None = None,
+    limits: Limits | None = None, extractor: BoundedExtractor | None = None,
 ) -> tuple[dict[str, Any] | None, str | None]:
     """Sidecar of one page and the one-line reason extraction failed, if it did: an
-    error sidecar with that reason, or None when the page is not HTML at all."""
+    error sidecar with that reason, or None when the page is not HTML at all.
+    ``extractor``: the bounded worker to use (default: this process's for ``limits``)."""
     from newsarchive.extract.bounded import extraction_error, shared
 
     try:
-        sidecar = shared(limits or Limits()).extract(body, url, content_type=content_type,
-                                                     fetched_at=fetched_at)
+        sidecar = (extractor or shared(limits or Limits())).extract(
+            body, url, content_type=content_type, fetched_at=fetched_at)
     except NewsarchiveError as exc:
         return None, str(exc)
     return sidecar, extraction_error(sidecar)
 
 
-def warm_up(limits: Limits | None = None) -> None:
-    """Start the bounded extraction worker, so the first page does not wait for it."""
-    from newsarchive.extract.bounded import shared
-
-    shared(limits or Limits()).start()
-
-
 def default_workers() -> int:
     """One extraction process beside the crawl when there is a second core."""
     return 1 if (os.cpu_count() or 1) > 1 else 0
-
-
-def _quiet_broken_pool_race() -> None:
-    """On Python 3.11 the pool's manager thread, finding its workers killed, sets a
-    BrokenProcessPool on every pending future, and one already cancelled makes it
-    raise ``InvalidStateError``: a thread traceback on stderr of a crawl stopped at
-    once, though nothing is wrong (3.12 ignores that error there). Swallow just that."""
-    previous = threading.excepthook
-    if getattr(previous, "newsarchive_quiet_pool", False):
-        return
-
-    def hook(args: threading.ExceptHookArgs) -> None:
-        if isinstance(args.exc_value, InvalidStateError) and type(args.thread).__name__ == (
-                "_ExecutorManagerThread"):
-            return
-        previous(args)
-
-    hook.newsarchive_quiet_pool = True  # type: ignore[attr-defined]
-    threading.excepthook = hook
 
 
 class SidecarPipeline:
@@ -103,7 +78,9 @@ class SidecarPipeline:
         self.stats = crawler.stats
         self.workers = workers
         self.limits = Limits.from_settings(crawler.settings)
-        self._pool: Executor | None = None
+        self._threads: ThreadPoolExecutor | None = None
+        self._extractors: list[BoundedExtractor] = []
+        self._free: queue.SimpleQueue[BoundedExtractor] = queue.SimpleQueue()
         self._inflight = 0
         self._stopping = False
         self._futures: set[Future[Any]] = set()
@@ -124,8 +101,7 @@ class SidecarPipeline:
         """Start the workers now: importing the extractor takes seconds, which then
         overlap with the first fetches instead of delaying the first sidecar.
         Then extract what a killed run left without a sidecar; the crawl starts after."""
-        if self.workers > 0:
-            self._ensure_pool().submit(warm_up, self.limits)
+        self._ensure_workers()
         service = self.wiring.capture
         if service is None:
             return
@@ -142,36 +118,47 @@ class SidecarPipeline:
             self.stats.set_value("sidecar/reconciled", len(pages))
         service.settle()
 
-    def _ensure_pool(self) -> Executor:
-        if self._pool is None:
-            # forkserver: never fork a process that runs a reactor and threads.
-            ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(PRELOAD)
-            os.environ[PARENT_ENV] = str(os.getpid())  # the fork server's parent (workers.py)
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=ctx, initializer=worker_init
-            )
-        return self._pool
+    def _ensure_workers(self) -> ThreadPoolExecutor:
+        """The bounded workers (started, warming up) and a thread per worker to wait
+        on them. ``SIDECAR_WORKERS`` 0 still extracts in one worker process (the
+        limits need one); it is 0 on a one-core machine, where nothing overlaps."""
+        if self._threads is None:
+            for _ in range(max(self.workers, 1)):
+                extractor = BoundedExtractor(self.limits)
+                extractor.start()
+                self._extractors.append(extractor)
+                self._free.put(extractor)
+            self._threads = ThreadPoolExecutor(max_workers=len(self._extractors),
+                                               thread_name_prefix="newsarchive-sidecar")
+        return self._threads
+
+    def _extract_with_free_worker(self, item: PageItem) -> tuple[dict[str, Any] | None, str | None]:
+        extractor = self._free.get()  # one per thread: never waits
+        try:
+            return extract_page(item.body, item.url, item.content_type, item.fetched_at,
+                                self.limits, extractor)
+        finally:
+            self._free.put(extractor)
 
     def spider_closed(self, spider: Any = None) -> None:
         """Stop the worker processes."""
         if self._inflight:
             self._abandon()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        threads, self._threads = self._threads, None
+        if threads is not None:
+            threads.shutdown(wait=True, cancel_futures=True)
+        for extractor in self._extractors:
+            extractor.close()
 
     def abort(self) -> None:
         """Stop at once (a second Ctrl-C): drop pending pages, kill the workers."""
         self._abandon()
-        pool, self._pool = self._pool, None
-        if isinstance(pool, ProcessPoolExecutor):
-            procs = list((getattr(pool, "_processes", None) or {}).values())
-            _quiet_broken_pool_race()
-            pool.shutdown(wait=False, cancel_futures=True)
-            for proc in procs:
-                with contextlib.suppress(Exception):
-                    proc.kill()
+        self._stopping = True
+        threads, self._threads = self._threads, None
+        if threads is not None:
+            threads.shutdown(wait=False, cancel_futures=True)
+        for extractor in self._extractors:
+            extractor.kill()
 
     def _abandon(self) -> None:
         service = self.wiring.capture
@@ -179,15 +166,15 @@ class SidecarPipeline:
             service.abandoned()
 
     async def _extract(self, item: PageItem) -> tuple[dict[str, Any] | None, str | None]:
-        args = (item.body, item.url, item.content_type, item.fetched_at, self.limits)
         if self._stopping:
             raise asyncio.CancelledError("the crawl is stopping")
-        if self.workers <= 0:  # the work is in the bounded worker process; wait off the reactor
-            return await asyncio.to_thread(extract_page, *args)
-        future = self._ensure_pool().submit(extract_page, *args)
+        future = self._ensure_workers().submit(self._extract_with_free_worker, item)
         self._futures.add(future)
         future.add_done_callback(self._futures.discard)
-        return await asyncio.wrap_future(future)
+        result = await asyncio.wrap_future(future)
+        if self._stopping and self._threads is None:  # aborted: the worker was killed under it
+            raise asyncio.CancelledError("the crawl stopped at once")
+        return result
 
     def stop_soon(self) -> None:
         """The crawl was asked to stop: extract nothing more in this run (the pages
@@ -206,8 +193,8 @@ class SidecarPipeline:
         self._inflight += 1
         try:
             sidecar, error = await self._extract(item)
-        except (asyncio.CancelledError, BrokenProcessPool, RuntimeError) as exc:
-            # The crawl is stopping (pool shut down or broken): the next start extracts it.
+        except (asyncio.CancelledError, RuntimeError) as exc:
+            # The crawl is stopping (workers shut down): the next start extracts it.
             self._abandon()
             logger.info("no sidecar for %s in this run: %s", item.url, exc or type(exc).__name__)
             return item

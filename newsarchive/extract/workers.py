@@ -1,8 +1,8 @@
 """Extraction worker processes that never outlive the crawl that started them.
 
-The sidecar pipeline's :class:`~concurrent.futures.ProcessPoolExecutor` uses
-the ``forkserver`` start method: the crawl starts a fork server, which forks
-the workers; a resource tracker sits beside them. After ``kill -9`` of the
+A :class:`~concurrent.futures.ProcessPoolExecutor` of extraction processes
+uses the ``forkserver`` start method: the parent starts a fork server, which
+forks the workers; a resource tracker sits beside them. After ``kill -9`` of the
 crawl nothing tells the workers, which wait on their task pipe for good, and
 they keep the fork server's and tracker's pipes open, so all three linger.
 

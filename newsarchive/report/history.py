@@ -103,7 +103,7 @@ def reports_dir(collection: Path) -> Path:
 
 
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
     os.replace(tmp, path)
 
@@ -116,10 +116,16 @@ def start_run(collection: Path, now: dt.datetime | None = None) -> RunInfo:
     run_id = run_id_for(started)
     path = folder / f"{run_id}.json"
     serial = 1
-    while path.exists():  # two runs started in one second
-        serial += 1
-        run_id = f"{run_id_for(started)}-{serial}"
-        path = folder / f"{run_id}.json"
+    while True:
+        # Claimed by creating it: runs started in one second (workers of a
+        # frontier into one folder) each get their own id.
+        try:
+            with open(path, "x", encoding="utf-8"):
+                break
+        except FileExistsError:
+            serial += 1
+            run_id = f"{run_id_for(started)}-{serial}"
+            path = folder / f"{run_id}.json"
     summary = {"run_id": run_id, "status": "running", "pid": os.getpid(),
                "started_at": started.isoformat(timespec="seconds")}
     _write_json(path, summary)
