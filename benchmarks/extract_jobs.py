@@ -1,8 +1,10 @@
 """What ``extract --jobs 2`` gains over ``--jobs 1``: one big WARC file, and a folder of pages.
 
-Builds, in a temporary folder, a WARC of demo-site articles (a request and a
-response record per page, the site's pages repeated under new URLs up to
-``--mb`` MB) and a folder of ``--html`` saved pages, then runs ``newsarchive
+Builds, in a temporary folder, a WARC of real news pages (a request and a
+response record per page: the pages of ``../shared/extraction-bench`` and its
+``trafeval-dev`` set, read from there and never committed, repeated under
+distinct URLs up to ``--mb`` MB; the demo site's articles with ``--pages demo``)
+and a folder of ``--html`` saved pages, then runs ``newsarchive
 extract`` on each with ``--jobs 1`` and ``--jobs 2`` as a user would, in child
 processes, alternating which goes first, ``--rounds`` times. It prints per
 run the wall time and the CPU seconds (user + system) of the whole process
@@ -18,7 +20,7 @@ CPU seconds count every process of the tree: this process becomes their
 subreaper, so workers orphaned by a pool process are reaped (and counted) here.
 
 Usage: .venv/bin/python benchmarks/extract_jobs.py [--mb 500] [--html 400] [--rounds 3]
-       [--only warc|html]
+       [--only warc|html] [--pages real|demo]
 """
 
 from __future__ import annotations
@@ -80,7 +82,32 @@ def run_tree(cmd: list[str]) -> tuple[float, float, int]:
 def demo_pages(count: int = 300) -> list[tuple[str, bytes]]:
     """(URL, HTML) of the demo site's article pages, every template."""
     site = SiteModel("http://news.example", base_count=count)
-    return [(site.ctx.url(a.path), site.body(site.route(a.path))) for a in site.articles]
+    pages = []
+    for article in site.articles:
+        route = site.route(article.path)
+        if route is None:
+            raise SystemExit(f"demo site has no route for its article {article.path}")
+        pages.append((site.ctx.url(article.path), site.body(route)))
+    return pages
+
+
+#: real pages: the extraction benchmark's set and trafilatura's evaluation set
+REAL_SETS = (Path(__file__).resolve().parents[2] / "shared" / "extraction-bench" / "html",
+             Path(__file__).resolve().parents[2] / "shared" / "extraction-bench" / "trafeval-dev"
+             / "pages")
+
+
+def real_pages() -> list[tuple[str, bytes]]:
+    """(URL, HTML) of the real pages in :data:`REAL_SETS`, each under its own URL."""
+    pages = []
+    for folder in REAL_SETS:
+        for path in sorted(folder.glob("*.html.gz")):
+            name = path.name.removesuffix(".html.gz")
+            pages.append((f"http://{folder.parent.name}.example/{name}",
+                          gzip.decompress(path.read_bytes())))
+    if not pages:
+        raise SystemExit(f"no pages in {', '.join(map(str, REAL_SETS))}")
+    return pages
 
 
 def build_warc(path: Path, pages: list[tuple[str, bytes]], megabytes: float) -> int:
@@ -130,11 +157,13 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", choices=("warc", "html"), default=None,
                         help="measure one input kind only")
+    parser.add_argument("--pages", choices=("real", "demo"), default="real",
+                        help="real news pages (../shared/extraction-bench) or demo-site articles")
     args = parser.parse_args()
     become_subreaper()
     with tempfile.TemporaryDirectory(prefix="bench-jobs-") as tmp:
         work = Path(tmp)
-        pages = demo_pages()
+        pages = real_pages() if args.pages == "real" else demo_pages()
         warc = work / "big.warc.gz"
         count = build_warc(warc, pages, args.mb)
         build_folder(work / "html", pages, args.html)
