@@ -70,3 +70,32 @@ def test_kept_data_is_bounded() -> None:
     found = list(iter_members(io.BytesIO(data), keep=True, max_data=50_000, resync=True))
     assert not found[0].complete and "more than 50000" in (found[0].error or "")
     assert found[1].complete and found[1].data == b"b" * 10
+
+
+def test_a_member_inflating_past_the_output_limit_is_followed_by_the_next() -> None:
+    """A record of over a megabyte of HTML, with more records behind it in the same
+    read: the walk finds its end (it once looped forever there: `extract --jobs 2`
+    hung on a WARC of real pages)."""
+    import signal
+
+    from newsarchive.capture.gzmembers import CHUNK
+
+    big = b"<p>" + b"a long page " * (CHUNK // 6) + b"</p>"
+    assert len(big) > CHUNK
+    members = [gzip_member(b"first", 6), gzip_member(big, 6), gzip_member(b"after", 6),
+               gzip_member(b"last", 6)]
+    blob = b"".join(members)
+
+    def hung(signum: int, frame: object) -> None:
+        raise TimeoutError("the walk did not finish")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    try:
+        found = list(iter_members(io.BytesIO(blob), keep=True))
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert [m.data for m in found] == [b"first", big, b"after", b"last"]
+    assert [m.length for m in found] == [len(m) for m in members]
+    assert all(m.complete for m in found)

@@ -119,7 +119,11 @@ def _inflate(win: _Window, pos: int, keep: bool, max_data: int) -> tuple[int, st
                     if size > max_data:
                         return fed, f"gzip member inflates to more than {max_data} bytes", b""
                     parts.append(out)
-                if not decomp.unconsumed_tail:
+                # At the member's end CPython leaves the bytes after it in
+                # unconsumed_tail as well as in unused_data (when the output
+                # limit was reached on the way): feeding them again would
+                # return b"" forever.
+                if decomp.eof or not decomp.unconsumed_tail:
                     break
                 out = decomp.decompress(decomp.unconsumed_tail, CHUNK)
         except zlib.error as exc:
