@@ -171,47 +171,36 @@ def capture_row(
     return row
 
 
-def iter_rows(
-    index_uri: str, sidecar_uri: str | None, stories: StoryIndex | None = None,
-    by_location: dict[tuple[str, int], SidecarEntry] | PartSpill | None = None,
-) -> Iterator[dict[str, Any]]:
+def iter_rows(index_uri: str, sidecar_uri: str | None, by_location: PartSpill
+              ) -> Iterator[dict[str, Any]]:
     """Catalog rows of one WARC: its CDXJ lines joined with its sidecars
-    (``by_location``: :func:`sidecar_entries`, read here when not given)."""
-    if by_location is None:
-        by_location = sidecar_entries(sidecar_uri, stories)
+    (``by_location``: filled by :func:`sidecar_entries`)."""
     for line in iter_index(index_uri):
         joined = by_location.get((line.filename, line.offset))
         yield capture_row(line, joined, sidecar_uri if joined else None)
 
 
-def sidecar_entries(sidecar_uri: str | None, stories: StoryIndex | None = None,
-                    into: PartSpill | None = None
-                    ) -> dict[tuple[str, int], SidecarEntry] | PartSpill:
-    """The sidecars of one WARC keyed by (WARC file, record offset), reduced to their
-    catalog fields: in a dict, or ``into`` a build's spill (:mod:`newsarchive.index.spill`,
-    what :func:`build_part` uses: a WARC's worth does not fit a flat memory).
+def sidecar_entries(sidecar_uri: str | None, stories: StoryIndex | None, into: PartSpill) -> None:
+    """Keep the sidecars of one WARC ``into`` a build's spill, keyed by (WARC file,
+    record offset) and reduced to their catalog fields (:mod:`newsarchive.index.spill`:
+    a WARC's worth does not fit a flat memory).
 
     With ``stories``, every article gets its ``story_id`` (from its text).
     """
-    by_location: Any = {} if into is None else into
-    if sidecar_uri is not None:
-        for entry in iter_entries(sidecar_uri):
-            cap = entry.sidecar.get("capture") or {}
-            if cap.get("warc_filename") is not None and cap.get("offset") is not None:
-                fields = entry.sidecar
-                text = fields.get("text") or ""
-                if stories is not None and fields.get("is_article", True) is not False:
-                    fields["story_id"] = stories.assign(str(cap.get("record_id") or
-                                                            f"{cap['warc_filename']}:{cap['offset']}"),
-                                                        text)
-                fields["text_length"], fields["word_count"] = len(text), len(text.split())
-                slim = SidecarEntry(_catalog_fields(fields), entry.offset, entry.length)
-                key = (cap["warc_filename"], int(cap["offset"]))
-                if into is None:
-                    by_location[key] = slim
-                else:
-                    into.put(key, slim)
-    return by_location  # type: ignore[no-any-return]
+    if sidecar_uri is None:
+        return
+    for entry in iter_entries(sidecar_uri):
+        cap = entry.sidecar.get("capture") or {}
+        if cap.get("warc_filename") is not None and cap.get("offset") is not None:
+            fields = entry.sidecar
+            text = fields.get("text") or ""
+            if stories is not None and fields.get("is_article", True) is not False:
+                fields["story_id"] = stories.assign(str(cap.get("record_id") or
+                                                        f"{cap['warc_filename']}:{cap['offset']}"),
+                                                    text)
+            fields["text_length"], fields["word_count"] = len(text), len(text.split())
+            slim = SidecarEntry(_catalog_fields(fields), entry.offset, entry.length)
+            into.put((cap["warc_filename"], int(cap["offset"])), slim)
 
 
 def _catalog_fields(sidecar: dict[str, Any]) -> dict[str, Any]:
@@ -323,7 +312,7 @@ def build_part(
         sidecar_entries(sidecar_uri, stories, into=spill)
         if info is not None:
             info["ordered"] = in_file_order(spill.article_keys(), spill.member_offset)
-        rows = iter_rows(index_uri, sidecar_uri, stories, spill)
+        rows = iter_rows(index_uri, sidecar_uri, spill)
         written = write_parts(rows, catalog_root, collection, warc_name,
                               (spill, info) if info is not None else None)
     if stories is not None:

@@ -45,7 +45,8 @@ class PartSpill:
         self.db = sqlite3.connect(str(self.path / ".entries.sqlite"), check_same_thread=False)
         self.db.executescript(
             "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
-            "CREATE TABLE entry (name TEXT, off INTEGER, value BLOB, PRIMARY KEY (name, off))"
+            "CREATE TABLE entry (name TEXT, off INTEGER, member INTEGER, value BLOB,"
+            " PRIMARY KEY (name, off))"
             " WITHOUT ROWID;"
             "CREATE TABLE arow (name TEXT, off INTEGER, idx INTEGER, PRIMARY KEY (name, off))"
             " WITHOUT ROWID;")
@@ -73,8 +74,9 @@ class PartSpill:
     def put(self, key: tuple[str, int], entry: SidecarEntry) -> None:
         """Keep ``entry`` for ``key``; a later entry of the same key replaces it
         (as a later assignment to a dict key did)."""
-        self.db.execute("INSERT OR REPLACE INTO entry VALUES (?, ?, ?)",
-                        (key[0], key[1], pickle.dumps(entry, pickle.HIGHEST_PROTOCOL)))
+        self.db.execute("INSERT OR REPLACE INTO entry VALUES (?, ?, ?, ?)",
+                        (key[0], key[1], entry.offset,
+                         pickle.dumps(entry, pickle.HIGHEST_PROTOCOL)))
 
     def get(self, key: tuple[str, int]) -> SidecarEntry | None:
         """The entry kept for ``key``, or None."""
@@ -83,9 +85,11 @@ class PartSpill:
         return pickle.loads(row[0]) if row else None  # type: ignore[no-any-return]
 
     def member_offset(self, key: tuple[str, int]) -> int | None:
-        """Where the entry kept for ``key`` lies in the sidecar file, or None."""
-        entry = self.get(key)
-        return entry.offset if entry is not None else None
+        """Where the entry kept for ``key`` lies in the sidecar file, or None
+        (read without unpickling the entry: asked once per article)."""
+        row = self.db.execute("SELECT member FROM entry WHERE name = ? AND off = ?",
+                              key).fetchone()
+        return int(row[0]) if row else None
 
     # -- the export rows ----------------------------------------------------------
     def add_articles(self, table: Any) -> None:
