@@ -21,6 +21,7 @@ sidecar pipeline decides whether it is an article.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import AsyncIterator, Iterable
@@ -135,6 +136,11 @@ class NewsSpider(scrapy.Spider):
         state.settle_sitemaps(self.sitemaps_read, time.time())
         self.crawler.stats.set_value("state/sitemaps_settled", len(self.sitemaps_read))
 
+    @functools.cached_property
+    def revisit_policy(self) -> RevisitPolicy:
+        """The crawl's ``STATE_REVISIT_*`` rules (settings are fixed once the crawl runs)."""
+        return RevisitPolicy.from_settings(self.settings)
+
     # -- entry points -----------------------------------------------------------
     async def start(self) -> AsyncIterator[Any]:
         """Robots.txt and sitemaps first, then feeds and start pages."""
@@ -223,7 +229,7 @@ class NewsSpider(scrapy.Spider):
         state: CrawlState | None = wiring_of(self.crawler).state
         if state is None or not lastmod or self.settings.get("FRONTIER_URL"):
             return False
-        policy = RevisitPolicy.from_settings(self.settings)
+        policy = self.revisit_policy
         changed = parse_time(lastmod)
         if (policy.article_max_age is None or changed is None
                 or time.time() - changed <= policy.article_max_age
@@ -236,8 +242,7 @@ class NewsSpider(scrapy.Spider):
     def _queue_listed(self, batch: list[Listed]) -> None:
         state: CrawlState | None = wiring_of(self.crawler).state
         if state is not None and batch:
-            policy = RevisitPolicy.from_settings(self.settings)
-            batch = due_listed(state, policy, self.crawler.stats, batch)
+            batch = due_listed(state, self.revisit_policy, self.crawler.stats, batch)
         for entry in batch:
             self.backlog.add(entry)
 
