@@ -175,8 +175,13 @@ class Uploader:
 
     # --- queueing ---------------------------------------------------------------
     def enqueue(self, path: Path, kind: str, digest: FileDigest | None = None) -> Entry:
-        """Record one closed file and its digest (its writer's, or read now) in the spool."""
-        return self.spool.enqueue(Path(path), kind, digest)
+        """Record one closed file and its digest (its writer's, or read now) in the spool.
+
+        A file read now for its digest gets the CRC32 of each part of its
+        upload in the same read (S3 only): its parts then go up with them.
+        """
+        part_size = self.options.part_size if is_remote(self.store.uri) else None
+        return self.spool.enqueue(Path(path), kind, digest, part_size)
 
     def scan_new(self) -> list[tuple[Path, str]]:
         """Closed files of the collection that the journal does not know yet."""
