@@ -5,7 +5,8 @@ the next, so a kill -9 anywhere is recovered by simply running again:
 
 1. record the closed file's size, SHA-256 and CRC32 (``pending``): as handed
    over by its writer, who computed them while writing it, else by reading
-   it once (old folders, files recovered after a crash);
+   it once (old folders, files recovered after a crash; that read also takes
+   each part's CRC32, which the part's upload sends);
 2. put it in the store (idempotent: an identical object already there counts
    as done; a different one stops with an error; leftovers of a killed
    multipart upload are aborted first);
