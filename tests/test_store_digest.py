@@ -56,6 +56,24 @@ def test_running_digest_equals_reading_the_file(tmp_path: Path) -> None:
     assert FileDigest(d.size, d.sha256).matches_checksum(d.crc32_b64 or "") is None
 
 
+@pytest.mark.parametrize("size", [0, 1, 5 * MiB - 1, 5 * MiB, 10 * MiB, 12 * MiB + 7])
+def test_a_digest_read_with_a_part_size_holds_each_parts_crc32(tmp_path: Path, size: int) -> None:
+    data = random.Random(size).randbytes(size)
+    path = tmp_path / "f"
+    path.write_bytes(data)
+    part = 5 * MiB
+    digest = hash_file(path, part)
+    assert digest == hash_file(path)  # the same size, SHA-256 and whole-file CRC32
+    assert digest.crc32 == zlib.crc32(data)
+    assert digest.parts is not None and digest.parts.part_size == part
+    assert list(digest.parts.crc32s) == [zlib.crc32(data[i:i + part])
+                                         for i in range(0, max(size, 1), part)]
+    running = RunningDigest(part)  # fed in pieces that straddle the parts' ends
+    for start in range(0, size, 3 * MiB + 11):
+        running.update(memoryview(data)[start:start + 3 * MiB + 11])
+    assert running.result() == digest and running.result().parts == digest.parts
+
+
 @pytest.mark.s3
 def test_the_writers_digest_is_recorded_and_a_file_that_differs_never_counts_as_stored(
     tmp_path: Path, s3_server: str, s3_bucket: str, s3_client: Any

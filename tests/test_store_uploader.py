@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +22,24 @@ MiB = 1024 * 1024
 FAST = UploadOptions(part_size=5 * MiB, concurrency=2, timeout=1.5, backoff=0.05, retries=3)
 
 
-def _upload(collection: Path, uri: str, endpoint: str, options: UploadOptions = FAST) -> Any:
+def _upload(collection: Path, uri: str, endpoint: str, options: UploadOptions = FAST,
+            *, prescan: bool = True) -> Any:
+    """Upload a folder: every file digested first, or (``prescan=False``) as
+    ``newsarchive upload`` does, each digested while the previous one uploads."""
     store = store_for(collection_uri(uri, collection), endpoint_url=endpoint,
                       **options.store_options())
     with Uploader(collection, store, options) as uploader:
-        uploader.scan()
-        return uploader.run()
+        if prescan:
+            uploader.scan()
+        return uploader.run(scan=not prescan)
 
 
+@pytest.mark.parametrize("prescan", [True, False], ids=["digested-first", "digested-in-run"])
 def test_every_file_arrives_byte_identical_despite_faults(
-    tmp_path: Path, s3_bucket: str, s3_client: Any, fault_proxy: Any
+    tmp_path: Path, s3_bucket: str, s3_client: Any, fault_proxy: Any, prescan: bool
 ) -> None:
+    # digested-in-run: the parts go up with the CRC32s the digest's read took;
+    # a part damaged on the way is caught all the same.
     coll = tmp_path / "coll"
     files = make_collection(coll, warc_sizes=(11 * MiB, 6 * MiB))
     rules = [
@@ -43,7 +52,7 @@ def test_every_file_arrives_byte_identical_despite_faults(
         fault_proxy.add("reset", method="PUT", path="sidecars"),  # a single PUT
         fault_proxy.add("error500", method="HEAD"),
     ]
-    report = _upload(coll, f"s3://{s3_bucket}/arch/coll", fault_proxy.url)
+    report = _upload(coll, f"s3://{s3_bucket}/arch/coll", fault_proxy.url, prescan=prescan)
 
     assert [r.fault for r in rules if not r.hit.is_set()] == []  # every fault happened
     assert (report.failed, report.pending, report.uploaded) == (0, 0, len(files))
@@ -145,6 +154,46 @@ def test_a_file_changed_after_its_sha256_was_recorded_is_never_marked_stored(
     assert warc.exists()
     assert not any("warc/" in k for k in bucket_objects(s3_client, s3_bucket))
     assert s3_client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []) == []
+
+
+def test_parts_go_up_with_the_crc32s_of_the_digest_and_a_file_changed_since_never_counts(
+    tmp_path: Path, s3_server: str, s3_bucket: str, s3_client: Any
+) -> None:
+    """A file the uploader digests itself: its parts carry the CRC32s of that read.
+
+    So S3 checks each part against the digested bytes; moto checks none, and
+    the composite checksum after the completion catches the change: the
+    object is removed, the failure counted, the file kept.
+    """
+    coll = tmp_path / "coll"
+    files = make_collection(coll, warc_sizes=(11 * MiB,))
+    warc = coll / next(rel for rel in files if rel.startswith("warc/"))
+    options = UploadOptions(part_size=5 * MiB, retries=1, backoff=0.01)
+    store = store_for(f"s3://{s3_bucket}/c", endpoint_url=s3_server, **options.store_options())
+    sent: list[str] = []
+    store.client.meta.events.register(  # type: ignore[attr-defined]
+        "before-send.s3.UploadPart",
+        lambda request, **_: sent.append(request.headers["x-amz-checksum-crc32"].decode()))
+    with Uploader(coll, store, options) as uploader:
+        entry = uploader.enqueue(warc, "warc")
+        assert entry.digest.parts is not None
+        recorded = [base64.b64encode(crc.to_bytes(4, "big")).decode()
+                    for crc in entry.digest.parts.crc32s]
+        assert recorded == [base64.b64encode(zlib.crc32(files[entry.path.relative_to(coll)
+                            .as_posix()][i:i + 5 * MiB]).to_bytes(4, "big")).decode()
+                            for i in range(0, 11 * MiB, 5 * MiB)]
+        with warc.open("r+b") as fh:  # bit rot after the digest was taken
+            fh.seek(6 * MiB)
+            fh.write(b"\x00" * 8)
+        assert uploader.upload(entry) is False
+        uploader.finish()
+        report = uploader.report
+
+    assert sorted(sent) == sorted(recorded * 2)  # both attempts: the digest's CRC32s, not botocore's
+    assert report.failed == 1 and report.pending == 1
+    assert "did not match" in report.errors[0]
+    assert warc.exists()
+    assert not any("warc/" in k for k in bucket_objects(s3_client, s3_bucket))
 
 
 def test_a_cut_create_multipart_reply_leaves_no_orphan_upload(

@@ -4,7 +4,8 @@ Both digests are of the whole file and independent of how it is uploaded (part
 size, single PUT or multipart), so whoever writes the file can compute them as
 it writes (:class:`RunningDigest`; the WARC writer does, and hands them over
 with ``file_closed``), and a file that arrives without them is read once
-(:func:`hash_file`, one pass for both).
+(:func:`hash_file`, one pass for both; with the CRC32 of each part of its
+upload as well, so the upload computes none).
 
 * **SHA-256** is the file's identity: readers compare against it, it goes
   into the object's metadata (``x-amz-meta-sha256``), and a single PUT sends
@@ -23,7 +24,7 @@ import base64
 import binascii
 import hashlib
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 CHUNK = 1 << 20
@@ -35,12 +36,23 @@ def _b64(raw: bytes) -> str:
 
 
 @dataclass(frozen=True)
+class PartCrcs:
+    """The CRC32 of each ``part_size`` slice of a file (the last one shorter)."""
+
+    part_size: int
+    crc32s: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class FileDigest:
     """Size and whole-file digests of one local file."""
 
     size: int
     sha256: str  # hex
     crc32: int | None = None  # None: not recorded (journal rows of older versions)
+    #: the CRC32 of each part of its upload, when the read that took the digest
+    #: knew the part size; kept in memory only (the journal records the whole file).
+    parts: PartCrcs | None = field(default=None, compare=False)
 
     @property
     def sha256_b64(self) -> str:
@@ -78,22 +90,50 @@ class RunningDigest:
 
     hashlib releases the GIL on large updates; zlib.crc32 runs at several GB/s:
     a writer that feeds every byte it writes here pays about 1 ms per MB.
+
+    With ``part_size``, the CRC32 is taken per part instead (the whole file's
+    is combined from them at the end, :func:`crc32_combine`): the parts of a
+    multipart upload then go up with these CRC32s and botocore computes none
+    of its own, so a file read for its digest is not checksummed twice.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, part_size: int | None = None) -> None:
         self._sha = hashlib.sha256()
         self._crc = 0
         self.size = 0
+        self._part_size = part_size
+        self._parts: list[int] = []
+        self._in_part = 0
 
     def update(self, data: bytes | memoryview) -> None:
         """Add the next bytes of the file."""
         self._sha.update(data)
-        self._crc = zlib.crc32(data, self._crc)
         self.size += len(data)
+        if self._part_size is None:
+            self._crc = zlib.crc32(data, self._crc)
+            return
+        view = memoryview(data)
+        while view:
+            take = min(len(view), self._part_size - self._in_part)
+            self._crc = zlib.crc32(view[:take], self._crc)
+            self._in_part += take
+            view = view[take:]
+            if self._in_part == self._part_size:
+                self._parts.append(self._crc)
+                self._crc, self._in_part = 0, 0
 
     def result(self) -> FileDigest:
         """The digest of everything added so far."""
-        return FileDigest(size=self.size, sha256=self._sha.hexdigest(), crc32=self._crc)
+        sha256 = self._sha.hexdigest()
+        if self._part_size is None:
+            return FileDigest(size=self.size, sha256=sha256, crc32=self._crc)
+        crcs = self._parts + [self._crc] if self._in_part or not self._parts else self._parts
+        whole = crcs[0]
+        for number, crc in enumerate(crcs[1:], start=1):
+            whole = crc32_combine(whole, crc, min(self._part_size,
+                                                  self.size - number * self._part_size))
+        return FileDigest(size=self.size, sha256=sha256, crc32=whole,
+                          parts=PartCrcs(self._part_size, tuple(crcs)))
 
 
 _CRC32_POLY = 0xEDB88320  # zlib's CRC-32, bit-reflected
@@ -138,9 +178,13 @@ def crc32_combine(crc1: int, crc2: int, len2: int) -> int:
     return _multmodp(shift, crc1) ^ crc2
 
 
-def hash_file(path: Path) -> FileDigest:
-    """Read ``path`` once and digest it (for files that arrive without a digest)."""
-    running = RunningDigest()
+def hash_file(path: Path, part_size: int | None = None) -> FileDigest:
+    """Read ``path`` once and digest it (for files that arrive without a digest).
+
+    With ``part_size``, the digest also holds the CRC32 of each part of an
+    upload in parts of that size (:class:`RunningDigest`).
+    """
+    running = RunningDigest(part_size)
     with Path(path).open("rb") as fh:
         while block := fh.read(CHUNK):
             running.update(block)

@@ -97,6 +97,8 @@ class S3Store:
         self._inflight: dict[str, tuple[FileDigest, int]] = {}  # full key -> digest, part size
         self._composites: dict[str, str] = {}  # full key -> expected composite checksum
         events.register("before-parameter-build.s3.CompleteMultipartUpload", self._check_parts)
+        # Parts whose CRC32s the digest's read already took go up with them.
+        events.register("before-parameter-build.s3.UploadPart", self._part_checksum)
         self._probe: Any = None
 
     # --- addressing -----------------------------------------------------------
@@ -412,6 +414,28 @@ class S3Store:
             return composite_of(crcs, digest, part_size)
         except PartsDiffer:
             return None  # the local file changed: the upload will say so
+
+    def _part_checksum(self, params: dict[str, Any], **_kwargs: Any) -> None:
+        """Send a part with the CRC32 the file's digest recorded for it, if it has one.
+
+        botocore then computes none (a pass over every byte it sends), and S3
+        checks the part against the bytes that were digested, not against
+        what was read for sending: a file changed since is refused part by
+        part (``BadDigest``); a server that checks no part checksum (moto)
+        assembles it, and the composite checksum after the completion tells.
+        """
+        inflight = self._inflight.get(params.get("Key", ""))
+        if inflight is None or "ChecksumCRC32" in params:
+            return
+        digest, part_size = inflight
+        parts = digest.parts
+        if parts is None or parts.part_size != part_size or (
+                len(parts.crc32s) != part_count(digest.size, part_size)):
+            return  # another part size: botocore computes them, as for any file
+        number = int(params.get("PartNumber", 0))
+        if 1 <= number <= len(parts.crc32s):
+            params["ChecksumCRC32"] = base64.b64encode(
+                parts.crc32s[number - 1].to_bytes(4, "big")).decode()
 
     def _check_parts(self, params: dict[str, Any], **_kwargs: Any) -> None:
         """Before S3 assembles the parts: their CRC32s must add up to the recorded one.

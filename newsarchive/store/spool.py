@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from newsarchive.exceptions import StorageError
@@ -128,11 +128,14 @@ class Spool:
         self._lock_file.close()
 
     # --- queueing ---------------------------------------------------------------
-    def enqueue(self, path: Path, kind: str, digest: FileDigest | None = None) -> Entry:
+    def enqueue(self, path: Path, kind: str, digest: FileDigest | None = None,
+                part_size: int | None = None) -> Entry:
         """Record a closed file unless it is already in the journal.
 
         ``digest`` is the one its writer computed while writing it; without
-        one, the file is read and hashed now.
+        one, the file is read and hashed now (with the CRC32 of each part of
+        ``part_size``, if given: the returned entry's digest carries them for
+        its upload; the journal keeps the whole file's).
         """
         rel = self._rel(path)
         existing = self.get(rel)
@@ -140,7 +143,7 @@ class Spool:
             return existing
         if digest is None:
             try:
-                digest = hash_file(path)
+                digest = hash_file(path, part_size)
             except OSError as exc:
                 raise disk_error(exc, path) from exc
         with self._write() as db:
@@ -152,7 +155,9 @@ class Spool:
             )
         entry = self.get(rel)
         assert entry is not None
-        return entry
+        # The row just written is this digest (INSERT OR IGNORE: unless another
+        # row came first); hand on what the journal does not keep.
+        return replace(entry, digest=digest) if entry.digest == digest else entry
 
     def _rel(self, path: Path) -> str:
         path = Path(path)

@@ -5,7 +5,8 @@ the next, so a kill -9 anywhere is recovered by simply running again:
 
 1. record the closed file's size, SHA-256 and CRC32 (``pending``): as handed
    over by its writer, who computed them while writing it, else by reading
-   it once (old folders, files recovered after a crash);
+   it once (old folders, files recovered after a crash; that read also takes
+   each part's CRC32, which the part's upload sends);
 2. put it in the store (idempotent: an identical object already there counts
    as done; a different one stops with an error; leftovers of a killed
    multipart upload are aborted first);
@@ -175,8 +176,13 @@ class Uploader:
 
     # --- queueing ---------------------------------------------------------------
     def enqueue(self, path: Path, kind: str, digest: FileDigest | None = None) -> Entry:
-        """Record one closed file and its digest (its writer's, or read now) in the spool."""
-        return self.spool.enqueue(Path(path), kind, digest)
+        """Record one closed file and its digest (its writer's, or read now) in the spool.
+
+        A file read now for its digest gets the CRC32 of each part of its
+        upload in the same read (S3 only): its parts then go up with them.
+        """
+        part_size = self.options.part_size if is_remote(self.store.uri) else None
+        return self.spool.enqueue(Path(path), kind, digest, part_size)
 
     def scan_new(self) -> list[tuple[Path, str]]:
         """Closed files of the collection that the journal does not know yet."""
