@@ -19,28 +19,32 @@ machine was (the load average is printed).
 CPU seconds count every process of the tree: this process becomes their
 subreaper, so workers orphaned by a pool process are reaped (and counted) here.
 
+Building a 500 MB WARC takes minutes that are no measurement: ``--workdir DIR``
+keeps the inputs in DIR and reuses them on the next run (built only when
+missing), and ``--build-only`` stops once they are built, so the build can run
+niced and only the measurement under the benchmark lock.
+
 Usage: .venv/bin/python benchmarks/extract_jobs.py [--mb 500] [--html 400] [--rounds 3]
-       [--only warc|html] [--pages real|demo]
+       [--only warc|html] [--pages real|demo] [--workdir DIR [--build-only]]
 """
 
 from __future__ import annotations
 
 import argparse
-import ctypes
+import contextlib
 import gzip
+import hashlib
 import os
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from support import BIN  # noqa: E402
+from support import BIN, run_measured  # noqa: E402
 
 from newsarchive.capture import records  # noqa: E402
 from newsarchive.capture.exchange import Exchange  # noqa: E402
@@ -48,35 +52,6 @@ from newsarchive.capture.writer import gzip_member  # noqa: E402
 from newsarchive.demosite.site import SiteModel  # noqa: E402
 
 WHEN = datetime(2026, 3, 14, 12, 0, 0, tzinfo=UTC)
-
-
-PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
-
-
-def become_subreaper() -> None:
-    """Orphans of the measured tree (extraction workers whose pool process died first)
-    become our children, so their CPU time is counted when we reap them."""
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-
-
-def run_tree(cmd: list[str]) -> tuple[float, float, int]:
-    """Wall seconds, CPU seconds (user + system) of the whole tree, exit status of ``cmd``."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    code = proc.wait()
-    wall = time.perf_counter() - start
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # reap what the tree left behind
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            break
-        if pid == 0:
-            time.sleep(0.1)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, code
 
 
 def demo_pages(count: int = 300) -> list[tuple[str, bytes]]:
@@ -142,12 +117,52 @@ def same_outputs(a: Path, b: Path) -> bool:
         out = []
         for p in sorted(folder.iterdir()):
             if p.name.endswith(".jsonl.gz"):
-                out.append(gzip.decompress(p.read_bytes()))
+                # streamed: gzip.decompress copies the rest of the data at each of
+                # the file's members (one per line), quadratic at 16,000 members
+                digest = hashlib.sha256()
+                with gzip.open(p, "rb") as fh:
+                    while chunk := fh.read(1 << 20):
+                        digest.update(chunk)
+                out.append(digest.digest())
             elif p.suffix in (".json", ".txt"):
                 out.append(p.read_bytes())
         return out
 
     return content(a) == content(b)
+
+
+@contextlib.contextmanager
+def workdir(given: str | None) -> Iterator[Path]:
+    """``--workdir`` (kept), or a temporary folder removed at the end."""
+    if given is not None:
+        path = Path(given)
+        path.mkdir(parents=True, exist_ok=True)
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-jobs-") as tmp:
+        yield Path(tmp)
+
+
+def build_inputs(work: Path, args: argparse.Namespace) -> tuple[Path, Path]:
+    """The WARC and the HTML folder in ``work``; reused when a finished build of the
+    same kind is there (its description in ``inputs.txt``, written last)."""
+    warc, folder, done = work / "big.warc.gz", work / "html", work / "inputs.txt"
+    wanted = f"mb={args.mb:g} html={args.html} pages={args.pages}"
+    if done.exists() and done.read_text().split("\n")[0] == wanted:
+        print(f"inputs reused from {work}: {done.read_text().strip()}", flush=True)
+        return warc, folder
+    done.unlink(missing_ok=True)
+    pages = real_pages() if args.pages == "real" else demo_pages()
+    count = build_warc(warc, pages, args.mb)
+    if folder.exists():
+        for old in folder.iterdir():
+            old.unlink()
+        folder.rmdir()
+    build_folder(folder, pages, args.html)
+    done.write_text(f"{wanted}\nWARC: {warc.stat().st_size / 1e6:.0f} MB, {count} pages; "
+                    f"HTML folder: {args.html} pages\n")
+    print(f"inputs built in {work}: {done.read_text().strip()}", flush=True)
+    return warc, folder
 
 
 def main() -> int:
@@ -159,17 +174,20 @@ def main() -> int:
                         help="measure one input kind only")
     parser.add_argument("--pages", choices=("real", "demo"), default="real",
                         help="real news pages (../shared/extraction-bench) or demo-site articles")
+    parser.add_argument("--workdir", default=None, metavar="DIR",
+                        help="keep the inputs here and reuse them (default: a temporary folder)")
+    parser.add_argument("--build-only", action="store_true",
+                        help="build the inputs in --workdir and stop (no measurement)")
     args = parser.parse_args()
-    become_subreaper()
-    with tempfile.TemporaryDirectory(prefix="bench-jobs-") as tmp:
-        work = Path(tmp)
-        pages = real_pages() if args.pages == "real" else demo_pages()
-        warc = work / "big.warc.gz"
-        count = build_warc(warc, pages, args.mb)
-        build_folder(work / "html", pages, args.html)
-        print(f"WARC: {warc.stat().st_size / 1e6:.0f} MB, {count} pages; "
-              f"HTML folder: {args.html} pages; {os.cpu_count()} cores", flush=True)
-        inputs = {"warc": str(warc), "html": str(work / "html")}
+    if args.build_only and args.workdir is None:
+        parser.error("--build-only needs --workdir")
+    with workdir(args.workdir) as work:
+        warc, folder = build_inputs(work, args)
+        if args.build_only:
+            return 0
+        print(f"{os.cpu_count()} cores; load average at the start: {os.getloadavg()[0]:.1f}",
+              flush=True)
+        inputs = {"warc": str(warc), "html": str(folder)}
         if args.only:
             inputs = {args.only: inputs[args.only]}
         results: dict[tuple[str, int], list[tuple[float, float]]] = {}
@@ -178,13 +196,14 @@ def main() -> int:
                 order = (1, 2) if rnd % 2 == 0 else (2, 1)
                 for jobs in order:
                     out = work / f"out-{kind}-{jobs}"
-                    wall, cpu, code = run_tree([str(BIN), "extract", source, "--out", str(out),
-                                                "--jobs", str(jobs), "--quiet"])
-                    if code not in (0, 1):
-                        raise SystemExit(f"extract --jobs {jobs} {kind} failed ({code})")
-                    results.setdefault((kind, jobs), []).append((wall, cpu))
-                    print(f"round {rnd + 1} {kind} --jobs {jobs}: {wall:.1f} s wall, "
-                          f"{cpu:.1f} CPU-s, load {os.getloadavg()[0]:.1f}", flush=True)
+                    run = run_measured([str(BIN), "extract", source, "--out", str(out),
+                                        "--jobs", str(jobs), "--quiet"])
+                    if run.returncode not in (0, 1):
+                        raise SystemExit(f"extract --jobs {jobs} {kind} failed ({run.returncode})")
+                    results.setdefault((kind, jobs), []).append((run.wall, run.cpu))
+                    print(f"round {rnd + 1} {kind} --jobs {jobs}: {run.wall:.1f} s wall, "
+                          f"{run.cpu:.1f} CPU-s, peak RSS {run.peak_rss / 2**20:.0f} MiB, "
+                          f"load {os.getloadavg()[0]:.1f}", flush=True)
                 same = same_outputs(work / f"out-{kind}-1", work / f"out-{kind}-2")
                 if not same:
                     raise SystemExit(f"{kind}: --jobs 2 wrote other sidecars than --jobs 1")

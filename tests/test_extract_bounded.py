@@ -257,3 +257,65 @@ def test_a_crawl_goes_on_past_a_page_over_the_time_limit(tmp_path: Path) -> None
         validate(sidecar)
     log = (out / "logs" / "scrapy.log").read_text()
     assert "extraction failed on" in log and "'sidecar/errors': 1" in log
+
+
+# -- workers forked from a warm template (extract --jobs N) ---------------------------
+
+
+def parent_of(pid: int) -> int:
+    with open(f"/proc/{pid}/stat", "rb") as fh:
+        stat = fh.read()
+    return int(stat[stat.rfind(b")") + 2:].split()[1])
+
+
+@pytest.fixture()
+def template() -> Any:
+    from newsarchive.extract.bounded import START_TIMEOUT
+    from newsarchive.extract.forked import WorkerTemplate
+
+    made = WorkerTemplate(START_TIMEOUT)
+    made.start()
+    yield made
+    made.close()
+
+
+def test_workers_forked_from_the_template_extract_side_by_side(template: Any) -> None:
+    with BoundedExtractor(Limits(), template=template) as one, \
+            BoundedExtractor(Limits(), template=template) as two:
+        first = one.extract(story("One"), "http://news.example/one")
+        second = two.extract(story("Two"), "http://news.example/two")
+        assert first["title"] == "One" and second["title"] == "Two"
+        assert extraction_error(first) is None and extraction_error(second) is None
+        # forked from the warm template, not started from scratch
+        assert parent_of(one._proc.pid) == parent_of(two._proc.pid) == template._proc.pid
+        assert one._proc.pid != two._proc.pid
+        with pytest.raises(ExtractionError, match="not HTML"):
+            two.extract(b"\x00\x01\x02" * 3000, "http://news.example/bin")
+
+
+def test_a_forked_worker_over_its_limits_or_killed_is_forked_again(template: Any) -> None:
+    with BoundedExtractor(Limits(seconds=4, memory=48 << 20), template=template) as bounded:
+        bounded.extract(story("warm"), "http://news.example/warm")
+        first = bounded._proc.pid
+        sidecar = bounded.extract(attribute_bomb(), "http://news.example/bomb")
+        assert "SIDECAR_TIME_LIMIT" in extraction_error(sidecar)
+        assert "SIDECAR_MEMORY_LIMIT" in extraction_error(
+            bounded.extract(tree_bomb(), "http://news.example/tree"))
+        bounded.extract(story("Ready"), "http://news.example/ready")  # killed once it is ready
+        os.kill(bounded._proc.pid, signal.SIGKILL)
+        assert bounded._proc.wait(timeout=10) == -signal.SIGKILL  # the template reaped it
+        after = bounded.extract(story("After"), "http://news.example/after")
+        assert extraction_error(after) is None and after["title"] == "After"
+        assert bounded.replaced == 2 and bounded._proc.pid != first  # the two over limits
+        assert parent_of(bounded._proc.pid) == template._proc.pid
+
+
+def test_workers_die_with_their_template_and_then_start_from_scratch(template: Any) -> None:
+    with BoundedExtractor(Limits(), template=template) as bounded:
+        bounded.extract(story("Before"), "http://news.example/before")
+        worker = bounded._proc
+        os.kill(template._proc.pid, signal.SIGKILL)
+        assert worker.wait(timeout=10) == -signal.SIGKILL  # PR_SET_PDEATHSIG
+        after = bounded.extract(story("After"), "http://news.example/after")
+        assert extraction_error(after) is None and after["title"] == "After"
+        assert parent_of(bounded._proc.pid) == os.getpid()

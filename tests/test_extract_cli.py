@@ -21,7 +21,7 @@ def test_one_file_prints_the_sidecar(capsys: pytest.CaptureFixture[str]) -> None
     assert sidecar["url"] == url and sidecar["dateline"] == "TALLINN, Estonia"
 
 
-@pytest.mark.slow  # a CLI process with a process pool
+@pytest.mark.slow  # a CLI process with extraction workers
 def test_folder_with_jobs_writes_json_and_txt(tmp_path: Path) -> None:
     pages = tmp_path / "pages"
     shutil.copytree(DATA / "extract", pages)
@@ -34,6 +34,19 @@ def test_folder_with_jobs_writes_json_and_txt(tmp_path: Path) -> None:
     assert (out / "german.txt").read_text(encoding="utf-8").startswith("Der Stadtrat")
     assert json.loads((out / "section-front.json").read_text())["is_article"] is False
     assert not (out / "garbage.json").exists()
+
+
+@pytest.mark.slow  # CLI processes
+def test_folder_with_jobs_2_writes_what_jobs_1_writes(tmp_path: Path) -> None:
+    pages = tmp_path / "pages"
+    shutil.copytree(DATA / "extract", pages)
+    shutil.copy(DATA / "wire-story" / "yahoo.html", pages)
+    outs = {jobs: tmp_path / f"out{jobs}" for jobs in (1, 2)}
+    for jobs, out in outs.items():
+        assert main(["extract", str(pages), "--out", str(out), "--jobs", str(jobs)]) == 0
+    written = {jobs: {p.name: p.read_bytes() for p in out.iterdir()} for jobs, out in outs.items()}
+    assert len(written[1]) == 2 * len(list(pages.glob("*.html")))
+    assert written[2] == written[1]
 
 
 @pytest.mark.parametrize(

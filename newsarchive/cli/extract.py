@@ -12,7 +12,8 @@ left out unless ``--all``. Per input ``NAME.warc.gz``, ``--out DIR`` gets
 record per sidecar, ``WARC-Refers-To`` the response); ``--out -`` prints the
 sidecars as JSON Lines instead. ``--shard K/N`` keeps only shard K of the WARC
 files (:mod:`newsarchive.shard`). ``--jobs N`` spreads the files (or pages) over
-N processes; a big local ``.warc.gz`` (8 MiB and 8,000 records or more) is cut
+N processes (for pages, N extraction workers forked from one warm template,
+:mod:`newsarchive.extract.forked`); a big local ``.warc.gz`` (8 MiB and 8,000 records or more) is cut
 into parts by its records, extracted side by side, and the sidecar files are the
 same, in the same order, as one process writes. Progress and a summary go to
 stderr; ``--json`` prints the summary

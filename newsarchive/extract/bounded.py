@@ -32,18 +32,19 @@ import os
 import pickle
 import signal
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing.connection import Connection
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from newsarchive import __version__, settings
 from newsarchive.exceptions import ExtractionError
 from newsarchive.extract.sidecar import EXTRACTOR, SCHEMA_ID
+
+if TYPE_CHECKING:
+    from newsarchive.extract.forked import ForkedProcess, WorkerTemplate
 
 logger = logging.getLogger(__name__)
 
@@ -129,15 +130,19 @@ class BoundedExtractor:
     """Extracts pages in a worker process under :class:`Limits` (see the module docstring).
 
     Thread-safe (pages are extracted one at a time); :meth:`close` stops the
-    worker. The worker is started on first use, or by :meth:`start`.
+    worker. The worker is started on first use, or by :meth:`start`; with a
+    ``template`` (:class:`~newsarchive.extract.forked.WorkerTemplate`) it is
+    forked from that warm process instead of starting from scratch.
     """
 
-    def __init__(self, limits: Limits | None = None, *, start_timeout: float = START_TIMEOUT) -> None:
+    def __init__(self, limits: Limits | None = None, *, start_timeout: float = START_TIMEOUT,
+                 template: WorkerTemplate | None = None) -> None:
         self.limits = limits or Limits()
         self.start_timeout = start_timeout
+        self.template = template
         self.replaced = 0  # workers killed or lost and replaced
         self._lock = threading.Lock()
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._proc: subprocess.Popen[bytes] | ForkedProcess | None = None
         self._to: Connection | None = None
         self._from: Connection | None = None
         self._ready = False
@@ -152,32 +157,30 @@ class BoundedExtractor:
 
     # -- the worker ---------------------------------------------------------------
     def _spawn(self) -> None:
-        """Start a worker; it gets ready (imports, warm-up) while the caller goes on."""
+        """Start a worker; it gets ready (imports, warm-up) while the caller goes on.
+        With a template, forked from it; from scratch if the template is gone."""
+        from newsarchive.extract.forked import TemplateGone, worker_process
+
         parent_in, child_out = os.pipe()
         child_in, parent_out = os.pipe()
-        root = str(Path(__file__).resolve().parents[2])
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            p for p in (root, os.environ.get("PYTHONPATH", "")) if p)}
         try:
-            self._proc = subprocess.Popen(  # noqa: S603 - our own module, no shell
-                [sys.executable, "-m", "newsarchive.extract.worker", str(child_in),
-                 str(child_out), str(self.limits.memory), str(os.getpid())],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env,
-                pass_fds=(child_in, child_out), close_fds=True,
-                # Its own process group: a terminal's Ctrl-C (SIGINT to the crawl's
-                # group) is the crawl's to handle; it would otherwise reach a worker
-                # still importing, before it ignores SIGINT, as a traceback. The
-                # worker still dies with the crawl (PR_SET_PDEATHSIG, PARENT_PID).
-                process_group=0,
-            )
+            if self.template is not None:
+                try:
+                    self._proc = self.template.fork(child_in, child_out, self.limits.memory)
+                except TemplateGone as exc:
+                    logger.warning("%s; extraction workers start from scratch", exc)
+                    self.template = None
+            if self._proc is None:
+                self._proc = worker_process([str(child_in), str(child_out),
+                                             str(self.limits.memory), str(os.getpid())],
+                                            (child_in, child_out))
         except OSError as exc:
-            for fd in (parent_in, child_out, child_in, parent_out):
+            for fd in (parent_in, parent_out):
                 os.close(fd)
             raise WorkerGone(f"cannot start the extraction worker: {exc}") from exc
         finally:
-            if self._proc is not None:
-                os.close(child_in)
-                os.close(child_out)
+            os.close(child_in)
+            os.close(child_out)
         self._from = Connection(parent_in, writable=False)
         self._to = Connection(parent_out, readable=False)
         self._ready = False

@@ -122,10 +122,12 @@ def run_html(files: list[Path], out: Path, *, url: str | None, render: bool, lim
     :class:`~newsarchive.extract.bounded.BoundedExtractor` process) fed by as
     many threads here: reading a file and writing two is light, so no process
     sits between a page and its worker (a process pool of readers, each with its
-    own worker, cost more than it gained). Rendering goes through processes:
-    one browser per process.
+    own worker, cost more than it gained). The workers are forked from one warm
+    template (:mod:`newsarchive.extract.forked`), so a second worker costs no
+    second start. Rendering goes through processes: one browser per process.
     """
-    from newsarchive.extract.bounded import BoundedExtractor
+    from newsarchive.extract.bounded import START_TIMEOUT, BoundedExtractor
+    from newsarchive.extract.forked import WorkerTemplate
 
     items: list[HtmlItem] = [(f, out, url, render, limits) for f in files]
     if jobs <= 1 or len(items) <= 1:
@@ -133,9 +135,9 @@ def run_html(files: list[Path], out: Path, *, url: str | None, render: bool, lim
     if render:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             return list(pool.map(_html_job, items, chunksize=4))
-    extractors = [BoundedExtractor(limits) for _ in range(min(jobs, len(items)))]
-    for extractor in extractors:
-        extractor.start()  # all warm up at once
+    template = WorkerTemplate(START_TIMEOUT)
+    extractors = [BoundedExtractor(limits, template=template)
+                  for _ in range(min(jobs, len(items)))]
     free: queue.SimpleQueue[Any] = queue.SimpleQueue()
     for extractor in extractors:
         free.put(extractor)
@@ -148,12 +150,14 @@ def run_html(files: list[Path], out: Path, *, url: str | None, render: bool, lim
             free.put(extractor)
 
     try:
+        template.start()  # warms up while the threads start
         with ThreadPoolExecutor(max_workers=len(extractors),
                                 thread_name_prefix="extract") as threads:
             return list(threads.map(job, items))
     finally:
         for extractor in extractors:
             extractor.close()
+        template.close()  # after its workers: they die with it
 
 
 # -- WARC files ------------------------------------------------------------------

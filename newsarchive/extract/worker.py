@@ -10,17 +10,27 @@ address space at that size plus twice ``MEMORY`` bytes -- a backstop: the
 parent kills it as soon as its resident memory grows by ``MEMORY`` -- and says
 ``ready`` with its resident size. It dies
 with its parent (``PR_SET_PDEATHSIG``), and exits when the parent closes the pipe.
+
+``python -m newsarchive.extract.worker --template SOCKET PARENT_PID`` is a
+template (:class:`~newsarchive.extract.forked.WorkerTemplate`): it imports and
+warms up the extractor once, then forks a worker for each request on the Unix
+socket ``SOCKET`` (the request carries the worker's two pipe ends), which goes on
+as above from the warm heap, and reaps the workers it forked when asked. It
+dies with its parent; its workers die with it.
 """
 
 from __future__ import annotations
 
 import ctypes
+import gc
 import logging
 import os
 import pickle
 import resource
 import signal
+import socket
 import sys
+import time
 import traceback
 from multiprocessing.connection import Connection
 
@@ -102,15 +112,88 @@ def serve(fd_in: int, fd_out: int, memory: int) -> None:
             return  # a heap that ran out is not trusted with the next page
 
 
+def _forked_worker(sock: socket.socket, fds: list[int], memory: int, template: int) -> None:
+    """In the child of a fork: a worker on ``fds`` (never returns to the template's loop)."""
+    code = 0
+    try:
+        sock.close()
+        _die_with_parent(template)
+        serve(fds[0], fds[1], memory)
+    except BaseException:  # noqa: BLE001 - a child of a fork must never go on as the template
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _reap(pid: int, seconds: float) -> bytes:
+    """A forked worker's exit code as Popen gives it (``-N``: signal N), once it ended."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            done, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return b"gone"
+        if done:
+            return b"exit %d" % os.waitstatus_to_exitcode(status)
+        if time.monotonic() >= deadline:
+            return b"running"
+        time.sleep(0.01)
+
+
+def serve_template(sock_fd: int) -> None:
+    """Fork warm workers on request until the parent closes the socket (module docstring).
+
+    Requests: ``fork MEMORY`` with the worker's two pipe ends as ancillary file
+    descriptors, answered ``pid PID``; ``reap PID SECONDS``, answered ``exit CODE``,
+    ``running`` or ``gone``. A worker is reaped only when asked, so its pid
+    cannot be reused while the parent may still signal it.
+    """
+    from newsarchive.extract import extract_sidecar
+
+    for page in WARM_UP_PAGES:
+        extract_sidecar(page, "http://warm-up.invalid/")
+    # The warm heap stays out of the collector's scans: fewer of its pages are
+    # written (so copied) in each forked worker.
+    gc.freeze()
+    sock = socket.socket(fileno=sock_fd)
+    sock.send(b"ready")
+    me = os.getpid()
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(sock, 256, 2)
+        except OSError:
+            return
+        if not message:
+            return  # the parent closed its end
+        command, *args = message.split()
+        if command == b"fork" and len(fds) == 2:
+            pid = os.fork()
+            if pid == 0:
+                _forked_worker(sock, fds, int(args[0]), me)
+            for fd in fds:
+                os.close(fd)
+            sock.send(b"pid %d" % pid)
+        elif command == b"reap":
+            sock.send(_reap(int(args[0]), float(args[1])))
+        else:
+            for fd in fds:
+                os.close(fd)
+            sock.send(b"error unknown request")
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: ``FD_IN FD_OUT MEMORY PARENT_PID``."""
+    """Entry point: ``FD_IN FD_OUT MEMORY PARENT_PID``, or ``--template SOCKET PARENT_PID``."""
     args = sys.argv[1:] if argv is None else argv
-    fd_in, fd_out, memory, parent = (int(a) for a in args)
-    _die_with_parent(parent)
+    template = args[:1] == ["--template"]
+    numbers = [int(a) for a in args[1:]] if template else [int(a) for a in args]
+    _die_with_parent(numbers[-1])
     # Warnings of the extractor are per-page noise here; the parent reports failures.
     logging.basicConfig(level=logging.ERROR, format="extract worker: %(name)s: %(message)s")
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    serve(fd_in, fd_out, memory)
+    if template:
+        serve_template(numbers[0])
+    else:
+        serve(numbers[0], numbers[1], numbers[2])
     return 0
 
 
