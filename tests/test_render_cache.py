@@ -5,11 +5,7 @@ cached for ten minutes (real Chromium, a real server on loopback)."""
 from __future__ import annotations
 
 import asyncio
-import http.server
-import threading
-from collections import Counter
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -17,47 +13,28 @@ from newsarchive.fetch.exchange import Exchange
 from newsarchive.fetch.render.config import RenderConfig
 from newsarchive.fetch.render.page import render
 from newsarchive.fetch.render.pool import BrowserPool
+from tests.plugins.render import Page, serve_pages
 
 CSS = b"body { color: #123456 }"
 SCRIPT = b"document.title = 'ran';"
 
 
+def _page(path: str) -> Page:
+    if path == "/site.css":
+        return CSS, "text/css"
+    if path == "/app.js":
+        return SCRIPT, "application/javascript"
+    if path.startswith("/p/"):
+        return (b'<html><head><link rel="icon" href="data:,"><link rel="stylesheet" href="/site.css">'
+                b'<script src="/app.js"></script></head><body><p>story</p></body></html>'), "text/html"
+    return b"", "text/plain"
+
+
 @pytest.fixture
-def site() -> Iterator[tuple[str, Counter[str]]]:
+def site() -> Iterator[tuple[str, list[str]]]:
     """Pages ``/p/N.html`` sharing a stylesheet and a script, all cacheable for 600 s."""
-    hits: Counter[str] = Counter()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def do_GET(self) -> None:  # noqa: N802
-            hits[self.path] += 1
-            if self.path == "/site.css":
-                body, ctype = CSS, "text/css"
-            elif self.path == "/app.js":
-                body, ctype = SCRIPT, "application/javascript"
-            elif self.path.startswith("/p/"):
-                body = (b'<html><head><link rel="icon" href="data:,"><link rel="stylesheet" href="/site.css">'
-                        b'<script src="/app.js"></script></head><body><p>story</p></body></html>')
-                ctype = "text/html"
-            else:
-                body, ctype = b"", "text/plain"
-            self.send_response(200 if body else 404)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "max-age=600")
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", hits
-    server.shutdown()
-    server.server_close()
+    with serve_pages(_page, {"Cache-Control": "max-age=600"}) as served:
+        yield served
 
 
 async def render_in_one_tab(urls: list[str]) -> list[Exchange]:
@@ -81,12 +58,12 @@ async def render_in_one_tab(urls: list[str]) -> list[Exchange]:
 
 
 @pytest.mark.slow  # Chromium
-def test_each_page_fetches_and_archives_its_own_cacheable_resources(site: tuple[str, Counter[str]]) -> None:
-    base, hits = site
+def test_each_page_fetches_and_archives_its_own_cacheable_resources(site: tuple[str, list[str]]) -> None:
+    base, log = site
     pages = 3
     archived = asyncio.run(render_in_one_tab([f"{base}/p/{n}.html" for n in range(pages)]))
     # The server was asked each time: nothing came from the browser's cache...
-    assert hits["/site.css"] == pages and hits["/app.js"] == pages
+    assert log.count("/site.css") == pages and log.count("/app.js") == pages
     # ...and each fetch is in the archive, as the server sent it.
     css = [e for e in archived if e.url == f"{base}/site.css"]
     assert len(css) == pages and all(e.status == 200 and e.body == CSS for e in css)
