@@ -5,10 +5,7 @@ server on loopback)."""
 from __future__ import annotations
 
 import asyncio
-import http.server
-import threading
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -17,43 +14,25 @@ from newsarchive.fetch.render.browserside import PAGES_PER_ORIGIN, origin
 from newsarchive.fetch.render.config import RenderConfig
 from newsarchive.fetch.render.page import render
 from newsarchive.fetch.render.pool import BrowserPool
+from tests.plugins.render import Page, serve_pages
 
 ICON = b"\x00\x00\x01\x00\x01\x00\x01\x01\x00\x00\x01\x00\x18\x00" + bytes(range(40))
+
+
+def _page(path: str) -> Page:
+    if path == "/favicon.ico":
+        return ICON, "image/x-icon"
+    if path.startswith(("/p/", "/q/")):
+        icon = '<link rel="icon" href="data:,">' if path.startswith("/q/") else ""
+        return f"<html><head>{icon}<title>t</title></head><body><p>{path}</p></body></html>".encode(), "text/html"
+    return b"", "text/plain"
 
 
 @pytest.fixture
 def site() -> Iterator[tuple[str, list[str]]]:
     """Pages ``/p/N.html`` (``/q/N.html``: with an inline icon, so no favicon is fetched)."""
-    log: list[str] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def do_GET(self) -> None:  # noqa: N802
-            log.append(self.path)
-            if self.path == "/favicon.ico":
-                body, ctype = ICON, "image/x-icon"
-            elif self.path.startswith(("/p/", "/q/")):
-                icon = '<link rel="icon" href="data:,">' if self.path.startswith("/q/") else ""
-                body = f"<html><head>{icon}<title>t</title></head><body><p>{self.path}</p></body></html>".encode()
-                ctype = "text/html"
-            else:
-                body, ctype = b"", "text/plain"
-            self.send_response(200 if body else 404)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", log
-    server.shutdown()
-    server.server_close()
+    with serve_pages(_page) as served:
+        yield served
 
 
 async def render_all(urls: list[str]) -> tuple[list[Exchange], list[bool], bool]:

@@ -12,7 +12,8 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -136,3 +137,38 @@ def run_tagged(cmd: list[str], timeout: float = 300) -> tuple[subprocess.Complet
     """Run ``cmd`` tagged; returns the result and the tag."""
     env, tag = tagged_env()
     return subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout), tag
+
+
+Page = tuple[bytes, str]  # body, content type; an empty body is a 404
+
+
+@contextmanager
+def serve_pages(page: Callable[[str], Page], headers: dict[str, str] | None = None) -> Iterator[tuple[str, list[str]]]:
+    """A threaded HTTP/1.1 server on loopback answering ``page(path)``; yields its URL and the paths asked for."""
+    log: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802
+            log.append(self.path)
+            body, ctype = page(self.path)
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", log
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -65,7 +65,7 @@ async def render(
         recorder.abort()  # timed out or failed: the tab is closed, not reused
         raise
     await recorder.finish()
-    document = recorder.tickets.get(response.request) if response is not None else None
+    document = recorder.ticket_for(response)
     doc_headers: list[tuple[bytes, bytes]] = []
     if document is not None and hasattr(document, "response_headers"):
         doc_headers = document.response_headers  # an Exchange (no sink)

@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 WATCH_INTERVAL = 0.5  # seconds between two looks at the renderers' memory
+# Buffer nothing for our second CDP session (see BrowserPool._new_tab).
+NETWORK_ENABLE = {"maxTotalBufferSize": 0, "maxResourceBufferSize": 0, "maxPostDataSize": 0}
 TREE_EVERY = 4  # looks between two searches for new renderers (a search reads all of /proc)
 
 
@@ -252,7 +254,13 @@ class BrowserPool:
     async def _new_tab(self, context: BrowserContext) -> _Tab:
         page = await context.new_page()
         session = await context.new_cdp_session(page)
-        await session.send("Network.enable")
+        # Enabled only for Network.setCacheDisabled below, which has no effect
+        # on a session whose Network domain is off (tried: the page's stylesheet
+        # then comes from the cache on every page after the first). Bodies are
+        # read through Playwright's own session, so this one keeps no copy of
+        # them, nor of POST bodies in its events (Chromium buffers response
+        # bodies per enabled session, up to maxTotalBufferSize).
+        await session.send("Network.enable", NETWORK_ENABLE)
         # No HTTP cache: the archive holds what the server sent for each page.
         # A cached answer is not a fetch, and the browser's revalidation of it
         # comes back "304 Not Modified" with no body. With the cache on,

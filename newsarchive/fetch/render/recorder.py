@@ -39,7 +39,10 @@ from typing import TYPE_CHECKING, Any
 from newsarchive.fetch.exchange import Exchange
 
 if TYPE_CHECKING:
-    from playwright.async_api import Page, Request, Response, WebSocket
+    # The listeners get Playwright's implementation objects (see PageRecorder.attach).
+    from playwright._impl.network import Request, Response, WebSocket
+    from playwright.async_api import Page
+    from playwright.async_api import Response as PublicResponse
 
 logger = logging.getLogger(__name__)
 
@@ -118,11 +121,28 @@ class PageRecorder:
 
     # -- events -------------------------------------------------------------------
     def attach(self) -> None:
-        """Start listening: once per tab, for all its pages (the tab is closed, not detached)."""
-        self.page.on("request", self._on_request)
-        self.page.on("requestfinished", self._on_finished)
-        self.page.on("requestfailed", self._on_failed)
-        self.page.on("websocket", self._on_websocket)  # for the egress policy's log
+        """Start listening: once per tab, for all its pages (the tab is closed, not detached).
+
+        The listeners go on Playwright's implementation of the page, so they get
+        its own ``Request``/``Response`` objects: the public wrapper runs
+        ``inspect.signature`` on a listener for every event it delivers
+        (``ImplToApiMapping.wrap_handler``, playwright 1.65), ~4% of a rendered
+        crawl's Python time at four tabs (py-spy, ``benchmarks/README.md``), and
+        its calls (``body()``...) each add a wrapper layer. The objects have the
+        same properties and coroutines; :meth:`ticket_for` maps a public
+        response (``page.goto``'s) to the key used here.
+        """
+        impl = _impl(self.page)
+        impl.on("request", self._on_request)
+        impl.on("requestfinished", self._on_finished)
+        impl.on("requestfailed", self._on_failed)
+        impl.on("websocket", self._on_websocket)  # for the egress policy's log
+
+    def ticket_for(self, response: PublicResponse | None) -> Any:
+        """The sink's result for ``response`` (a public one, as ``page.goto`` returns), if recorded."""
+        if response is None:
+            return None
+        return self.tickets.get(_impl(response.request))
 
     def begin(self, sink: Sink | None) -> None:
         """Start recording a new page into ``sink``."""
@@ -247,3 +267,8 @@ class PageRecorder:
 
 async def _no_body() -> bytes:
     return b""
+
+
+def _impl(obj: Any) -> Any:
+    """Playwright's implementation object behind a public one (the object itself if it is one)."""
+    return getattr(obj, "_impl_obj", obj)
