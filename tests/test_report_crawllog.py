@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from newsarchive.report.crawllog import failure_kind, parse_line, read_log
+from newsarchive.report.crawllog import failure_kind, iter_log, parse_line, read_log
 
 HERITRIX = (
     "2026-11-30T09:54:36.120Z   200      17213 http://news.example/a.html L http://news.example/ "
@@ -26,11 +26,12 @@ OLD = ("2026-11-30T09:50:00Z 200 1234 http://news.example/old.html "
 def test_heritrix_lines_give_failures_timings_robots_and_truncation(tmp_path: Path) -> None:
     log = tmp_path / "crawl.log"
     log.write_text(OLD + HERITRIX + "garbage line\n")
-    read = read_log(log)
-    assert read.unreadable == 1
-    assert [line.url.rsplit("/", 1)[-1] for line in read.lines] == [
+    read = list(iter_log(log))
+    assert read.count(None) == 1 and read_log(log).unreadable == 1
+    lines = [line for line in read if line is not None]
+    assert [line.url.rsplit("/", 1)[-1] for line in lines] == [
         "old.html", "a.html", "", "x.html", "big.bin", "missing.html"]
-    old, ok, dns, robots, big, missing = read.lines
+    old, ok, dns, robots, big, missing = lines
     assert old.record_type == "response" and old.duration_ms is None and not old.failed
     assert ok.duration_ms == 70 and ok.mime == "text/html" and not ok.failed
     assert dns.failed and failure_kind(dns.status) == "dns" and dns.reason == "no-such-host"
@@ -44,8 +45,10 @@ def test_a_run_reads_only_its_own_time_window(tmp_path: Path) -> None:
     log.write_text(OLD + HERITRIX)
     since = dt.datetime(2026, 11, 30, 9, 54, 37, tzinfo=dt.UTC)
     until = dt.datetime(2026, 11, 30, 9, 54, 39, tzinfo=dt.UTC)
-    assert [line.status for line in read_log(log, since, until).lines] == [-1, -9998, 200]
-    assert read_log(tmp_path / "missing.log").lines == []
+    assert [line.status for line in iter_log(log, since, until) if line] == [-1, -9998, 200]
+    assert read_log(log, since, until).lines == 3
+    assert list(iter_log(tmp_path / "missing.log")) == []
+    assert read_log(tmp_path / "missing.log").lines == 0
 
 
 def test_unknown_negative_codes_and_5xx_have_a_kind() -> None:
@@ -89,3 +92,32 @@ def test_the_report_counts_refusals_apart(tmp_path: Path) -> None:
     assert data.totals["refused"] == 3  # robots.txt, URL length, egress
     refused = {row["status"]: row["count"] for row in data.statuses if row["kind"] == "refused"}
     assert refused == {"robots.txt": 1, "unfetchable URL": 1, "blocked": 1}
+
+
+def test_the_reports_log_summary_keeps_counts_and_only_the_rows_it_lists(tmp_path: Path) -> None:
+    """The report reads crawl.log in one pass without holding its lines (a 100,000-page
+    crawl logs 100,000 of them): counts over every line, the first rows of each table,
+    the slowest fetches longest first (earlier lines first among equals), failures
+    per second for the timeline."""
+    lines = []
+    for i in range(60):
+        second = f"2026-11-30T10:00:{i:02d}.000Z"
+        status, mark = [(200, "-"), (404, "-"), (-1, "err=dns"), (-9998, "robots"),
+                        (200, "lenTrunc")][i % 5]
+        ms = (i * 7) % 13  # durations repeat: ties are ordered by line
+        lines.append(f"{second} {status} 10 http://news.example/{i}.html L - text/html #001 "
+                     f"2026113010000{i % 10}000+{ms} - - {mark}\n")
+    log = tmp_path / "crawl.log"
+    log.write_text("".join(lines))
+    every = [line for line in iter_log(log) if line is not None]
+    got = read_log(log, limit=4)
+    failed = [line for line in every if line.failed]
+    assert got.lines == 60 and got.failed == len(failed) == 24
+    assert got.failures == failed[:4] and len(got.robots) == 4 and len(got.cut) == 4
+    assert got.robots_blocked == 12 and got.truncated == 12
+    assert dict(got.failure_kinds) == {"dns": 12} and dict(got.refused) == {"robots.txt": 12}
+    timed = [line for line in every if line.duration_ms is not None and line.status > 0]
+    assert got.slowest() == sorted(timed, key=lambda line: line.duration_ms or 0,
+                                   reverse=True)[:20]
+    assert got.first_failed == failed[0].when and got.last_failed == failed[-1].when
+    assert sum(got.failed_seconds.values()) == 24

@@ -34,6 +34,7 @@ from newsarchive.index.cdxj import CdxjLine, iter_index
 from newsarchive.index.sidecars import SidecarEntry, iter_entries
 from newsarchive.index.spill import PartSpill
 from newsarchive.index.stories import StoryIndex
+from newsarchive.memory import release_memory
 
 logger = logging.getLogger(__name__)
 
@@ -317,5 +318,6 @@ def build_part(
                               (spill, info) if info is not None else None)
     if stories is not None:
         stories.commit()
+    release_memory()  # what the build freed goes back before the next step (newsarchive.memory)
     logger.info("catalog: %s -> %d part(s)", warc_name, len(written))
     return written

@@ -9,6 +9,7 @@ from typing import Any
 
 from newsarchive.collection import Collection
 from newsarchive.exceptions import StorageError
+from newsarchive.memory import release_memory
 from newsarchive.report.history import RunInfo, find_run
 
 logger = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ def write_report(coll: Collection, run: RunInfo | None, out: Path) -> Path:
     from newsarchive.report.page import render
     from newsarchive.report.status import articles_without_sidecar
 
+    release_memory()  # after the crawl's last catalog part (newsarchive.memory)
     data = gather(coll, run, articles_without_sidecar(coll))
     text = render(data, draw_all(data))
     tmp = out.with_name(out.name + ".tmp")

@@ -18,9 +18,11 @@ read long after the crawl, by versions of newsarchive not yet written.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import json
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 # Heritrix's fetch status codes below zero (FetchStatusCodes), as words; where
@@ -184,12 +186,91 @@ def parse_line(line: str) -> LogLine | None:
     )
 
 
+def iter_log(path: Path, since: dt.datetime | None = None, until: dt.datetime | None = None
+             ) -> Iterator[LogLine | None]:
+    """Lines logged between ``since`` and ``until``, to the second (all when not given);
+    None for a line that could not be read (nothing for a missing file)."""
+    if not path.is_file():
+        return
+    low, high = _key(since, ""), _key(until, "~")
+    for line in iter_lines(path):
+        if line is None:
+            yield None
+            continue
+        key = line.stamp[:19]
+        if key[:4].isdigit() and not low <= key <= high:
+            continue
+        yield line
+
+
+SLOWEST = 20  # the slowest fetches a report lists
+
+
 @dataclass
 class CrawlLog:
-    """The parsed lines of a time window, and how many lines could not be read."""
+    """What a report takes from a run's crawl.log, gathered in one pass (:func:`read_log`).
 
-    lines: list[LogLine]
+    Counts, and only the first ``limit`` lines of each kind a report lists: a
+    crawl of 100,000 pages logs 100,000 lines and more, and holding them all
+    (about 0.43 KB each) made the end of a crawl, where its report is written,
+    grow with the crawl (issue #19).
+    """
+
+    limit: int = 500
+    lines: int = 0  # lines read in the window
     unreadable: int = 0
+    failed: int = 0
+    failures: list[LogLine] = field(default_factory=list)  # the first ``limit``
+    failure_kinds: Counter[str] = field(default_factory=Counter)  # of those without a response
+    #: failures per second (epoch), for the report's timeline; the first and last
+    #: failure's time in log order
+    failed_seconds: Counter[int] = field(default_factory=Counter)
+    first_failed: dt.datetime | None = None
+    last_failed: dt.datetime | None = None
+    refused: Counter[str] = field(default_factory=Counter)  # kind -> lines
+    robots_blocked: int = 0
+    robots: list[LogLine] = field(default_factory=list)  # the first ``limit``
+    truncated: int = 0
+    cut: list[LogLine] = field(default_factory=list)  # the first ``limit``
+    timed: int = 0  # lines with a fetch duration and a response
+    _slow: list[tuple[int, int, LogLine]] = field(default_factory=list)  # min-heap
+
+    def add(self, line: LogLine) -> None:
+        """Count one line."""
+        self.lines += 1
+        if line.failed:
+            self.failed += 1
+            if len(self.failures) < self.limit:
+                self.failures.append(line)
+            if line.status < 0:
+                self.failure_kinds[failure_kind(line.status)] += 1
+            when = line.when
+            if when is not None:
+                self.failed_seconds[int(when.timestamp())] += 1
+                self.first_failed = self.first_failed or when
+                self.last_failed = when
+        if line.refused:
+            self.refused[failure_kind(line.status)] += 1
+        if line.robots_blocked:
+            self.robots_blocked += 1
+            if len(self.robots) < self.limit:
+                self.robots.append(line)
+        if line.truncated:
+            self.truncated += 1
+            if len(self.cut) < self.limit:
+                self.cut.append(line)
+        if line.duration_ms is not None and line.status > 0:
+            self.timed += 1
+            # the slowest first, earlier lines first among equals (a stable sort's order)
+            entry = (line.duration_ms, -self.lines, line)
+            if len(self._slow) < SLOWEST:
+                heapq.heappush(self._slow, entry)
+            elif entry[:2] > self._slow[0][:2]:
+                heapq.heapreplace(self._slow, entry)
+
+    def slowest(self) -> list[LogLine]:
+        """The :data:`SLOWEST` longest fetches, longest first."""
+        return [line for *_, line in sorted(self._slow, key=lambda e: e[:2], reverse=True)]
 
 
 def iter_lines(path: Path) -> Iterator[LogLine | None]:
@@ -209,19 +290,15 @@ def _key(when: dt.datetime | None, default: str) -> str:
 
 
 def read_log(
-    path: Path, since: dt.datetime | None = None, until: dt.datetime | None = None
+    path: Path, since: dt.datetime | None = None, until: dt.datetime | None = None,
+    limit: int = 500,
 ) -> CrawlLog:
-    """Lines logged between ``since`` and ``until``, to the second (all when not given)."""
-    out = CrawlLog([])
-    if not path.is_file():
-        return out
-    low, high = _key(since, ""), _key(until, "~")
-    for line in iter_lines(path):
+    """The counts of the lines logged between ``since`` and ``until``, to the second (all
+    when not given), keeping the first ``limit`` lines of each listed kind."""
+    out = CrawlLog(limit)
+    for line in iter_log(path, since, until):
         if line is None:
             out.unreadable += 1
-            continue
-        key = line.stamp[:19]
-        if key[:4].isdigit() and not low <= key <= high:
-            continue
-        out.lines.append(line)
+        else:
+            out.add(line)
     return out

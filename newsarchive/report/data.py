@@ -67,11 +67,17 @@ def _sql_list(items: list[str]) -> str:
 
 
 class _Catalog:
-    """The catalog's columns a report needs, read once into a DuckDB table.
+    """The catalog's columns a report needs, as DuckDB views.
 
     ``allcap``: every capture of the collection (for growth across runs);
     ``cap``: those of the run's WARC files (everything when no run is given).
     Archive rows only: not the DOM/screenshot resource records (``urn:*``).
+
+    Views, not a table: each query streams the columns it needs from the
+    Parquet files. A temporary table held the whole collection in memory
+    (about 0.6 KB per capture, ~60 MB at 100,000), at the end of every crawl,
+    growing with the collection (issue #19); reading the columns again for
+    each of the few queries costs less than filling it did.
     """
 
     COLUMNS = ("url, host, timestamp, status, mime, record_type, warc_filename, warc_length, "
@@ -81,7 +87,7 @@ class _Catalog:
         from newsarchive.index.query import connect
 
         self.con = connect([coll])
-        self.con.execute(f"CREATE TEMP TABLE allcap AS SELECT {self.COLUMNS} FROM catalog "
+        self.con.execute(f"CREATE TEMP VIEW allcap AS SELECT {self.COLUMNS} FROM catalog "
                          "WHERE url NOT LIKE 'urn:%'")
         where = "TRUE"
         if warc_names is not None:
@@ -112,9 +118,8 @@ def _catalog_part(data: ReportData, cat: _Catalog, log: CrawlLog,
         " FROM cap"
     )
     data.totals.update({k: v for k, v in t.items() if k not in ("first", "last")})
-    failed_at = [w for line in log.lines if line.failed and (w := line.when) is not None]
-    first = window[0] or min([x for x in (t.get("first"), *failed_at[:1]) if x], default=None)
-    last = window[1] or max([x for x in (t.get("last"), *failed_at[-1:]) if x], default=None)
+    first = window[0] or min([x for x in (t.get("first"), log.first_failed) if x], default=None)
+    last = window[1] or max([x for x in (t.get("last"), log.last_failed) if x], default=None)
     if first is not None and last is not None:
         step = _bucket((last - first).total_seconds())
         data.bucket_seconds = step
@@ -126,10 +131,9 @@ def _catalog_part(data: ReportData, cat: _Catalog, log: CrawlLog,
                 " record_type AS k, count(*) AS n FROM cap GROUP BY 1, 2 ORDER BY 1"
             )
         ]
-        failed = Counter(
-            dt.datetime.fromtimestamp(int(when.timestamp()) // step * step, dt.UTC)
-            for when in failed_at
-        )
+        failed: Counter[dt.datetime] = Counter()
+        for second, n in log.failed_seconds.items():
+            failed[dt.datetime.fromtimestamp(second // step * step, dt.UTC)] += n
         data.timeline += [
             {"time": when.isoformat(), "kind": "failed", "pages": n}
             for when, n in sorted(failed.items())
@@ -168,34 +172,26 @@ def _status_class(status: int) -> str:
 
 
 def _log_part(data: ReportData, log: CrawlLog) -> None:
-    failures = [line for line in log.lines if line.failed]
-    kinds = Counter(failure_kind(line.status) for line in failures if line.status < 0)
     data.statuses += [{"status": kind, "kind": "no response", "count": n}
-                      for kind, n in kinds.items()]
-    data.totals["failed"] = len(failures)
+                      for kind, n in log.failure_kinds.items()]
+    data.totals["failed"] = log.failed
     data.failures = [
         {"time": line.stamp,
          "url": line.url, "status": line.status, "kind": failure_kind(line.status),
          "reason": line.reason or ""}
-        for line in failures[:TABLE_ROWS]
+        for line in log.failures[:TABLE_ROWS]
     ]
-    refused = [line for line in log.lines if line.refused]
-    data.totals["refused"] = len(refused)
+    data.totals["refused"] = sum(log.refused.values())
     data.statuses += [{"status": kind, "kind": "refused", "count": n}
-                      for kind, n in Counter(failure_kind(line.status) for line in refused).items()]
-    blocked = [line for line in log.lines if line.robots_blocked]
-    data.totals["robots_blocked_logged"] = len(blocked)
-    data.robots = [{"url": line.url} for line in blocked[:TABLE_ROWS]]
-    cut = [line for line in log.lines if line.truncated]
-    data.totals["truncated"] = len(cut)
+                      for kind, n in log.refused.items()]
+    data.totals["robots_blocked_logged"] = log.robots_blocked
+    data.robots = [{"url": line.url} for line in log.robots[:TABLE_ROWS]]
+    data.totals["truncated"] = log.truncated
     data.truncated = [{"url": line.url, "why": line.truncated, "size": line.size}
-                      for line in cut[:TABLE_ROWS]]
-    timed = sorted((line for line in log.lines
-                    if line.duration_ms is not None and line.status > 0),
-                   key=lambda line: line.duration_ms or 0, reverse=True)
+                      for line in log.cut[:TABLE_ROWS]]
     data.slowest = [{"url": line.url, "ms": line.duration_ms, "status": line.status,
-                     "size": line.size} for line in timed[:20]]
-    if log.lines and not timed:
+                     "size": line.size} for line in log.slowest()]
+    if log.lines and not log.timed:
         data.notes.append("crawl.log has no fetch durations (lines of an older format): "
                           "no slowest pages")
     if log.unreadable:
@@ -286,7 +282,7 @@ def gather(coll: Collection, run: RunInfo | None,
     log_path = Layout(Path(coll.root)).crawl_log if not coll.remote else None
     since = run.started if run else None
     until = run.finished if run else None
-    log = read_log(log_path, since, until) if log_path else CrawlLog([])
+    log = read_log(log_path, since, until, TABLE_ROWS) if log_path else CrawlLog(TABLE_ROWS)
     warcs = None
     if run is not None and summary.get("warc_files") is not None:
         warcs = [posixpath.basename(str(w)) for w in summary["warc_files"]]
