@@ -133,6 +133,10 @@ EXTENSIONS = {
     "newsarchive.index.extension.IndexExtension": 400,
     "newsarchive.store.extension.UploadExtension": 500,  # off unless STORE_URI is s3://
     "newsarchive.fetch.limits.CloseSpiderBytes": 600,  # off unless CLOSESPIDER_BYTES > 0
+    # Scrapy's remote control (an HTTP server on localhost running Python code sent to
+    # it) is off, as the telnet console is: nothing here uses it, and importing it
+    # (aiohttp) and starting its server cost every crawl ~0.2 CPU-s (issue #19).
+    "scrapy.extensions.remote_control.RemoteControl": None,
 }
 PROGRESS_ENABLED = False  # the CLI turns it on; a live line on stderr
 PROGRESS_INTERVAL = 1.0  # seconds between updates

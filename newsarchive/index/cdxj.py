@@ -9,6 +9,10 @@ so they would compete with the page in replay). ARC files are indexed too,
 as pywb reads them. Damage never stops a file: see :func:`index_warc`. Request
 records are still read, so POST captures get their ``__wb_post_data`` key
 (cdxj-indexer's post-append mode, as pywb's own ``wb-manager`` does).
+
+A WARC the crawl writes is not read again: its writer made the same lines as it
+wrote each record (:mod:`newsarchive.capture.indexlines`), and
+:func:`index_from_lines` only sorts them as cdxj-indexer does.
 """
 
 from __future__ import annotations
@@ -24,14 +28,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from newsarchive.capture.indexlines import INDEXED_RECORDS, IndexLines
 from newsarchive.capture.reading import Opener, RecordReader
 from newsarchive.exceptions import WarcError
 from newsarchive.store.opener import opener_for
 
 logger = logging.getLogger(__name__)
 
-#: record types that get an index line
-INDEXED_RECORDS = "response,revisit,resource"
+__all__ = ["INDEXED_RECORDS", "index_from_lines", "index_warc"]
+
 #: characters of index lines sorted in memory; more are sorted in runs on disk and
 #: merged (cdxj-indexer's own external sort). Its default, 32 MB, was what a crawl's
 #: indexer grew by at the end of a 1 GB WARC (issue #19); 4 MB sorts a 1 GB
@@ -147,6 +152,35 @@ def index_warc(source: str | Path, dest: Path, faults: list[str] | None = None, 
         lines = sum(1 for _ in fh)
     logger.info("indexed %s: %d captures -> %s", name, lines, dest)
     return lines
+
+
+def index_from_lines(lines: IndexLines, dest: Path) -> int:
+    """Write the index of a WARC from the lines its writer made (then closed); return
+    the line count.
+
+    The lines are sorted as :func:`index_warc` sorts them (cdxj-indexer's
+    ``SortingWriter``, in runs of :data:`SORT_BUFFER` characters), written to
+    ``dest.tmp`` and renamed, so the file is the one :func:`index_warc` writes.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # see _indexer_class
+        from cdxj_indexer.main import SortingWriter
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".tmp")
+    try:
+        with lines.file as source, open(tmp, "w", encoding="utf-8") as out:
+            source.seek(0)
+            writer = SortingWriter(out, SORT_BUFFER)
+            for line in source:
+                writer.write(line)
+            writer.flush()
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    logger.info("indexed %s: %d captures -> %s", lines.filename, lines.lines, dest)
+    return lines.lines
 
 
 @dataclass(frozen=True)
