@@ -34,6 +34,7 @@ def write(tmp_path: Path, submit: Any, **options: Any) -> list[tuple[Path, Any]]
 
 
 def both_indexes(tmp_path: Path, warc: Path, lines: Any) -> tuple[bytes, bytes]:
+    """The index made from the lines and the index read from the file."""
     made, read = tmp_path / "made.cdxj", tmp_path / "read.cdxj"
     assert index_from_lines(lines, made) == index_warc(warc, read)
     return made.read_bytes(), read.read_bytes()
@@ -85,6 +86,18 @@ def test_each_rotated_file_gets_its_own_lines(tmp_path: Path) -> None:
         assert lines is not None
         made, read = both_indexes(tmp_path, warc, lines)
         assert made == read and made
+
+
+def test_lines_sorted_in_runs_on_disk_give_the_same_index(tmp_path: Path) -> None:
+    """A large WARC's lines are sorted in runs and merged, as cdxj-indexer does."""
+    def many(service: WarcWriterService) -> None:
+        for i in range(40):
+            service.submit(make_exchange(f"/p{(i * 7) % 40}.html?v={i}", f"<p>{i}</p>".encode()))
+
+    (warc, lines), = write(tmp_path / "coll", many)
+    made, read = tmp_path / "made.cdxj", tmp_path / "read.cdxj"
+    assert index_from_lines(lines, made, buffer=1000) == index_warc(warc, read) == 40
+    assert made.read_bytes() == read.read_bytes()
 
 
 def test_a_post_capture_leaves_the_file_to_be_read(tmp_path: Path) -> None:
