@@ -8,6 +8,7 @@ process group as a terminal's Ctrl-C does and find any process it left behind.
 from __future__ import annotations
 
 import collections
+import gzip
 import json
 import os
 import random
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
@@ -98,6 +100,20 @@ def assert_exactly_once(out: Path, article_urls: set[str]) -> None:
     assert len(set(articles.values())) == len(article_urls), "every article archived"
     missing = sorted(url for rid, url in articles.items() if rid not in sidecar_of)
     assert not missing, f"{len(missing)} archived articles without a sidecar: {missing[:3]}"
+    # Each sidecar once, in the WARC files and in the sidecar files alike.
+    in_warcs = collections.Counter(h.get("WARC-Refers-To") for t, h, _ in recs if t == "metadata"
+                                   and SIDECAR_PROFILE in h.get("Content-Type", ""))
+    in_files = collections.Counter(sc["capture"]["record_id"] for sc in sidecar_lines(out))
+    assert max(in_warcs.values()) == 1 and max(in_files.values()) == 1
+    assert in_files == in_warcs
+
+
+def sidecar_lines(out: Path) -> list[dict[str, Any]]:
+    found = []
+    for path in sorted((out / "sidecars").glob("*.jsonl.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            found += [json.loads(line) for line in fh]
+    return found
 
 
 def assert_files_check(out: Path) -> None:

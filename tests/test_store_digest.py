@@ -29,7 +29,7 @@ def test_the_warc_writer_reports_the_digest_of_every_closed_file(tmp_path: Path)
     for i in range(20):  # several rotations (random bytes do not compress)
         files.write([f"WARC/1.1\r\nWARC-Record-ID: <urn:x:{i}>\r\n\r\n".encode()
                      + rng.randbytes(2000)])
-        files.write_sidecar({"n": i})
+        files.write_sidecar(b'{"n":%d}\n' % i)
     files.close()
     assert {kind for _, kind, _ in closed} == {"warc", "sidecars"} and len(closed) > 2
     for path, _kind, digest in closed:

@@ -209,3 +209,28 @@ def next_member_after(fh: BinaryIO, base: int = 0) -> tuple[str, int]:
     while following is not None and not following.complete:
         following = next(walker, None)
     return first.error or "", (base + following.offset) if following is not None else -1
+
+
+def last_member(fh: BinaryIO, size: int, tail_bytes: int = 1 << 20) -> bytes | None:
+    """The content of the member ``fh`` ends with, if that member is whole.
+
+    Reads only the last ``tail_bytes`` of the file (``size`` bytes long): the
+    last gzip header in them whose member decompresses to exactly the end of
+    the file. None when the file ends in a cut member, or its last member
+    starts before the tail.
+    """
+    if size == 0:
+        return None
+    fh.seek(max(0, size - tail_bytes))
+    tail = fh.read()
+    start = tail.rfind(GZIP_MAGIC)
+    while start != -1:
+        decomp = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        try:
+            data = decomp.decompress(tail[start:])
+            if decomp.eof and not decomp.unused_data:
+                return data
+        except zlib.error:
+            pass
+        start = tail.rfind(GZIP_MAGIC, 0, start)
+    return None

@@ -22,7 +22,6 @@ kill between the two leaves a gap, which the next start closes.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import queue
 import threading
@@ -45,7 +44,7 @@ from newsarchive.capture.reconcile import (
     unsettled_since,
 )
 from newsarchive.capture.recovery import recover_directory
-from newsarchive.capture.writer import FileOptions, Location, WarcFileSet
+from newsarchive.capture.writer import FileOptions, Location, WarcFileSet, sidecar_json
 from newsarchive.exceptions import NewsarchiveError, StorageError
 from newsarchive.fetch.exchange import Exchange
 from newsarchive.layout import Layout
@@ -416,12 +415,11 @@ class WarcWriterService:
             sidecar = {**sidecar, "capture": ticket.capture()}
         else:
             sidecar = {**sidecar, "capture": {**ticket.capture(), **sidecar["capture"]}}  # type: ignore[dict-item]
-        self.files.write_sidecar(sidecar)
-        payload = json.dumps(sidecar, ensure_ascii=False).encode("utf-8")
+        payload = sidecar_json(sidecar)
         when = datetime.now(UTC)
-        self.files.write([records.metadata_record(
+        self.files.write_sidecar(payload + b"\n", records.metadata_record(
             records.own_uri("sidecar", ticket.url), record_id, payload, SIDECAR_CONTENT_TYPE,
-            when, refers_to_uri=ticket.url, refers_to_date=records.warc_date(ticket.fetched_at))])
+            when, refers_to_uri=ticket.url, refers_to_date=records.warc_date(ticket.fetched_at)))
         self.stats.records = self.files.records_written
         self.stats.sidecars += 1
 

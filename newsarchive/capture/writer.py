@@ -37,6 +37,12 @@ from newsarchive.layout import Layout, sidecar_name
 logger = logging.getLogger(__name__)
 
 
+def sidecar_json(sidecar: dict[str, Any]) -> bytes:
+    """One sidecar as compact JSON (UTF-8): the payload of its WARC record and,
+    with a newline, its line in a sidecar file."""
+    return json.dumps(sidecar, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
 def gzip_member(data: bytes, level: int) -> bytes:
     """``data`` as one complete gzip member."""
     compressor = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS | 16)
@@ -332,16 +338,27 @@ class WarcFileSet:
         first = Location(warc.final_path.name, offset, length)
         return [first, *(self._append(raw) for raw in raws)]
 
-    def write_sidecar(self, sidecar: dict[str, Any]) -> None:
-        """Append one sidecar line to the current WARC file's sidecar file."""
+    def write_sidecar(self, line: bytes, record: bytes | None = None) -> None:
+        """Store one sidecar: its ``metadata`` record ``record`` (uncompressed, if
+        given) in the current WARC file, then its ``line`` (:func:`sidecar_json` and a newline)
+        in that file's sidecar file.
+
+        The record goes first: the WARC files are the truth (a page whose WARC
+        holds no sidecar record is extracted again after a kill), so a kill
+        between the two writes leaves the WARC's last record without its line,
+        which :func:`~newsarchive.capture.recovery.restore_sidecar_line` puts
+        back, never a line without its record (a page extracted twice). The
+        two land in one file pair, also when the record starts a new file.
+        """
+        if record is not None:
+            self.write([record])
         if self._warc is None:
             self._open()
         assert self._warc is not None
         if self._sidecars is None:
             name = sidecar_name(self._warc.final_path.name)
             self._sidecars = _MemberFile(self.sidecar_dir / name, self.fsync, self.digest)
-        line = json.dumps(sidecar, ensure_ascii=False, separators=(",", ":")) + "\n"
-        self._sidecars.append(gzip_member(line.encode("utf-8"), self.gzip_level))
+        self._sidecars.append(gzip_member(line, self.gzip_level))
 
     def close_current(self) -> None:
         """Close the current WARC file (and its sidecars), renaming them final."""

@@ -21,7 +21,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from newsarchive.collection import OPEN_SUFFIX, SIDECAR_SUFFIX, Collection, Layout
+from newsarchive.capture.gzmembers import last_member
+from newsarchive.collection import OPEN_SUFFIX, SIDECAR_SUFFIX, Collection, Layout, sidecar_name
 from newsarchive.report.history import load_runs
 
 logger = logging.getLogger(__name__)
@@ -150,6 +151,29 @@ def scan_sidecars(folder: Path) -> tuple[int, set[str]]:
     return articles, urls
 
 
+def _cut_sidecars(folder: Path) -> tuple[int, set[str]]:
+    """Articles, and their URLs, of sidecars a kill cut between their WARC record
+    and their line (the next crawl restores the lines: see
+    :mod:`~newsarchive.capture.recovery`): the WARC files are the truth."""
+    import json
+
+    from newsarchive.capture.recovery import missing_sidecar_line
+
+    layout = Layout(folder)
+    urls: set[str] = set()
+    articles = 0
+    if not layout.warc_dir.is_dir():
+        return 0, urls
+    for warc in sorted(layout.warc_dir.glob(f"*{OPEN_SUFFIX}")):
+        name = sidecar_name(warc.name.removesuffix(OPEN_SUFFIX)) + OPEN_SUFFIX
+        line = missing_sidecar_line(warc, layout.sidecar_dir / name)
+        if line is not None:
+            sc = json.loads(line)
+            articles += sc.get("is_article", True) is not False
+            urls.update(str(sc[key]) for key in ("url", "canonical_url") if sc.get(key))
+    return articles, urls
+
+
 def articles_without_sidecar(coll: Collection, have: set[str] | None = None) -> int | None:
     """Articles the crawl state saw fetched (2xx) whose URL no sidecar holds.
 
@@ -169,24 +193,8 @@ def articles_without_sidecar(coll: Collection, have: set[str] | None = None) -> 
 
 def last_member_complete(path: Path) -> bool:
     """Whether the file ends with a complete gzip member (its tail decompresses to EOF)."""
-    size = path.stat().st_size
-    if size == 0:
-        return False
     with open(path, "rb") as fh:
-        fh.seek(max(0, size - TAIL_BYTES))
-        tail = fh.read()
-    # Find the last member start whose decompression reaches the end exactly.
-    start = tail.rfind(b"\x1f\x8b\x08")
-    while start != -1:
-        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        try:
-            d.decompress(tail[start:])
-            if d.eof and not d.unused_data:
-                return True
-        except zlib.error:
-            pass
-        start = tail.rfind(b"\x1f\x8b\x08", 0, start)
-    return False
+        return last_member(fh, path.stat().st_size, TAIL_BYTES) is not None
 
 
 def _count_captures(coll: Collection, st: Status) -> None:
@@ -243,6 +251,9 @@ def collection_status(location: str) -> Status:
     _count_captures(coll, st)
     if not coll.remote:
         st.sidecars, urls = scan_sidecars(Path(coll.root))
+        cut, cut_urls = _cut_sidecars(Path(coll.root))
+        st.sidecars += cut
+        urls |= cut_urls
         st.articles = st.sidecars
         st.articles_without_sidecar = articles_without_sidecar(coll, urls)
     if st.articles_without_sidecar:
