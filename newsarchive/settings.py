@@ -134,6 +134,8 @@ EXTENSIONS = {
     "newsarchive.store.extension.UploadExtension": 500,  # off unless STORE_URI is s3://
     "newsarchive.fetch.limits.CloseSpiderBytes": 600,  # off unless CLOSESPIDER_BYTES > 0
 }
+# Scrapy's remote control extension (an HTTP server on localhost running Python code
+# sent to it) is left out of EXTENSIONS_BASE by newsarchive.crawl.crawl_settings.
 PROGRESS_ENABLED = False  # the CLI turns it on; a live line on stderr
 PROGRESS_INTERVAL = 1.0  # seconds between updates
 PROGRESS_LOG_INTERVAL = 5.0  # seconds between plain lines when stderr is not a terminal

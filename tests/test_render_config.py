@@ -82,6 +82,14 @@ STORY = "<p>" + "A sentence of the story that a reader would read. " * 10 + "</p
          "no readable text"),
         # a filled app root is server-rendered: no browser needed
         (f'<html><body><div id="root">{STORY}</div><script src=a.js></script></body></html>', None),
+        # text inside scripts, styles, navigation and comments is not the page's text...
+        (f"<html><body><nav><p>{STORY}</p></nav><!-- {STORY} --><script>var s = '{STORY}'</script>"
+         f"<footer><div>{STORY}</div></footer><div>Loading</div></body></html>", "no readable text"),
+        # ...but the text after them is
+        (f"<html><body><nav>Home</nav>{STORY[3:-4]}<script>x()</script></body></html>", None),
+        (f"<html><body><!-- ad -->{STORY[3:-4]}<script>x()</script></body></html>", None),
+        (f"<html><body><div><footer>Contact</footer>{STORY[3:-4]}</div><script></script>"
+         "</body></html>", None),
         ("", None),
     ],
 )

@@ -128,6 +128,9 @@ class WarcCaptureMiddleware:
             host=s.get("WARC_HOST") or None,
             dedup_index=_shared_dedup(s),
             on_written=_shared_written(s),
+            # The index extension builds each WARC's index from the lines made as it
+            # was written (newsarchive.capture.indexlines), not by reading it again.
+            index_lines=s.getbool("INDEX_ENABLED"),
         )
         wiring.capture = service  # for the pipeline and the other middlewares
         return cls(crawler, service)

@@ -10,6 +10,10 @@ Crash safety comes from three rules:
    :mod:`newsarchive.capture.recovery` cuts off.
 3. Sidecars of a WARC file go to ``sidecars/NAME.sidecars.jsonl.gz`` with the same
    rules (a gzip member per line), so they close together with their WARC.
+
+With ``index_lines`` the file set also makes each WARC's CDXJ lines as it
+writes its records (:mod:`newsarchive.capture.indexlines`) and hands them to
+``on_close`` (``cdxj=``), so the index is built without reading the file again.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, TypedDict
 
 from newsarchive.capture import records
+from newsarchive.capture.indexlines import HEAD_LIMIT, IndexLines
 from newsarchive.capture.naming import OPEN_SUFFIX, warc_name
 from newsarchive.exceptions import StorageError
 from newsarchive.layout import Layout, sidecar_name
@@ -56,11 +61,14 @@ class Location:
 class _GzipSink:
     """A write-only file that gzips what it gets into one member, written as it goes."""
 
-    def __init__(self, fh: BinaryIO, level: int, on_write: Callable[[bytes], Any] | None) -> None:
+    def __init__(self, fh: BinaryIO, level: int, on_write: Callable[[bytes], Any] | None,
+                 keep: int = 0) -> None:
         self._fh = fh
         self._on_write = on_write
         self._compressor = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS | 16)
         self.written = 0
+        self._keep = keep
+        self.head = bytearray()  # the first ``keep`` bytes given (uncompressed)
 
     def _out(self, data: bytes) -> None:
         if self._on_write is not None and data:
@@ -72,6 +80,8 @@ class _GzipSink:
             self.written += n
 
     def write(self, data: bytes) -> int:
+        if len(self.head) < self._keep:
+            self.head += data[:self._keep - len(self.head)]
         self._out(self._compressor.compress(data))
         return len(data)
 
@@ -129,15 +139,19 @@ class _MemberFile:
             self._digest.update(member)
         return offset
 
-    def append_stream(self, produce: Callable[[BinaryIO], Any], level: int) -> int:
+    def append_stream(self, produce: Callable[[BinaryIO], Any], level: int,
+                      head: bytearray | None = None) -> int:
         """Append one gzip member of what ``produce(out)`` writes to ``out``, compressing as it goes.
 
         For records too large to build in memory. If anything fails half way,
-        the file is cut back to where the member began.
+        the file is cut back to where the member began. ``head`` gets the
+        member's first :data:`~newsarchive.capture.indexlines.HEAD_LIMIT`
+        bytes, uncompressed.
         """
         offset = self.size
         digest = self._digest
-        sink = _GzipSink(self._fh, level, digest.update if digest is not None else None)
+        sink = _GzipSink(self._fh, level, digest.update if digest is not None else None,
+                         HEAD_LIMIT if head is not None else 0)
         try:
             produce(sink)  # type: ignore[arg-type]
             sink.finish()
@@ -157,6 +171,8 @@ class _MemberFile:
                 ) from exc
             raise
         self.size = offset + sink.written
+        if head is not None:
+            head += sink.head
         return offset
 
     def digest(self) -> dict[str, Any]:
@@ -185,6 +201,7 @@ class FileOptions(TypedDict, total=False):
     gzip_level: int
     info: Mapping[str, str] | None
     fsync: str
+    index_lines: bool
 
 
 class WarcFileSet:
@@ -206,6 +223,7 @@ class WarcFileSet:
         on_close: Callable[..., None] | None = None,
         digest: Callable[[], Any] | None = None,
         host: str | None = None,
+        index_lines: bool = False,
     ) -> None:
         self.directory = Path(directory)
         self.host = host  # the file names' last part; None: this machine's name
@@ -213,6 +231,9 @@ class WarcFileSet:
         layout = Layout(self.directory)
         self.warc_dir = layout.warc_dir
         self.sidecar_dir = layout.sidecar_dir
+        self.tmp_dir = layout.tmp_dir
+        self.index_lines = index_lines  # make each WARC's CDXJ lines as it is written
+        self._lines: IndexLines | None = None
         self.prefix = prefix
         self.max_size = max_size
         self.gzip_level = gzip_level
@@ -230,6 +251,8 @@ class WarcFileSet:
         try:
             self.warc_dir.mkdir(parents=True, exist_ok=True)
             self.sidecar_dir.mkdir(parents=True, exist_ok=True)
+            if index_lines:
+                self.tmp_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StorageError(f"cannot create {self.warc_dir}: {exc.strerror or exc}") from exc
 
@@ -253,6 +276,8 @@ class WarcFileSet:
         name = self._next_name(when)
         warc = _MemberFile(self.warc_dir / name, self.fsync, self.digest)
         self._warc = warc
+        if self.index_lines:
+            self._lines = IndexLines(name, self.tmp_dir)
         info = {"format": "WARC File Format 1.1", **self.info}
         self._warcinfo_id = None
         warcinfo = records.warcinfo_record(name, info, when)
@@ -267,6 +292,8 @@ class WarcFileSet:
             raw = records.with_warcinfo_id(raw, self._warcinfo_id)
         member = gzip_member(raw, self.gzip_level)
         offset = self._warc.append(member)
+        if self._lines is not None:
+            self._lines.add(raw, offset, len(member))
         self.records_written += 1
         self.bytes_written += len(member)
         return Location(self._warc.final_path.name, offset, len(member))
@@ -301,8 +328,11 @@ class WarcFileSet:
         if warc is None:
             warc = self._open(earliest)
         info_id = self._warcinfo_id
-        offset = warc.append_stream(lambda out: produce(out, info_id), self.gzip_level)
+        head = bytearray() if self._lines is not None else None
+        offset = warc.append_stream(lambda out: produce(out, info_id), self.gzip_level, head)
         length = warc.size - offset
+        if self._lines is not None and head is not None:
+            self._lines.add(bytes(head), offset, length)
         self.records_written += 1
         self.bytes_written += length
         first = Location(warc.final_path.name, offset, length)
@@ -332,16 +362,25 @@ class WarcFileSet:
 
     def close_current(self) -> None:
         """Close the current WARC file (and its sidecars), renaming them final."""
-        warc, sidecars = self._warc, self._sidecars
-        self._warc = self._sidecars = None
+        warc, sidecars, lines = self._warc, self._sidecars, self._lines
+        self._warc = self._sidecars = self._lines = None
         for member_file, kind in ((warc, "warc"), (sidecars, "sidecars")):
             if member_file is None:
                 continue
             path = member_file.close()
             self.closed_files.append(path)
             logger.info("closed %s (%d bytes)", path, member_file.size)
+            extra: dict[str, Any] = member_file.digest()
+            if kind == "warc" and lines is not None:
+                if lines.complete:
+                    extra["cdxj"] = lines  # the receiver closes it
+                else:
+                    lines.close()
+                lines = None
             if self.on_close is not None:
-                self.on_close(path, kind, **member_file.digest())
+                self.on_close(path, kind, **extra)
+            elif "cdxj" in extra:
+                extra["cdxj"].close()
 
     def close(self) -> None:
         """Close everything; the file set can be reopened by writing again."""

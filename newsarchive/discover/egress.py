@@ -56,6 +56,7 @@ import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from newsarchive.exceptions import ConfigError
@@ -133,6 +134,10 @@ def _parse_ipv4(host: str) -> ipaddress.IPv4Address | None:
     return ipaddress.IPv4Address(value)
 
 
+# A crawl checks every URL it schedules (a page's links: the same few hosts again and
+# again); parsing the host each time was ~2% of a crawl's CPU (issue #19, py-spy).
+# Addresses are immutable, so a bounded cache of the pure host functions is safe.
+@lru_cache(maxsize=4096)
 def parse_ip(host: str) -> IPAddress | None:
     """The address ``host`` spells, in any form a browser or resolver accepts; None for a name.
 
@@ -183,6 +188,7 @@ def is_localhost(host: str) -> bool:
     return bool(_LOCALHOST_RE.search(host.lower()))
 
 
+@lru_cache(maxsize=4096)
 def canonical_host(host: str) -> str:
     """A host as a key: an address in its standard form (``2130706433`` -> ``127.0.0.1``), a name lower-case."""
     ip = parse_ip(host)

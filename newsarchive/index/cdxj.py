@@ -9,29 +9,36 @@ so they would compete with the page in replay). ARC files are indexed too,
 as pywb reads them. Damage never stops a file: see :func:`index_warc`. Request
 records are still read, so POST captures get their ``__wb_post_data`` key
 (cdxj-indexer's post-append mode, as pywb's own ``wb-manager`` does).
+
+A WARC the crawl writes is not read again: its writer made the same lines as it
+wrote each record (:mod:`newsarchive.capture.indexlines`), and
+:func:`index_from_lines` only sorts them as cdxj-indexer does.
 """
 
 from __future__ import annotations
 
+import heapq
 import json
 import logging
 import os
 import posixpath
 import re
+import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
+from newsarchive.capture.indexlines import INDEXED_RECORDS, IndexLines
 from newsarchive.capture.reading import Opener, RecordReader
 from newsarchive.exceptions import WarcError
 from newsarchive.store.opener import opener_for
 
 logger = logging.getLogger(__name__)
 
-#: record types that get an index line
-INDEXED_RECORDS = "response,revisit,resource"
+__all__ = ["INDEXED_RECORDS", "index_from_lines", "index_warc", "sort_lines"]
+
 #: characters of index lines sorted in memory; more are sorted in runs on disk and
 #: merged (cdxj-indexer's own external sort). Its default, 32 MB, was what a crawl's
 #: indexer grew by at the end of a 1 GB WARC (issue #19); 4 MB sorts a 1 GB
@@ -147,6 +154,74 @@ def index_warc(source: str | Path, dest: Path, faults: list[str] | None = None, 
         lines = sum(1 for _ in fh)
     logger.info("indexed %s: %d captures -> %s", name, lines, dest)
     return lines
+
+
+def sort_lines(lines: Iterable[str], out: IO[str], buffer: int = SORT_BUFFER) -> None:
+    """Write ``lines`` to ``out`` sorted, each distinct line once, as cdxj-indexer's
+    ``SortingWriter`` does: runs of ``buffer`` characters sorted in memory, more than
+    one run merged from temporary files.
+
+    Its own code, not cdxj-indexer's: importing cdxj-indexer imports pyamf and
+    ``pkg_resources``, ~0.3 CPU-s of a crawl (see :mod:`newsarchive.capture.indexlines`).
+    """
+    runs: list[IO[str]] = []
+    chunk: list[str] = []
+    size = 0
+
+    def unique(sorted_lines: Iterable[str], to: IO[str]) -> None:
+        last = None
+        for line in sorted_lines:
+            if line != last:
+                to.write(line)
+            last = line
+
+    def spill() -> None:
+        run = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 (closed below)
+        chunk.sort()
+        unique(chunk, run)
+        run.seek(0)
+        runs.append(run)
+        chunk.clear()
+
+    try:
+        for line in lines:
+            chunk.append(line)
+            size += len(line)
+            if size > buffer:
+                spill()
+                size = 0
+        if not runs:
+            chunk.sort()
+            unique(chunk, out)
+            return
+        if chunk:
+            spill()
+        unique(heapq.merge(*runs), out)
+    finally:
+        for run in runs:
+            run.close()
+
+
+def index_from_lines(lines: IndexLines, dest: Path, buffer: int = SORT_BUFFER) -> int:
+    """Write the index of a WARC from the lines its writer made (then closed); return
+    the line count.
+
+    The lines are sorted as :func:`index_warc` sorts them (:func:`sort_lines`),
+    written to ``dest.tmp`` and renamed, so the file is the one
+    :func:`index_warc` writes.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".tmp")
+    try:
+        with lines.file as source, open(tmp, "w", encoding="utf-8") as out:
+            source.seek(0)
+            sort_lines(source, out, buffer)
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    logger.info("indexed %s: %d captures -> %s", lines.filename, lines.lines, dest)
+    return lines.lines
 
 
 @dataclass(frozen=True)

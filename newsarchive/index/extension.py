@@ -16,7 +16,10 @@ wiring, :mod:`newsarchive.wiring`). The crawl ends once the worker is idle
 (``engine_stopped``).
 
 - kind ``"warc"``: write ``DIR/indexes/NAME.cdxj`` (temp name, then rename) and
-  send ``file_closed`` with kind ``"index"`` so the uploader ships it.
+  send ``file_closed`` with kind ``"index"`` so the uploader ships it. The
+  writer sends the lines it made while writing the file (``cdxj``, see
+  :mod:`newsarchive.capture.indexlines`), which are only sorted here; a file
+  without them (recovered, or with a record they do not cover) is read again.
 - kind ``"sidecars"``: (re)build the WARC's catalog parts under ``DIR/catalog``.
   The writer closes a WARC just before its sidecar file; a WARC with no
   sidecar file still open beside it gets its catalog part at once. Each
@@ -41,9 +44,10 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 
 from newsarchive import signals as na_signals
+from newsarchive.capture.indexlines import IndexLines
 from newsarchive.collection import SIDECAR_SUFFIX, WARC_GZ, WARC_SUFFIXES, Layout, open_name
 from newsarchive.index.catalog import build_part
-from newsarchive.index.cdxj import index_warc
+from newsarchive.index.cdxj import index_from_lines, index_warc
 from newsarchive.index.stories import StoryIndex, index_path
 from newsarchive.switches import require
 from newsarchive.wiring import wiring_of
@@ -65,7 +69,7 @@ class IndexExtension:
         self.catalog = catalog
         self._name = name
         self._stories: StoryIndex | None = None
-        self._queue: queue.Queue[tuple[Path, str] | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[Path, str, IndexLines | None] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
 
     @classmethod
@@ -120,7 +124,8 @@ class IndexExtension:
             try:
                 if item is None:
                     return
-                self.process(*item, live=True)
+                path, kind, lines = item
+                self.process(path, kind, live=True, lines=lines)
             finally:
                 self._queue.task_done()
 
@@ -150,23 +155,30 @@ class IndexExtension:
         """The collection's name (its catalog partition): the store's, else the folder's."""
         return self._name or self.directory.resolve().name
 
-    def file_closed(self, path: Path, kind: str, **_: Any) -> None:
-        """Queue a closed WARC or sidecar file for the worker (writer thread: returns at once)."""
+    def file_closed(self, path: Path, kind: str, cdxj: IndexLines | None = None,
+                    **_: Any) -> None:
+        """Queue a closed WARC (with the index lines its writer made, if any) or
+        sidecar file for the worker (writer thread: returns at once)."""
         if kind in ("warc", "sidecars"):
             self.start()
-            self._queue.put((Path(path), kind))
+            self._queue.put((Path(path), kind, cdxj))
+        elif cdxj is not None:
+            cdxj.close()
 
-    def process(self, path: Path, kind: str, live: bool = False) -> None:
+    def process(self, path: Path, kind: str, live: bool = False,
+                lines: IndexLines | None = None) -> None:
         """Index a closed WARC; catalog a closed sidecar file.
 
         ``live``: announced by the writer, which closes a WARC just before its
         sidecar file and announces both; the catalog part is then built on the
         sidecar file's turn. Otherwise (catch-up) it is built with the WARC.
+        ``lines``: the WARC's index lines from its writer; without them the
+        WARC is read.
         """
         path = Path(path)
         try:
             if kind == "warc":
-                self._index(path, live)
+                self._index(path, live, lines)
             elif kind == "sidecars" and self.catalog:
                 warc = path.name.removesuffix(SIDECAR_SUFFIX) + WARC_GZ
                 self._catalog(warc, path)
@@ -174,9 +186,9 @@ class IndexExtension:
             self.crawler.stats.inc_value("index/errors")
             logger.exception("cannot index %s", path)
 
-    def _index(self, warc: Path, live: bool = False) -> None:
+    def _index(self, warc: Path, live: bool = False, made: IndexLines | None = None) -> None:
         dest = self.layout.index_for(warc.name)
-        lines = index_warc(warc, dest)
+        lines = index_from_lines(made, dest) if made is not None else index_warc(warc, dest)
         self.crawler.stats.inc_value("index/files")
         self.crawler.stats.inc_value("index/captures", lines)
         self.crawler.signals.send_catch_log(na_signals.file_closed, path=dest, kind="index")

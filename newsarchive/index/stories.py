@@ -120,7 +120,18 @@ class StoryIndex:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
-        self.b, self.r = bands(threshold)
+
+    @property
+    def b(self) -> int:
+        """LSH bands (found on first use: datasketch's parameter search imports scipy,
+        ~0.7 CPU-s that a crawl without sidecars, whose catalog has no story text,
+        need not pay)."""
+        return bands(self.threshold)[0]
+
+    @property
+    def r(self) -> int:
+        """Rows per LSH band (see :attr:`b`)."""
+        return bands(self.threshold)[1]
 
     def close(self) -> None:
         """Commit and close."""
@@ -134,7 +145,8 @@ class StoryIndex:
         self.close()
 
     def _band_keys(self, sig: Any) -> list[tuple[int, bytes]]:
-        return [(i, sig[i * self.r:(i + 1) * self.r].tobytes()) for i in range(self.b)]
+        b, r = bands(self.threshold)
+        return [(i, sig[i * r:(i + 1) * r].tobytes()) for i in range(b)]
 
     def assign(self, record: str, text: str) -> str | None:
         """The story of the version ``record`` with story text ``text`` (None without text)."""
