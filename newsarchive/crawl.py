@@ -291,12 +291,28 @@ class _Process(CrawlerProcess):
 
 
 def _stop_children(wiring: CrawlWiring) -> None:
-    """After a stop at once: whole records only, no extraction worker left."""
+    """After a stop at once: whole records only, no extraction worker, browser or
+    pool thread left.
+
+    The reactor left without its shutdown triggers, so nothing closed the browser
+    or stopped Twisted's thread pool: the CLI exits with ``os._exit`` anyway, but a
+    caller of :func:`run_crawl` would keep Chromium running and could not exit (the
+    pool's threads are not daemons).
+    """
+    from twisted.internet import reactor
+
+    from newsarchive.fetch.render import procs
+
     if wiring.sidecars is not None:
         wiring.sidecars.abort()
     service = wiring.capture
     if service is not None:
         service.abort()
+    procs.kill_browsers(procs.browser_processes())
+    pool = getattr(reactor, "threadpool", None)
+    if pool is not None:
+        # Idle workers end at once, a busy one after its task; not joined here.
+        threading.Thread(target=pool.stop, name="newsarchive-pool-stop", daemon=True).start()
 
 
 def lock_collection(out: Path, *, shared: bool = False) -> SiteLock:

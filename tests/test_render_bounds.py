@@ -9,6 +9,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,10 @@ def test_300_rendered_pages_recycle_and_leave_no_chromium(make_spa_site: Any, tm
 def test_ctrl_c_mid_crawl_leaves_no_chromium(make_spa_site: Any, tmp_path: Path) -> None:
     site = make_spa_site(300)
     env, tag = tagged_env()
-    proc = subprocess.Popen(crawl_command(site.url, tmp_path, LONG), env=env, cwd=ROOT,
+    # The graceful stop waits for the pages already handed to the downloader (each
+    # rendered): on a loaded machine that can pass the default grace of 6 s.
+    overrides = {**LONG, "CRAWL_STOP_GRACE": 120}
+    proc = subprocess.Popen(crawl_command(site.url, tmp_path, overrides), env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     try:
         deadline = time.monotonic() + 120
@@ -95,3 +99,63 @@ def test_ctrl_c_mid_crawl_leaves_no_chromium(make_spa_site: Any, tmp_path: Path)
     assert wait_gone(tag) == []
     assert 0 < stat(tmp_path, "render/pages") < 301  # it stopped part-way, cleanly
     assert json.loads(proc.stdout.read().decode())["finish_reason"] == "shutdown"
+
+
+@pytest.mark.slow
+def test_a_second_ctrl_c_stops_a_rendering_crawl_at_once_and_leaves_no_browser(
+        make_spa_site: Any, tmp_path: Path) -> None:
+    """A user who presses Ctrl-C twice gets the shell back at once, with no Chromium
+    and no Playwright driver left behind (before this, only the graceful stop was tried)."""
+    site = make_spa_site(300)
+    env, tag = tagged_env()
+    out = tmp_path / "coll"
+    settings = [f"{name}={value}" for name, value in LONG.items() if not isinstance(value, list)]
+    command = [str(Path(sys.executable).with_name("newsarchive")), "crawl", site.url, "--out",
+               str(out), "--depth", "1", "--render", "always", "--json", "--no-report",
+               *[arg for item in settings for arg in ("-s", item)]]
+    proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while sum("HeadlessChrome" in ua for *_, ua in site.log) < 30:
+            assert proc.poll() is None and time.monotonic() < deadline, "the crawl never rendered"
+            time.sleep(0.1)
+        assert leftover(tag), "Chromium should be running mid-crawl"
+        os.killpg(proc.pid, signal.SIGINT)
+        time.sleep(0.3)
+        os.killpg(proc.pid, signal.SIGINT)  # the second Ctrl-C: stop at once
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, proc.stderr.read().decode()[-2000:]
+    assert wait_gone(tag) == []
+    summary = json.loads(proc.stdout.read().decode())
+    assert summary["interrupted_by"] == "SIGINT" and summary["stopped_at_once"] is True
+
+
+@pytest.mark.slow
+def test_a_stop_at_once_in_a_library_call_returns_and_leaves_no_browser(
+        make_spa_site: Any, tmp_path: Path) -> None:
+    """``run_crawl`` called from Python: when the grace period cuts a stop short, the
+    call returns, the interpreter can exit and no Chromium is left (the reactor's
+    thread pool and the browser were left running before)."""
+    site = make_spa_site(300)
+    env, tag = tagged_env()
+    overrides = {**LONG, "CRAWL_STOP_GRACE": 0.2}
+    proc = subprocess.Popen(crawl_command(site.url, tmp_path, overrides), env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while sum("HeadlessChrome" in ua for *_, ua in site.log) < 30:
+            assert proc.poll() is None and time.monotonic() < deadline, "the crawl never rendered"
+            time.sleep(0.1)
+        os.kill(proc.pid, signal.SIGINT)  # one signal, to the crawl alone
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, proc.stderr.read().decode()[-2000:]
+    assert wait_gone(tag) == []
+    summary = json.loads(proc.stdout.read().decode())
+    assert summary["interrupted_by"] == "SIGINT" and summary["stopped_at_once"] is True
