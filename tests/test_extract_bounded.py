@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,31 @@ def test_a_worker_killed_between_pages_is_replaced(bounded: Any) -> None:
     bounded._proc.wait()
     sidecar = bounded.extract(story("After kill"), "http://news.example/after-kill")
     assert extraction_error(sidecar) is None and "After kill" in sidecar["title"]
+
+
+def test_pages_sent_ahead_get_their_own_sidecars_past_a_page_over_the_limit() -> None:
+    """depth 2 (the crawl's): each caller's page is answered in its turn, also the page
+    waiting in the pipe of a worker that a page over the time limit had killed."""
+    pages = [(story(f"Page {i}"), f"http://news.example/{i}") for i in range(6)]
+    pages.insert(2, (attribute_bomb(), "http://news.example/bomb"))
+    results: dict[str, dict[str, Any]] = {}
+    with BoundedExtractor(Limits(seconds=4, memory=MEMORY_LIMIT << 20), depth=2) as extractor:
+        extractor.extract(story("warm"), "http://news.example/warm")
+
+        def extract(body: bytes, url: str) -> None:
+            results[url] = extractor.extract(body, url)
+
+        with ThreadPoolExecutor(max_workers=2) as threads:
+            for body, url in pages:
+                threads.submit(extract, body, url)
+        assert extractor.replaced == 1
+    assert set(results) == {url for _, url in pages}
+    for _, url in pages:
+        if url.endswith("bomb"):
+            assert "(SIDECAR_TIME_LIMIT)" in extraction_error(results[url])
+        else:
+            assert extraction_error(results[url]) is None
+            assert results[url]["title"] == f"Page {url.rsplit('/', 1)[1]}"
 
 
 def test_the_parsers_see_at_most_max_bytes() -> None:

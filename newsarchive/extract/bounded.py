@@ -13,6 +13,15 @@ allocations faster than that watch, the worker caps its own address space
 A worker that died, was killed or grew is replaced; the next page does not
 notice.
 
+With ``depth`` 2 (the crawl's :class:`~newsarchive.extract.pipeline.SidecarPipeline`)
+a second caller's page is sent while the worker is still on the first, so the
+worker finds its next page waiting in its pipe when it answers: it never waits
+for the calling process to be scheduled (and, in a crawl, for the reactor
+thread to give up the GIL) between two pages. Answers are still read, and the
+limits watched, one page at a time, in the order the pages were sent; a page's
+time counts from when the answer before it was read. A page sent to a worker
+that is then replaced is sent again to the next one.
+
 Whatever goes wrong with a page -- over time, over memory, any exception in
 the extractor -- the page gets a sidecar with no content and
 ``extractor.error`` saying why (:func:`error_sidecar`), and the caller goes on
@@ -27,6 +36,7 @@ at a tag boundary before it is parsed (``extractor.truncated``).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import pickle
@@ -34,6 +44,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing.connection import Connection
@@ -126,22 +137,38 @@ class WorkerGone(Exception):
     """The worker process could not be started, or died."""
 
 
+class _Job:
+    """A page on its way through the worker: which worker it was sent to, if any."""
+
+    __slots__ = ("data", "sent_to")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.sent_to = 0  # the worker (``BoundedExtractor._spawned``) holding it; 0: none
+
+
 class BoundedExtractor:
     """Extracts pages in a worker process under :class:`Limits` (see the module docstring).
 
-    Thread-safe (pages are extracted one at a time); :meth:`close` stops the
+    Thread-safe (the worker extracts one page at a time; with ``depth`` 2 one
+    more caller's page waits in its pipe); :meth:`close` stops the
     worker. The worker is started on first use, or by :meth:`start`; with a
     ``template`` (:class:`~newsarchive.extract.forked.WorkerTemplate`) it is
     forked from that warm process instead of starting from scratch.
     """
 
     def __init__(self, limits: Limits | None = None, *, start_timeout: float = START_TIMEOUT,
-                 template: WorkerTemplate | None = None) -> None:
+                 template: WorkerTemplate | None = None, depth: int = 1) -> None:
         self.limits = limits or Limits()
         self.start_timeout = start_timeout
         self.template = template
+        self.depth = max(depth, 1)  # pages sent to the worker at once
         self.replaced = 0  # workers killed or lost and replaced
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the worker's state; held by the page being answered
+        self._send_lock = threading.Lock()  # a page being sent ahead, and the pipe it goes to
+        self._turns = threading.Condition()  # the callers' order (``_queue``)
+        self._queue: deque[_Job] = deque()  # pages taken, oldest (being answered) first
+        self._spawned = 0  # workers started so far: which one a page was sent to
         self._proc: subprocess.Popen[bytes] | ForkedProcess | None = None
         self._to: Connection | None = None
         self._from: Connection | None = None
@@ -181,8 +208,10 @@ class BoundedExtractor:
         finally:
             os.close(child_in)
             os.close(child_out)
-        self._from = Connection(parent_in, writable=False)
-        self._to = Connection(parent_out, readable=False)
+        with self._send_lock:
+            self._from = Connection(parent_in, writable=False)
+            self._to = Connection(parent_out, readable=False)
+            self._spawned += 1
         self._ready = False
 
     def _wait_ready(self) -> None:
@@ -228,13 +257,14 @@ class BoundedExtractor:
 
     def _stop(self) -> None:
         """Kill the worker (if any) and forget it."""
-        for conn in (self._to, self._from):
-            if conn is not None:
-                conn.close()
-        self._to = self._from = None
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()  # first: a page being sent ahead to it fails at once
+        with self._send_lock:
+            for conn in (self._to, self._from):
+                if conn is not None:
+                    conn.close()
+            self._to = self._from = None
         if self._proc is not None:
-            if self._proc.poll() is None:
-                self._proc.kill()
             self._proc.wait()
         self._proc, self._ready = None, False
 
@@ -271,14 +301,27 @@ class BoundedExtractor:
         Raises :class:`ExtractionError` only for input that is not an HTML page.
         """
         body, truncated = cut(body, self.limits.max_bytes)
-        job = pickle.dumps((body, url, content_type, capture, fetched_at),
-                           protocol=pickle.HIGHEST_PROTOCOL)
-        with self._lock:
-            try:
-                kind, value = self._run(job)
-            except WorkerGone as exc:
-                self._replace()
-                return error_sidecar(url, str(exc), capture)
+        job = _Job(pickle.dumps((body, url, content_type, capture, fetched_at),
+                                protocol=pickle.HIGHEST_PROTOCOL))
+        with self._turns:
+            self._turns.wait_for(lambda: len(self._queue) < self.depth)
+            self._queue.append(job)
+            first = self._queue[0] is job
+        try:
+            if not first:  # the worker is on an earlier page: this one waits in its pipe
+                self._send_ahead(job)
+                with self._turns:
+                    self._turns.wait_for(lambda: self._queue[0] is job)
+            with self._lock:
+                try:
+                    kind, value = self._run(job)
+                except WorkerGone as exc:
+                    self._replace()
+                    return error_sidecar(url, str(exc), capture)
+        finally:
+            with self._turns:
+                self._queue.remove(job)
+                self._turns.notify_all()
         if kind == "refused":
             raise ExtractionError(value)
         if kind != "ok":
@@ -287,13 +330,36 @@ class BoundedExtractor:
             value["extractor"]["truncated"] = True
         return value  # type: ignore[no-any-return]
 
-    def _run(self, job: bytes) -> tuple[str, Any]:
-        """Send one page, wait for its answer within the time limit (lock held)."""
+    def _send_ahead(self, job: _Job) -> None:
+        """Send a page to the worker while it extracts the one before (``_lock`` not
+        held: that page's caller reads its answer meanwhile). Only behind pages this
+        very worker has, so it answers in order; else, or when the send fails (the
+        worker was killed or died under it), :meth:`_run` sends it in its turn."""
+        with self._send_lock:
+            if self._to is None or self._killed:
+                return
+            with self._turns:
+                earlier = list(itertools.takewhile(lambda j: j is not job, self._queue))
+            if any(j.sent_to != self._spawned for j in earlier):
+                return
+            try:
+                self._to.send_bytes(job.data)
+            except OSError:
+                return
+            job.sent_to = self._spawned
+
+    def _run(self, job: _Job) -> tuple[str, Any]:
+        """Send one page (unless the running worker has it), wait for its answer within
+        the time limit (lock held)."""
         for attempt in (1, 2):
             self._ensure()
             assert self._to is not None and self._from is not None
+            if job.sent_to == self._spawned:  # sent ahead to this very worker
+                break
             try:
-                self._to.send_bytes(job)
+                with self._send_lock:
+                    self._to.send_bytes(job.data)
+                    job.sent_to = self._spawned
                 break
             except OSError:  # the idle worker died (the OOM killer...): once more with a new one
                 self._stop()

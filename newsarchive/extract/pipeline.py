@@ -14,6 +14,11 @@ crawl's page rate (``benchmarks/README.md``). It runs in the bounded workers'
 processes instead (``SIDECAR_WORKERS`` of them, one by default on a multi-core
 machine), so fetching and extracting overlap; the crawl hands each page to a
 free worker from a thread of its own and waits for the answer off the reactor.
+Each worker is sent its next page while it extracts one (:data:`DEPTH`,
+:mod:`newsarchive.extract.bounded`): handing over one page at a time, the worker
+waited for the crawl process between any two pages, for the thread that had
+to take the GIL from the busy reactor thread (a quarter of its time in a crawl
+of the demo site, ``benchmarks/README.md``).
 The page goes to the worker once, through the worker's pipe: no process pool
 between them (a pool worker relaying each page to its bounded worker cost a
 second copy of every body and sidecar, and a fork server, ``benchmarks/README.md``).
@@ -46,6 +51,9 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
+
+#: pages each worker holds at once: the one it extracts and the next (``BoundedExtractor.depth``)
+DEPTH = 2
 
 
 def extract_page(
@@ -119,21 +127,22 @@ class SidecarPipeline:
         service.settle()
 
     def _ensure_workers(self) -> ThreadPoolExecutor:
-        """The bounded workers (started, warming up) and a thread per worker to wait
-        on them. ``SIDECAR_WORKERS`` 0 still extracts in one worker process (the
+        """The bounded workers (started, warming up) and :data:`DEPTH` threads per
+        worker to wait on them. ``SIDECAR_WORKERS`` 0 still extracts in one worker process (the
         limits need one); it is 0 on a one-core machine, where nothing overlaps."""
         if self._threads is None:
             for _ in range(max(self.workers, 1)):
-                extractor = BoundedExtractor(self.limits)
+                extractor = BoundedExtractor(self.limits, depth=DEPTH)
                 extractor.start()
                 self._extractors.append(extractor)
-                self._free.put(extractor)
-            self._threads = ThreadPoolExecutor(max_workers=len(self._extractors),
+                for _ in range(DEPTH):
+                    self._free.put(extractor)
+            self._threads = ThreadPoolExecutor(max_workers=len(self._extractors) * DEPTH,
                                                thread_name_prefix="newsarchive-sidecar")
         return self._threads
 
     def _extract_with_free_worker(self, item: PageItem) -> tuple[dict[str, Any] | None, str | None]:
-        extractor = self._free.get()  # one per thread: never waits
+        extractor = self._free.get()  # DEPTH of each, one per thread: never waits
         try:
             return extract_page(item.body, item.url, item.content_type, item.fetched_at,
                                 self.limits, extractor)
