@@ -213,7 +213,9 @@ def test_sigterm_exits_143_and_a_second_signal_stops_at_once(make_demo_site,
 
 @pytest.mark.slow
 def test_a_second_crawl_into_a_busy_folder_is_refused(make_demo_site, tmp_path: Path) -> None:
-    site = make_demo_site(articles=300)
+    # Slow pages: the first crawl must still run when the second one has started
+    # (its start-up takes seconds) and when it is killed.
+    site = make_demo_site(articles=300, latency=0.5)
     out = tmp_path / "coll"
     first = start(crawl_cmd(site.url, out, "--quiet"))
     try:
