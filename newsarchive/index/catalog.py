@@ -310,6 +310,9 @@ def build_part(
     remove_parts(catalog_root, warc_name)
     with PartSpill(catalog_root) as spill:
         info = article_rows(sidecar_uri, spill) if sidecar_uri is not None else None
+        # the parsed blocks of JSON (8 MB each) are freed, but the allocators kept ~60-100 MB
+        # of them resident, under the peak of writing the rows (issue #19)
+        release_memory()
         sidecar_entries(sidecar_uri, stories, into=spill)
         if info is not None:
             info["ordered"] = in_file_order(spill.article_keys(), spill.member_offset)
