@@ -256,6 +256,10 @@ def write_parts(
             writers[day] = (pq.ParquetWriter(tmp, sch, compression="zstd"), tmp, final)
         table = pa.Table.from_pylist(batch, schema=sch)
         writers[day][0].write_table(attach(table, articles[0]) if articles else table)
+        del table
+        # a piece's copies (rows, articles taken, the row group's pages) went back to the pool
+        # but stayed resident for the next ones: write phase at 20k captures +98 -> +73 MB
+        pa.default_memory_pool().release_unused()
 
     try:
         for row in rows:
