@@ -207,7 +207,8 @@ def _records(out: Path, base: str) -> tuple[Counter, Counter, Counter]:
 def test_three_workers_one_killed_archive_each_article_once(
     make_demo_site, redis_url: str, tmp_path: Path,
 ) -> None:
-    site = make_demo_site(articles=40, latency=0.05)
+    # Slow enough pages that all three workers take some (each writes files of its own).
+    site = make_demo_site(articles=40, latency=0.2)
     out = tmp_path / "collection"
     _run_workers(site.url, out, redis_url, tmp_path, kill_after=25)
 

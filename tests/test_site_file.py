@@ -139,7 +139,7 @@ def test_limits_and_contact_reach_the_crawl(tmp_path: Path) -> None:
         path = write(
             tmp_path,
             f"start_urls: [{site.url}]\ncontact: archivist@example.org\n"
-            "limits:\n  bytes: 30KB\npoliteness:\n  concurrency: 1\n",
+            "limits:\n  bytes: 10KB\npoliteness:\n  concurrency: 1\n",
         )
         done = subprocess.run(
             [NEWSARCHIVE, "crawl", str(path), "--out", str(tmp_path / "out"), "--json"],
@@ -148,8 +148,12 @@ def test_limits_and_contact_reach_the_crawl(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
         summary = json.loads(done.stdout)
         agents = {r.header("User-Agent") for r in site.requests}
+        articles = {a.path for a in site.articles}
+        fetched = {r.path for r in site.requests} & articles
     assert summary["finish_reason"] == "closespider_bytes"
-    assert 0 < summary["pages"] < 30
+    # Stopped part-way: the requests already handed to the downloader still finish
+    # (as with Scrapy's page limit), so the count past the limit depends on timing.
+    assert summary["pages"] > 0 and len(fetched) < len(articles)
     assert len(agents) == 1
     agent = agents.pop() or ""
     assert agent.startswith("newsarchive/") and "archivist@example.org" in agent

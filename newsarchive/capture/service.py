@@ -377,13 +377,16 @@ class WarcWriterService:
             locations = self.files.write([response, request], earliest=ex.fetched_at)
         ticket.location = locations[0]
         date = records.warc_date(ex.fetched_at)
-        if original is None and dedup is not None:
-            dedup.add(digest, ex.url, date, ex.record_id)
+        # Noted as archived before its digest is shared: a kill between the two then
+        # leaves a digest unknown to the index (a later copy is archived whole), not a
+        # page fetched again by another frontier worker as a revisit of itself.
         if ex.mark is not None and self._on_written is not None:
             try:
                 self._on_written(ex.mark)
             except Exception as exc:  # then fetched again after a kill: a revisit, not a loss
                 logger.warning("cannot note %s as archived: %s", ex.url, exc)
+        if original is None and dedup is not None:
+            dedup.add(digest, ex.url, date, ex.record_id)
         self.stats.records = self.files.records_written  # warcinfo records included
         self.stats.bytes_in += size
         if "WARC-Truncated" in ex.warc_headers:
