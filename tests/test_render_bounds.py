@@ -76,6 +76,14 @@ def test_300_rendered_pages_recycle_and_leave_no_chromium(make_spa_site: Any, tm
     assert app[4].startswith(b"fetch(")
 
 
+def wait_rendered(site: Any, proc: subprocess.Popen[bytes], pages: int) -> None:
+    """Wait (up to 120 s) until the site has served ``pages`` requests from Chromium."""
+    deadline = time.monotonic() + 120
+    while sum("HeadlessChrome" in ua for *_, ua in site.log) < pages:
+        assert proc.poll() is None and time.monotonic() < deadline, "the crawl never rendered"
+        time.sleep(0.1)
+
+
 @pytest.mark.slow
 def test_ctrl_c_mid_crawl_leaves_no_chromium(make_spa_site: Any, tmp_path: Path) -> None:
     site = make_spa_site(300)
@@ -86,10 +94,7 @@ def test_ctrl_c_mid_crawl_leaves_no_chromium(make_spa_site: Any, tmp_path: Path)
     proc = subprocess.Popen(crawl_command(site.url, tmp_path, overrides), env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     try:
-        deadline = time.monotonic() + 120
-        while sum("HeadlessChrome" in ua for *_, ua in site.log) < 60:
-            assert proc.poll() is None and time.monotonic() < deadline, "the crawl never rendered"
-            time.sleep(0.1)
+        wait_rendered(site, proc, 60)
         assert leftover(tag), "Chromium should be running mid-crawl"
         os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in a terminal: the whole process group
         proc.wait(timeout=90)
@@ -116,10 +121,7 @@ def test_a_second_ctrl_c_stops_a_rendering_crawl_at_once_and_leaves_no_browser(
     proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, start_new_session=True)
     try:
-        deadline = time.monotonic() + 120
-        while sum("HeadlessChrome" in ua for *_, ua in site.log) < 30:
-            assert proc.poll() is None and time.monotonic() < deadline, "the crawl never rendered"
-            time.sleep(0.1)
+        wait_rendered(site, proc, 30)
         assert leftover(tag), "Chromium should be running mid-crawl"
         os.killpg(proc.pid, signal.SIGINT)
         time.sleep(0.3)
@@ -146,10 +148,7 @@ def test_a_stop_at_once_in_a_library_call_returns_and_leaves_no_browser(
     proc = subprocess.Popen(crawl_command(site.url, tmp_path, overrides), env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     try:
-        deadline = time.monotonic() + 120
-        while sum("HeadlessChrome" in ua for *_, ua in site.log) < 30:
-            assert proc.poll() is None and time.monotonic() < deadline, "the crawl never rendered"
-            time.sleep(0.1)
+        wait_rendered(site, proc, 30)
         os.kill(proc.pid, signal.SIGINT)  # one signal, to the crawl alone
         proc.wait(timeout=60)
     finally:
