@@ -13,7 +13,6 @@ import base64
 import io
 import logging
 import time
-import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -22,14 +21,9 @@ from newsarchive.exceptions import ConfigError, StorageError, TransientStorageEr
 from newsarchive.layout import INDEX_SUFFIX, WARC_GZ
 from newsarchive.store.base import ObjectInfo, PutOutcome
 from newsarchive.store.digest import CHUNK, MIN_PART_SIZE, FileDigest, hash_file
-from newsarchive.store.s3checksum import (
-    PartsDiffer,
-    composite_of,
-    decode_crc32,
-    part_count,
-    same_layout,
-)
+from newsarchive.store.s3checksum import PartsDiffer, same_layout
 from newsarchive.store.s3client import make_client, safe_endpoint, split_s3_uri, storage_error
+from newsarchive.store.s3parts import PartChecks, local_composite
 from newsarchive.store.s3reader import S3Reader
 
 logger = logging.getLogger(__name__)
@@ -44,13 +38,11 @@ _CONTENT_TYPES = {
 }
 
 
-
 def _content_type(key: str) -> str:
     for suffix, ctype in _CONTENT_TYPES.items():
         if key.endswith(suffix):
             return ctype
     return "application/octet-stream"
-
 
 
 class S3Store:
@@ -93,12 +85,10 @@ class S3Store:
         events = self.client.meta.events
         events.register("before-parameter-build.s3.PutObject", _if_none_match)
         events.register("before-parameter-build.s3.CompleteMultipartUpload", _if_none_match)
-        # The parts must add up to the recorded CRC32 before S3 may assemble them.
-        self._inflight: dict[str, tuple[FileDigest, int]] = {}  # full key -> digest, part size
-        self._composites: dict[str, str] = {}  # full key -> expected composite checksum
-        events.register("before-parameter-build.s3.CompleteMultipartUpload", self._check_parts)
-        # Parts whose CRC32s the digest's read already took go up with them.
-        events.register("before-parameter-build.s3.UploadPart", self._part_checksum)
+        # Parts go up with the CRC32s the digest recorded, and must add up to the
+        # recorded CRC32 before S3 may assemble them.
+        self._parts = PartChecks()
+        self._parts.register(events)
         self._probe: Any = None
 
     # --- addressing -----------------------------------------------------------
@@ -281,7 +271,7 @@ class S3Store:
                 md5 = self._single(path, key, digest, progress)
         except _Conflict:
             # The key was written meanwhile (maybe by our own retried request).
-            composite = self._composites.pop(self._full(key), None)
+            composite = self._parts.pop(self._full(key))
             existing = self.head(key)
             if existing is not None and self.same_bytes(existing, digest, composite):
                 return "exists"
@@ -352,8 +342,7 @@ class S3Store:
         full = self._full(key)
         # The part size s3transfer will really use (it grows for > 10,000 parts).
         part_size = ChunksizeAdjuster().adjust_chunksize(self.part_size, digest.size)
-        self._inflight[full] = (digest, part_size)
-        self._composites.pop(full, None)
+        self._parts.begin(full, digest, part_size)
         extra = {**self._extra(key, digest), "ChecksumAlgorithm": "CRC32"}
         try:
             self.client.upload_file(
@@ -374,88 +363,22 @@ class S3Store:
             self._abort_quietly(key)
             raise self._local_error(exc, path) from None
         finally:
-            self._inflight.pop(full, None)
+            self._parts.end(full)
         # A CreateMultipartUpload whose reply was lost is retried by botocore and
         # leaves a second, orphaned upload of the key behind: abort it now.
         self._abort_quietly(key)
-        return self._composites.pop(full, None)
+        return self._parts.pop(full)
 
     def _local_composite(self, path: Path, digest: FileDigest, info: ObjectInfo
                          ) -> str | None:
-        """The composite CRC32 the local file would have as ``info``'s parts, if cheap to tell.
-
-        For an object already under the key (a run killed after the upload,
-        before its verification): reading the local file at several GB/s of
-        CRC32 beats downloading the object. Only for our part size; the local
-        file must still have the recorded CRC32.
-        """
+        """The composite CRC32 of the local file in our parts, to compare with ``info``'s."""
         from s3transfer.utils import ChunksizeAdjuster
 
-        value, _, count = (info.checksum or "").partition("-")
-        if len(value) != 8 or not count or info.size != digest.size:  # not a CRC32 composite
-            return None
         part_size = ChunksizeAdjuster().adjust_chunksize(self.part_size, digest.size)
-        if count != str(part_count(digest.size, part_size)):
-            return None
-        crcs: list[int] = []
         try:
-            with path.open("rb") as fh:
-                while True:
-                    crc, left = 0, part_size
-                    while left and (block := fh.read(min(CHUNK, left))):
-                        crc = zlib.crc32(block, crc)
-                        left -= len(block)
-                    if left == part_size:
-                        break
-                    crcs.append(crc)
+            return local_composite(path, digest, info.checksum, info.size, part_size)
         except OSError as exc:
             raise self._local_error(exc, path) from None
-        try:
-            return composite_of(crcs, digest, part_size)
-        except PartsDiffer:
-            return None  # the local file changed: the upload will say so
-
-    def _part_checksum(self, params: dict[str, Any], **_kwargs: Any) -> None:
-        """Send a part with the CRC32 the file's digest recorded for it, if it has one.
-
-        botocore then computes none (a pass over every byte it sends), and S3
-        checks the part against the bytes that were digested, not against
-        what was read for sending: a file changed since is refused part by
-        part (``BadDigest``); a server that checks no part checksum (moto)
-        assembles it, and the composite checksum after the completion tells.
-        """
-        inflight = self._inflight.get(params.get("Key", ""))
-        if inflight is None or "ChecksumCRC32" in params:
-            return
-        digest, part_size = inflight
-        parts = digest.parts
-        if parts is None or parts.part_size != part_size or (
-                len(parts.crc32s) != part_count(digest.size, part_size)):
-            return  # another part size: botocore computes them, as for any file
-        number = int(params.get("PartNumber", 0))
-        if 1 <= number <= len(parts.crc32s):
-            params["ChecksumCRC32"] = base64.b64encode(
-                parts.crc32s[number - 1].to_bytes(4, "big")).decode()
-
-    def _check_parts(self, params: dict[str, Any], **_kwargs: Any) -> None:
-        """Before S3 assembles the parts: their CRC32s must add up to the recorded one.
-
-        Raises :class:`PartsDiffer` (the upload is then aborted); remembers
-        the composite checksum S3 must report for the object.
-        """
-        full = params.get("Key", "")
-        inflight = self._inflight.get(full)
-        if inflight is None:
-            return
-        digest, part_size = inflight
-        parts = sorted(params.get("MultipartUpload", {}).get("Parts", []),
-                       key=lambda p: int(p["PartNumber"]))
-        try:
-            crcs = [decode_crc32(p["ChecksumCRC32"]) for p in parts]
-        except (KeyError, ValueError):
-            logger.info("the server sent no part CRC32s for %s; it will be read back", full)
-            return
-        self._composites[full] = composite_of(crcs, digest, part_size)
 
     def _single(self, path: Path, key: str, digest: FileDigest,
                 progress: Callable[[int], None] | None) -> str:
