@@ -87,10 +87,10 @@ def test_an_unsettled_run_stays_unsettled_until_its_pages_have_sidecars(tmp_path
     svc.close()
 
 
-@pytest.mark.slow  # starts a crawl's extraction fork server
-def test_a_fork_server_whose_crawl_died_while_it_started_exits(tmp_path: Path) -> None:
+@pytest.mark.slow  # starts a process that arms its parent-death signal late
+def test_a_fork_server_whose_command_died_while_it_started_exits(tmp_path: Path) -> None:
     # The fork server arms its parent-death signal only after its imports; a
-    # crawl killed before that must not leave it running under init.
+    # command killed before that must not leave it running under init.
     import os
     import subprocess
     import sys

@@ -1,17 +1,16 @@
-"""Imported by the extraction pool's fork server on start, and only there.
+"""Imported by the ``extract --jobs`` fork server on start, and only there.
 
-Importing it ties the fork server to the crawl (see
+Importing it ties the fork server to the command (see
 :mod:`newsarchive.extract.workers`); the extractor is imported too, so every
 worker forked from the server starts with it loaded.
 """
 
 import os
 
-from newsarchive.extract.workers import PARENT_ENV, die_with_parent, ignore_stop_signals
+from newsarchive.extract.workers import PARENT_ENV, die_with_parent
 
-ignore_stop_signals()
-# The crawl's pid, not whatever parent is left: a crawl killed while this server
-# was still importing must not leave it running (reparented to init).
+# The command's pid, not whatever parent is left: a command killed while this
+# server was still importing must not leave it running (reparented to init).
 die_with_parent(int(os.environ.get(PARENT_ENV) or 0) or None)
 
 import newsarchive.extract  # noqa: E402,F401  (warm: workers fork with it loaded)

@@ -22,6 +22,7 @@ import bisect
 import json
 import logging
 import multiprocessing
+import os
 import queue
 import tempfile
 import threading
@@ -35,6 +36,7 @@ from typing import Any
 from newsarchive.collection import SIDECAR_WARC_SUFFIX, WARC_GZ, WARC_WRITTEN_SUFFIXES
 from newsarchive.exceptions import ConfigError, ExtractionError, UserError
 from newsarchive.extract.batch import Part
+from newsarchive.extract.workers import PARENT_ENV, PRELOAD, worker_init
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +135,7 @@ def run_html(files: list[Path], out: Path, *, url: str | None, render: bool, lim
     if jobs <= 1 or len(items) <= 1:
         return [_html_job(i) for i in items]
     if render:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        with ProcessPoolExecutor(max_workers=jobs, initializer=worker_init) as pool:
             return list(pool.map(_html_job, items, chunksize=4))
     template = WorkerTemplate(START_TIMEOUT)
     extractors = [BoundedExtractor(limits, template=template)
@@ -196,6 +198,7 @@ _QUEUE: Any = None  # a worker process's progress queue (set by _init_worker)
 def _init_worker(queue: Any) -> None:
     global _QUEUE
     _QUEUE = queue
+    worker_init()
 
 
 def _report(records: int, sidecars: int) -> None:
@@ -303,8 +306,11 @@ def run_warcs(sources: list[str], out: Path, options: dict[str, Any], jobs: int,
             yield _warc_job(source, str(out), {**options, "progress": progress})
             file_done()
         return
-    # forkserver: clean workers (no inherited boto3 connections or threads).
+    # forkserver: clean workers (no inherited boto3 connections or threads),
+    # tied to this process so that a kill -9 of it leaves none running.
     ctx = multiprocessing.get_context("forkserver")
+    os.environ[PARENT_ENV] = str(os.getpid())
+    ctx.set_forkserver_preload(PRELOAD)
     queue = ctx.Queue()
     stop = threading.Event()
 

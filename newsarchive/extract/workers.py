@@ -1,22 +1,22 @@
-"""Extraction worker processes that never outlive the crawl that started them.
+"""Pool processes of ``extract --jobs`` that never outlive the command that started them.
 
-A :class:`~concurrent.futures.ProcessPoolExecutor` of extraction processes
-uses the ``forkserver`` start method: the parent starts a fork server, which
-forks the workers; a resource tracker sits beside them. After ``kill -9`` of the
-crawl nothing tells the workers, which wait on their task pipe for good, and
-they keep the fork server's and tracker's pipes open, so all three linger.
+``extract --jobs N`` on WARC files runs a
+:class:`~concurrent.futures.ProcessPoolExecutor` with the ``forkserver`` start
+method: the command starts a fork server, which forks the workers (each with
+its bounded extraction worker, :mod:`newsarchive.extract.worker`); a resource
+tracker sits beside them. After ``kill -9`` of the command nothing tells them:
+a worker finishes its part of a WARC and then waits on its task pipe for good,
+and the fork server and tracker stay with it.
 
 * :func:`die_with_parent` asks Linux (``prctl(PR_SET_PDEATHSIG, SIGKILL)``) to
   kill the calling process when its parent dies. The fork server runs it on
-  start (:data:`PRELOAD`) and every worker in its
-  initializer, so kill -9 of the crawl takes the fork server down (it also
-  exits on its own when the crawl's end of its "alive" pipe closes), which
-  takes the workers down, whose exit closes the tracker's last pipe.
-* :func:`worker_init` also makes workers ignore SIGINT and SIGTERM. Ctrl-C in a
-  terminal (or ``kill -TERM`` to the process group) reaches every process of
-  the group; a worker that died of it broke the pool mid-shutdown
-  (``BrokenProcessPool`` on every page in flight). The crawl decides when its
-  workers stop; the pool's shutdown ends them.
+  start (:data:`PRELOAD`, with the command's pid from :data:`PARENT_ENV`) and
+  every pool worker in its initializer (:func:`worker_init`), so kill -9 of the
+  command takes the fork server down, which takes the workers down, whose
+  bounded workers follow theirs, and whose exit closes the tracker's last pipe.
+* SIGINT and SIGTERM are not ignored in pool workers: Ctrl-C reaches the whole
+  process group, and the command, which reports the interrupt, must not wait
+  for a worker to finish its part of a WARC.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ import signal
 import sys
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-#: the crawl's pid, for the fork server: it may have died while the server started
+#: the command's pid, for the fork server: it may have died while the server started
 PARENT_ENV = "NEWSARCHIVE_POOL_PARENT"
-#: what the fork server imports on start: never imported by the crawl itself
+#: what the fork server imports on start: never imported by the command itself
 PRELOAD = ["newsarchive.extract.forkserver_init"]
 
 
@@ -49,14 +49,7 @@ def die_with_parent(parent: int | None = None) -> None:
         os._exit(1)
 
 
-def ignore_stop_signals() -> None:
-    """Leave SIGINT/SIGTERM to the crawl: it stops its workers itself."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-
-
 def worker_init() -> None:
-    """Initializer of each extraction worker (see the module docstring)."""
-    ignore_stop_signals()
+    """Initializer of each pool worker: it dies with the fork server that forked it."""
     die_with_parent()
 
