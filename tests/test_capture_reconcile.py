@@ -98,7 +98,7 @@ def test_a_fork_server_whose_command_died_while_it_started_exits(tmp_path: Path)
 
     pidfile = tmp_path / "child.pid"
     code = ("import os, sys, time; open(sys.argv[1], 'w').write(str(os.getpid())); "
-            "time.sleep(1); from newsarchive.extract.workers import die_with_parent; "
+            "time.sleep(1); from newsarchive.lifetime import die_with_parent; "
             "die_with_parent(int(sys.argv[2])); time.sleep(60)")
     parent = subprocess.Popen(
         ["bash", "-c", f'"{sys.executable}" -c "{code}" "{pidfile}" $$ & sleep 0.3'],

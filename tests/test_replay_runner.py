@@ -1,4 +1,4 @@
-"""`newsarchive replay` keeps answering, and stops on SIGTERM.
+"""`newsarchive replay` keeps answering, stops on SIGTERM, and leaves no server after kill -9.
 
 pywb prints a line (``Dir ... unchanged``, ~45 bytes) for every index lookup;
 a 64 KiB pipe nobody read was full after ~1,450 lookups and the server hung.
@@ -8,9 +8,12 @@ machine: 0.1 s at load 12, so 5,000 would take minutes).
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
+import os
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -54,3 +57,39 @@ def test_replay_answers_past_a_full_pipe_then_stops_on_sigterm(demo_collection: 
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.slow
+def test_a_killed_replay_leaves_no_server_holding_its_ports(demo_collection: Path) -> None:
+    # kill -9 of the command gives its server process no word: it must die
+    # with the command, or the next 'replay --port N' finds the port taken.
+    proc = subprocess.Popen(
+        [*NEWSARCHIVE, "replay", str(demo_collection), "--port", "0", "--admin-port", "0",
+         "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True,
+    )
+    try:
+        assert proc.stdout is not None
+        info = json.loads(proc.stdout.readline())
+        proc.kill()
+        proc.wait()
+        deadline = time.monotonic() + 60
+        while True:
+            free = []
+            for port in (info["replay_port"], info["admin_port"]):
+                with socket.socket() as sock:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    try:
+                        sock.bind(("127.0.0.1", port))
+                        free.append(True)
+                    except OSError:
+                        free.append(False)
+            if all(free) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert all(free), "the replay server still holds its ports after the command was killed"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        with contextlib.suppress(ProcessLookupError):  # the server, if it outlived the command
+            os.killpg(proc.pid, signal.SIGKILL)

@@ -7,7 +7,8 @@ worker forked from the server starts with it loaded.
 
 import os
 
-from newsarchive.extract.workers import PARENT_ENV, die_with_parent
+from newsarchive.extract.workers import PARENT_ENV
+from newsarchive.lifetime import die_with_parent
 
 # The command's pid, not whatever parent is left: a command killed while this
 # server was still importing must not leave it running (reparented to init).

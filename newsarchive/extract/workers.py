@@ -21,32 +21,12 @@ and the fork server and tracker stay with it.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import os
-import signal
-import sys
+from newsarchive.lifetime import die_with_parent
 
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 #: the command's pid, for the fork server: it may have died while the server started
 PARENT_ENV = "NEWSARCHIVE_POOL_PARENT"
 #: what the fork server imports on start: never imported by the command itself
 PRELOAD = ["newsarchive.extract.forkserver_init"]
-
-
-def die_with_parent(parent: int | None = None) -> None:
-    """Get SIGKILL when the parent process dies (Linux; elsewhere a no-op).
-
-    ``parent``: the pid the parent must have; a process whose parent already
-    died before this call (it was reparented meanwhile) exits at once.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    parent = os.getppid() if parent is None else parent
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        os._exit(1)
 
 
 def worker_init() -> None:

@@ -72,7 +72,9 @@ def serve(
         work = Path(tmp)
         setup = prepare(coll, work, options)
         run_file = work / "run.json"
-        run_file.write_text(json.dumps(setup.as_dict()), encoding="utf-8")
+        # The server dies with this process, even after its kill -9 (lifetime.py).
+        run_file.write_text(json.dumps({**setup.as_dict(), "parent": os.getpid()}),
+                            encoding="utf-8")
         child = subprocess.Popen(
             [pywb_python(), "-m", "newsarchive.replay.serve", str(run_file)],
             stdout=subprocess.PIPE,

@@ -4,8 +4,9 @@ Run as ``python -m newsarchive.replay.serve WORK/run.json`` by
 :mod:`newsarchive.replay.runner`. pywb is built for gevent (it even starts its
 internal warcserver as a gevent server), and gevent must patch the standard
 library before anything else imports it, so the server gets a fresh process
-of its own. It prints one JSON line on stdout when both ports listen, and
-stops cleanly on SIGTERM or SIGINT.
+of its own. It prints one JSON line on stdout when both ports listen, stops
+cleanly on SIGTERM or SIGINT, and dies with the ``replay`` command that
+started it.
 """
 
 from __future__ import annotations
@@ -32,8 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     from gevent.event import Event
     from gevent.pywsgi import WSGIServer
 
+    from newsarchive.lifetime import die_with_parent
+
     args = sys.argv[1:] if argv is None else argv
     setup = json.loads(Path(args[0]).read_text("utf-8"))
+    if setup.get("parent"):
+        die_with_parent(int(setup["parent"]))  # no server left holding the ports
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
     os.chdir(setup["work"])

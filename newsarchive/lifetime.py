@@ -1,0 +1,31 @@
+"""Child processes that do not outlive their parent, even after its ``kill -9``.
+
+A process our command starts (a pool's fork server, a replay server) gets no
+word when the command is killed with SIGKILL: it would run on under init,
+holding a port or extracting into a folder nobody reads.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import signal
+import sys
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent(parent: int | None = None) -> None:
+    """Get SIGKILL when the parent process dies (Linux; elsewhere a no-op).
+
+    ``parent``: the pid the parent must have; a process whose parent already
+    died before this call (it was reparented meanwhile) exits at once.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid() if parent is None else parent
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
