@@ -11,8 +11,10 @@ every attempt is a ``blocked`` line in ``crawl.log``.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
+import logging
 import os
 import socket
 import struct
@@ -174,6 +176,26 @@ def test_the_browser_proxy_refuses_local_addresses_and_relays_the_allowed_origin
     finally:
         proxy.close()
     assert canary.connections == 0
+
+
+def test_the_browser_proxy_answers_quietly_once_the_process_is_stopping(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A crawl stopped at once shuts its thread pools down while the browser may
+    # still ask the proxy for a host: the answer is "unreachable", not a traceback.
+    proxy = EgressProxy(EgressPolicy.for_crawl(["http://news.example/"]))
+    port = proxy.start()
+    try:
+        loop = proxy._loop
+        assert loop is not None
+        asyncio.run_coroutine_threadsafe(loop.shutdown_default_executor(), loop).result(10)
+        with caplog.at_level(logging.DEBUG):
+            code, sock = _socks_connect(port, "news.example", 80)
+            sock.close()
+        assert code == 4  # "host unreachable"
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+    finally:
+        proxy.close()
 
 
 @pytest.mark.slow

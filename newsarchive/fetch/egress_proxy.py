@@ -137,6 +137,8 @@ class EgressProxy:
             infos = await self._loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except OSError:
             return [], None
+        except RuntimeError:  # the process is stopping: no thread left to resolve in
+            return [], None
         allowed: list[str] = []
         refused: Blocked | None = None
         for _family, _type, _proto, _name, sockaddr in infos:
