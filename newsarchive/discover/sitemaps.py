@@ -2,7 +2,10 @@
 
 Parsing is Scrapy's own (:class:`scrapy.utils.sitemap.Sitemap`, lxml with
 entity expansion off); this module only adds what news crawls need: the
-``lastmod`` and the ``news:`` fields of each URL.
+``lastmod`` and the ``news:`` fields of each URL. Scrapy keeps the text of each
+child of a ``<url>``, and ``<news:news>`` has none of its own (its fields are
+its children), so :class:`_NewsSitemap` reads them before Scrapy clears the
+element.
 """
 
 from __future__ import annotations
@@ -31,6 +34,25 @@ class SitemapEntry:
     is_sitemap: bool = False
 
 
+class _NewsSitemap(Sitemap):
+    """Scrapy's sitemap parser, keeping the title and date of each ``<news:news>``."""
+
+    __slots__ = ()
+
+    def _process_sitemap_element(self, elem: Any) -> dict[str, Any] | None:
+        news: dict[str, str] = {}
+        for child in elem:
+            if self._get_tag_name(child) == "news":
+                for field in child.iter():
+                    name = self._get_tag_name(field)
+                    if name in ("title", "publication_date") and field.text and field.text.strip():
+                        news[name] = field.text.strip()
+        item = super()._process_sitemap_element(elem)
+        if item is not None and news:
+            item["news"] = news
+        return item
+
+
 def _gunzip_if_needed(body: bytes) -> bytes:
     if body[:2] == b"\x1f\x8b":
         with gzip.GzipFile(fileobj=__import__("io").BytesIO(body)) as fh:
@@ -43,7 +65,7 @@ def iter_sitemap(body: bytes) -> Iterator[SitemapEntry]:
     not one. Scrapy's parser reads the XML incrementally and drops each ``<url>`` once
     read, so a sitemap of 100,000 entries never becomes 100,000 objects at once."""
     try:
-        sitemap = Sitemap(_gunzip_if_needed(body))
+        sitemap = _NewsSitemap(_gunzip_if_needed(body))
         is_index = sitemap.type == "sitemapindex"
         for item in sitemap:
             loc = item.get("loc")
