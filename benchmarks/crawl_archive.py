@@ -10,9 +10,14 @@ configurations:
 * ``no-archive``     newsarchive's crawl without capture (``--no-archive``);
 * ``warc``           WARC capture (``--no-sidecars``);
 * ``warc+sidecars``  the default crawl (capture and sidecar extraction);
+* ``warc-before``    (``--before DIR``) WARC capture run from another checkout
+                     of newsarchive (its ``newsarchive`` and ``spiders`` first on
+                     ``PYTHONPATH``), e.g. ``git worktree add DIR OLD``: a change
+                     measured against its base in the same rounds;
 
-and, once per round, ``extract``: standalone sidecar extraction of the WARC the
-``warc`` crawl wrote (what the default crawl adds, done apart).
+and, once per round when the default crawl is measured too, ``extract``:
+standalone sidecar extraction of the WARC the ``warc`` crawl wrote (what the
+default crawl adds, done apart).
 
 Rounds rotate the order of the configurations. For each one it prints the
 median pages/s, CPU ms per page of the whole process tree, peak RSS of the
@@ -20,11 +25,19 @@ tree, and the ratios the targets are stated in: capture's CPU per page against
 plain Scrapy's; the default crawl's CPU per page against capture + standalone
 extraction; the default crawl's wall-clock rate against plain Scrapy's.
 
+The measured code is byte-compiled first (``compileall``), as installing a
+package does: with ``PYTHONDONTWRITEBYTECODE`` set (as in the development
+VM's shells) a source checkout would otherwise be compiled again by every
+crawl (~0.3 CPU-s of its start), while Scrapy and the other installed
+packages the baseline runs on load their compiled files.
+
 ``--configs`` picks the configurations (default: those the targets need;
-``no-archive`` only on request), so a run fits the benchmark lock.
+``no-archive`` only on request), so a run fits the benchmark lock; a ratio is
+printed when the configurations it needs were measured (``scrapy,warc`` for
+capture alone).
 
 usage: .venv/bin/python benchmarks/crawl_archive.py [--articles 2000] [--rounds 3]
-       [--configs scrapy,no-archive,warc,warc+sidecars]
+       [--configs scrapy,no-archive,warc,warc+sidecars] [--before DIR]
 """
 
 from __future__ import annotations
@@ -34,6 +47,7 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -42,12 +56,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from support import BIN, Measured, run_measured, start_demo_site  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
+CHECKOUT = HERE.parent  # the newsarchive measured (the venv's editable install of it)
 CONCURRENCY = ["-s", "CONCURRENT_REQUESTS=16", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8"]
 OURS = {
     "no-archive": ["--no-archive"],
     "warc": ["--no-sidecars"],
     "warc+sidecars": [],
 }
+
+
+def byte_compile(checkout: Path) -> None:
+    """Compile a checkout's packages and the plain spider, as an install would."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(checkout / "newsarchive"),
+                    str(checkout / "spiders"), str(HERE / "plain_spider.py")],
+                   check=True, stdout=subprocess.DEVNULL)
 
 
 def crawl_scrapy(url: str, depth: int, out: Path) -> tuple[Measured, int]:
@@ -62,10 +84,12 @@ def crawl_scrapy(url: str, depth: int, out: Path) -> tuple[Measured, int]:
     return measured, int(json.loads(measured.stdout.strip().splitlines()[-1])["pages"])
 
 
-def crawl_ours(url: str, depth: int, extra: list[str], out: Path) -> tuple[Measured, int]:
-    """``newsarchive crawl``; pages from its ``--json`` summary."""
+def crawl_ours(url: str, depth: int, extra: list[str], out: Path,
+               checkout: Path | None = None) -> tuple[Measured, int]:
+    """``newsarchive crawl`` (from ``checkout`` if given); pages from its ``--json`` summary."""
+    env = None if checkout is None else {**os.environ, "PYTHONPATH": str(checkout)}
     measured = run_measured([str(BIN), "crawl", url, "--out", str(out), "--json",
-                             "--depth", str(depth), *extra])
+                             "--depth", str(depth), *extra], env=env)
     if measured.returncode not in (0, 1):
         raise SystemExit(f"crawl {extra} failed with exit code {measured.returncode}")
     return measured, int(json.loads(measured.stdout)["pages"])
@@ -90,11 +114,21 @@ def main() -> int:
     parser.add_argument("--depth", type=int, default=1)
     parser.add_argument("--configs", default="scrapy,warc,warc+sidecars",
                         help="comma-separated, of: scrapy, " + ", ".join(OURS))
+    parser.add_argument("--before", type=Path,
+                        help="also run WARC capture from the newsarchive checked out in DIR")
     args = parser.parse_args()
     names = [n for n in ["scrapy", *OURS] if n in args.configs.split(",")]
-    if not {"scrapy", "warc", "warc+sidecars"} <= set(names):
-        parser.error("--configs needs at least scrapy, warc and warc+sidecars (the targets)")
+    before = args.before.resolve() if args.before else None
+    if before:
+        if not (before / "newsarchive" / "__init__.py").is_file():
+            parser.error(f"--before {before}: no newsarchive checkout there")
+        names.append("warc-before")
+    if "scrapy" not in names or len(names) < 2:
+        parser.error("--configs needs scrapy (the baseline) and at least one of ours")
+    apart = {"warc", "warc+sidecars"} <= set(names)  # extract apart only for the budget ratio
     results: dict[str, list[tuple[Measured, int]]] = {n: [] for n in [*names, "extract"]}
+    for checkout in [CHECKOUT, *([before] if before else [])]:
+        byte_compile(checkout)
     site, url = start_demo_site(args.articles)
     try:
         for round_ in range(args.rounds):
@@ -104,9 +138,11 @@ def main() -> int:
                 try:
                     if name == "scrapy":
                         result = crawl_scrapy(url, args.depth, out)
+                    elif name == "warc-before":
+                        result = crawl_ours(url, args.depth, OURS["warc"], out, before)
                     else:
                         result = crawl_ours(url, args.depth, OURS[name], out)
-                        if name == "warc":
+                        if name == "warc" and apart:
                             results["extract"].append(
                                 extract_apart(out, out / "sidecars-apart", result[1]))
                 finally:
@@ -132,13 +168,20 @@ def main() -> int:
         if runs:
             rss = max(m.peak_rss for m, _ in runs) / 1e6
             print(f"{name:<15} {runs[-1][1]:>6} {rate(name):>8.1f} {cpu_ms(name):>11.1f} {rss:>11.1f}")
-    capture = cpu_ms("scrapy") / cpu_ms("warc")
-    budget = (cpu_ms("warc") + cpu_ms("extract")) / cpu_ms("warc+sidecars")
-    wall = rate("warc+sidecars") / rate("scrapy")
-    print(f"\nWARC capture vs plain Scrapy, by CPU per page: {capture:.2f} (target >= 0.90)")
-    print(f"default crawl CPU per page vs capture + standalone extract: "
-          f"{1 / budget:.2f}x (target <= 1.10x)")
-    print(f"default crawl wall-clock rate vs plain Scrapy: {wall:.2f} (target >= 0.65)")
+    print()
+    if "warc" in names:
+        capture = cpu_ms("scrapy") / cpu_ms("warc")
+        print(f"WARC capture vs plain Scrapy, by CPU per page: {capture:.2f} (target >= 0.90)")
+    if "warc-before" in names:
+        print(f"WARC capture from {before} vs plain Scrapy, by CPU per page: "
+              f"{cpu_ms('scrapy') / cpu_ms('warc-before'):.2f}")
+    if apart:
+        budget = (cpu_ms("warc") + cpu_ms("extract")) / cpu_ms("warc+sidecars")
+        print(f"default crawl CPU per page vs capture + standalone extract: "
+              f"{1 / budget:.2f}x (target <= 1.10x)")
+    if "warc+sidecars" in names:
+        wall = rate("warc+sidecars") / rate("scrapy")
+        print(f"default crawl wall-clock rate vs plain Scrapy: {wall:.2f} (target >= 0.65)")
     return 0
 
 

@@ -16,6 +16,7 @@ values too when asked (``WARC_REDACT_SET_COOKIE``).
 from __future__ import annotations
 
 import io
+import threading
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -85,14 +86,42 @@ def with_warcinfo_id(raw: bytes, warcinfo_id: str) -> bytes:
     return raw[:first] + f"WARC-Warcinfo-ID: {warcinfo_id}\r\n".encode("ascii") + raw[first:]
 
 
+class _Writers(threading.local):
+    """One warcio writer per thread, both to build records and to serialise them.
+
+    A ``WARCWriter`` asks the system for the host name and makes a header
+    parser when it is made; a new one for every record (two a record, four
+    for a page's request and response) was a measurable part of the writer
+    thread's work (``benchmarks/README.md``). Its ``out`` is all that differs
+    between records, so it is set for each.
+    """
+
+    def __init__(self) -> None:
+        self.writer = WARCWriter(io.BytesIO(), gzip=False, warc_version=WARC_VERSION)
+
+
+_WRITERS = _Writers()
+
+
+def _write(record, out: BinaryIO) -> None:  # type: ignore[no-untyped-def]
+    """Write ``record`` uncompressed to ``out`` with this thread's writer."""
+    writer = _WRITERS.writer
+    writer.out = out
+    try:
+        writer.write_record(record)
+    finally:
+        writer.out = None  # holds no caller's stream
+
+
 def _serialise(record) -> bytes:  # type: ignore[no-untyped-def]
     buf = io.BytesIO()
-    WARCWriter(buf, gzip=False, warc_version=WARC_VERSION).write_record(record)
+    _write(record, buf)
     return buf.getvalue()
 
 
 def _builder() -> WARCWriter:
-    return WARCWriter(io.BytesIO(), gzip=False, warc_version=WARC_VERSION)
+    """This thread's writer, to build a record (its ``out`` is not used for that)."""
+    return _WRITERS.writer
 
 
 def warcinfo_record(filename: str, info: Mapping[str, str], when: datetime) -> bytes:
@@ -178,7 +207,7 @@ def _http_record(
     builder.ensure_digest(record, block=True, payload=False)
     if out is None:
         return _serialise(record)
-    WARCWriter(out, gzip=False, warc_version=WARC_VERSION).write_record(record)
+    _write(record, out)
     return b""
 
 
