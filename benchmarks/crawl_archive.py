@@ -21,7 +21,10 @@ default crawl adds, done apart).
 
 Rounds rotate the order of the configurations. For each one it prints the
 median pages/s, CPU ms per page of the whole process tree, peak RSS of the
-tree, and the ratios the targets are stated in: capture's CPU per page against
+tree, the seconds from the last page fetched to the crawl's exit (its serial
+end: closing the files, index, catalog part, report; newsarchive's crawls only,
+read from the time of the last fetch in ``crawl.log``), and the ratios the
+targets are stated in: capture's CPU per page against
 plain Scrapy's; the default crawl's CPU per page against capture + standalone
 extraction; the default crawl's wall-clock rate against plain Scrapy's.
 
@@ -43,6 +46,7 @@ usage: .venv/bin/python benchmarks/crawl_archive.py [--articles 2000] [--rounds 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import shutil
@@ -95,6 +99,20 @@ def crawl_ours(url: str, depth: int, extra: list[str], out: Path,
     return measured, int(json.loads(measured.stdout)["pages"])
 
 
+def end_seconds(collection: Path, measured: Measured) -> float | None:
+    """Seconds from the crawl's last fetch (the latest time in its ``crawl.log``) to
+    its exit; None without a log."""
+    log = collection / "logs" / "crawl.log"
+    if not log.is_file():
+        return None
+    with log.open(encoding="utf-8") as fh:
+        stamps = [line.split(" ", 1)[0] for line in fh if line[:1].isdigit()]
+    if not stamps:
+        return None
+    last = max(dt.datetime.fromisoformat(s.replace("Z", "+00:00")) for s in stamps)
+    return measured.ended - last.timestamp()
+
+
 def extract_apart(collection: Path, out: Path, crawled: int) -> tuple[Measured, int]:
     """``newsarchive extract`` of a crawl's WARC files.
 
@@ -129,6 +147,7 @@ def main() -> int:
     results: dict[str, list[tuple[Measured, int]]] = {n: [] for n in [*names, "extract"]}
     for checkout in [CHECKOUT, *([before] if before else [])]:
         byte_compile(checkout)
+    ends: dict[str, list[float]] = {n: [] for n in names}
     site, url = start_demo_site(args.articles)
     try:
         for round_ in range(args.rounds):
@@ -142,6 +161,9 @@ def main() -> int:
                         result = crawl_ours(url, args.depth, OURS["warc"], out, before)
                     else:
                         result = crawl_ours(url, args.depth, OURS[name], out)
+                        end = end_seconds(out, result[0])
+                        if end is not None:
+                            ends[name].append(end)
                         if name == "warc" and apart:
                             results["extract"].append(
                                 extract_apart(out, out / "sidecars-apart", result[1]))
@@ -149,8 +171,9 @@ def main() -> int:
                     shutil.rmtree(out, ignore_errors=True)
                 results[name].append(result)
                 m, pages = result
+                tail = f", end {ends[name][-1]:.1f} s" if ends.get(name) else ""
                 print(f"round {round_ + 1} {name:<14} {pages} pages in {m.wall:.1f} s, "
-                      f"{1000 * m.cpu / max(pages, 1):.1f} CPU ms/page", file=sys.stderr)
+                      f"{1000 * m.cpu / max(pages, 1):.1f} CPU ms/page{tail}", file=sys.stderr)
     finally:
         site.terminate()
         site.wait()
@@ -163,11 +186,14 @@ def main() -> int:
 
     print(f"\ncrawl of the demo site ({args.articles} articles, depth {args.depth}), medians of "
           f"{args.rounds} rounds, {os.cpu_count()} CPUs")
-    print(f"{'config':<15} {'pages':>6} {'pages/s':>8} {'CPU ms/page':>11} {'peak RSS MB':>11}")
+    print(f"{'config':<15} {'pages':>6} {'pages/s':>8} {'CPU ms/page':>11} {'peak RSS MB':>11} "
+          f"{'end s':>6}")
     for name, runs in results.items():
         if runs:
             rss = max(m.peak_rss for m, _ in runs) / 1e6
-            print(f"{name:<15} {runs[-1][1]:>6} {rate(name):>8.1f} {cpu_ms(name):>11.1f} {rss:>11.1f}")
+            end = f"{statistics.median(ends[name]):>6.1f}" if ends.get(name) else f"{'-':>6}"
+            print(f"{name:<15} {runs[-1][1]:>6} {rate(name):>8.1f} {cpu_ms(name):>11.1f} "
+                  f"{rss:>11.1f} {end}")
     print()
     if "warc" in names:
         capture = cpu_ms("scrapy") / cpu_ms("warc")

@@ -70,6 +70,7 @@ class Measured:
     peak_rss: int  # bytes, the tree's resident memory at its largest
     stdout: str
     returncode: int
+    ended: float = 0.0  # wall-clock time (epoch seconds) when the command's output ended
 
 
 PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
@@ -136,9 +137,10 @@ def run_measured(cmd: list[str], *, every: float = 0.2, **kwargs: object) -> Mea
     sampler.start()
     out, _ = proc.communicate()
     wall = time.perf_counter() - start
+    ended = time.time()
     done.set()
     sampler.join()
     _reap_orphans(known)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return Measured(wall, cpu, peak, out.decode("utf-8", "replace"), proc.returncode)
+    return Measured(wall, cpu, peak, out.decode("utf-8", "replace"), proc.returncode, ended)

@@ -215,3 +215,31 @@ def test_story_index_joins_versions_and_keeps_unrelated_apart(tmp_path: Path) ->
         assert index.assign("empty", "  ") is None
     with StoryIndex(tmp_path / "s.sqlite") as again:  # kept on disk for the next crawl
         assert again.assign("copy", "\n\n".join(articles[5].paragraphs)) == ids[5]
+
+
+def test_a_story_index_built_with_datasketch_keeps_its_stories(tmp_path: Path) -> None:
+    """Collections indexed when the signatures and bands came from datasketch's MinHash
+    and MinHashLSH: new versions must join the stories kept there, so the values made
+    here are datasketch's, bit for bit."""
+    import zlib
+
+    import numpy as np
+    from datasketch import MinHash, MinHashLSH
+
+    from newsarchive.index import stories
+
+    lsh = MinHashLSH(threshold=stories.THRESHOLD, num_perm=stories.NUM_PERM)
+    assert stories.bands() == (lsh.b, lsh.r)
+    for (threshold, num_perm), known in stories.KNOWN_BANDS.items():
+        lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        assert known == (lsh.b, lsh.r)
+    texts = ["", "!!", "one", "two words", "Ünïcode ﬁne text, again and again", CORRECTION,
+             *("\n\n".join(a.paragraphs) for a in writer(7).articles(20))]
+    for text in texts:
+        theirs = MinHash(num_perm=stories.NUM_PERM, seed=stories.SEED, scheme=stories.SCHEME,
+                         hashfunc=zlib.crc32)
+        if grams := stories.shingles(text):
+            theirs.update_batch(list(grams))
+        ours = stories.signature(text)
+        assert ours.dtype == np.uint32
+        assert np.array_equal(ours, theirs.hashvalues.astype(np.uint32)), text[:40]

@@ -2,12 +2,18 @@
 
 A wire story runs on many sites, cut, extended, corrected; a page is captured
 again and again. Each version is a set of word shingles (:data:`SHINGLE` words),
-summarised by a MinHash signature (datasketch, :data:`NUM_PERM` permutations).
-Two versions are the same story when the estimated Jaccard similarity of their
-shingle sets reaches :data:`THRESHOLD`. Candidates come from LSH banding (the
-band count and width datasketch's ``MinHashLSH`` picks for the threshold), so
-assigning a version costs a few index look-ups, not a comparison with every
-story.
+summarised by a MinHash signature (:data:`NUM_PERM` permutations): the values
+datasketch 2's ``MinHash`` gives (scheme ``affine32``, CRC32 of each shingle),
+computed here in a few lines of numpy. Importing datasketch imports scipy
+(its LSH parameter search integrates with it) and redis, and its ``MinHash``
+object costs more to build per version than the hashing itself: paid by every
+crawl at its end, in its serial tail (``benchmarks/README.md``); the tests
+check the signatures against datasketch's. Two versions are the same story
+when the estimated Jaccard similarity of their shingle sets reaches
+:data:`THRESHOLD`. Candidates come from LSH banding (the band count and width
+datasketch's ``MinHashLSH`` picks for the threshold, kept for
+:data:`THRESHOLD` in :data:`KNOWN_BANDS`), so assigning a version costs an
+index look-up, not a comparison with every story.
 
 The bands and signatures live in SQLite (``state/stories.sqlite`` of the
 collection) rather than in datasketch's in-memory ``MinHashLSH``: the catalog
@@ -63,19 +69,33 @@ def shingles(text: str, size: int = SHINGLE) -> set[bytes]:
     return {" ".join(g).encode() for g in zip(*(words[i:] for i in range(size)), strict=False)}
 
 
-@cache
-def _template() -> Any:
-    # Permutations are drawn once; each signature starts from a copy. CRC32 hashes a
-    # shingle in C (datasketch's default SHA-1 wrapper is Python per shingle, 4x the
-    # time); the affine32 scheme mixes its bits (murmur3's finaliser) before permuting.
-    from datasketch import MinHash
+#: ``(threshold, NUM_PERM) -> (b, r)``: datasketch's choice, so that the bands of
+#: :data:`THRESHOLD` need neither its search nor scipy (tests/test_stories.py checks it)
+KNOWN_BANDS = {(0.4, 128): (32, 4)}
+# MurmurHash3's 32-bit finaliser, which datasketch's affine32 scheme applies to each
+# hash before its permutations
+_FMIX32 = (16, 0x85EBCA6B, 13, 0xC2B2AE35, 16)
 
-    return MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, hashfunc=zlib.crc32)
+
+@cache
+def _permutations() -> tuple[Any, Any]:
+    """The ``a`` (odd) and ``b`` of the :data:`NUM_PERM` affine permutations
+    ``h -> a * h + b mod 2**32``, drawn as datasketch draws them from :data:`SEED`."""
+    import numpy as np
+
+    gen = np.random.RandomState(SEED)
+    a = gen.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+    return a, b
 
 
 @cache
 def bands(threshold: float = THRESHOLD) -> tuple[int, int]:
-    """``(b, r)``: LSH bands and rows per band for ``threshold`` (datasketch's choice)."""
+    """``(b, r)``: LSH bands and rows per band for ``threshold`` (datasketch's choice;
+    searched by datasketch, which imports scipy, unless in :data:`KNOWN_BANDS`)."""
+    known = KNOWN_BANDS.get((threshold, NUM_PERM))
+    if known is not None:
+        return known
     from datasketch import MinHashLSH
 
     lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
@@ -86,11 +106,19 @@ def signature(text: str) -> Any:
     """The MinHash signature of ``text`` (a numpy array of :data:`NUM_PERM` uint32)."""
     import numpy as np
 
-    mh = _template().copy()
     grams = shingles(text)
-    if grams:
-        mh.update_batch(list(grams))
-    return mh.hashvalues.astype(np.uint32)
+    if not grams:
+        return np.full(NUM_PERM, 0xFFFFFFFF, dtype=np.uint32)
+    hv = np.fromiter(map(zlib.crc32, grams), dtype=np.uint32, count=len(grams))
+    s1, m1, s2, m2, s3 = _FMIX32
+    hv ^= hv >> np.uint32(s1)
+    hv *= np.uint32(m1)
+    hv ^= hv >> np.uint32(s2)
+    hv *= np.uint32(m2)
+    hv ^= hv >> np.uint32(s3)
+    a, b = _permutations()
+    signed: Any = (hv[:, None] * a + b).min(axis=0)  # uint32 arithmetic: mod 2**32
+    return signed
 
 
 def similarity(a: Any, b: Any) -> float:
@@ -108,6 +136,12 @@ def new_story_id(record: str) -> str:
     return hashlib.sha1(record.encode("utf-8")).hexdigest()[:16]
 
 
+@cache
+def _candidates_sql(count: int) -> str:
+    """Members sharing any of ``count`` (band, key) pairs."""
+    return "SELECT member FROM band WHERE " + " OR ".join(["(band = ? AND key = ?)"] * count)
+
+
 class StoryIndex:
     """The persistent LSH index that gives each article version its ``story_id``."""
 
@@ -123,9 +157,7 @@ class StoryIndex:
 
     @property
     def b(self) -> int:
-        """LSH bands (found on first use: datasketch's parameter search imports scipy,
-        ~0.7 CPU-s that a crawl without sidecars, whose catalog has no story text,
-        need not pay)."""
+        """LSH bands (:func:`bands`)."""
         return bands(self.threshold)[0]
 
     @property
@@ -166,10 +198,10 @@ class StoryIndex:
             return str(row[0])
         sig = signature(text)
         keys = self._band_keys(sig)
-        candidates: set[int] = set()
-        for band, key in keys:
-            candidates.update(m for (m,) in self.db.execute(
-                "SELECT member FROM band WHERE band = ? AND key = ?", (band, key)))
+        # One query for all bands: SQLite answers the ORs from the band_key index
+        # ("MULTI-INDEX OR"), its rows once each; a row-value IN list would scan the table.
+        candidates = {m for (m,) in self.db.execute(
+            _candidates_sql(len(keys)), [v for band_key in keys for v in band_key])}
         best, story = 0.0, None
         for member in candidates:
             got = self.db.execute("SELECT story, sig FROM member WHERE id = ?",

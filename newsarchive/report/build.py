@@ -37,14 +37,20 @@ def build_report(location: str | Path, run_id: str | None = None,
 
 def write_report(coll: Collection, run: RunInfo | None, out: Path) -> Path:
     """Gather, draw and write; the file appears complete or not at all."""
+    from newsarchive.report.chartproc import ChartProcess
     from newsarchive.report.charts import draw_all
     from newsarchive.report.data import gather
     from newsarchive.report.page import render
     from newsarchive.report.status import articles_without_sidecar
 
-    release_memory()  # after the crawl's last catalog part (newsarchive.memory)
-    data = gather(coll, run, articles_without_sidecar(coll))
-    text = render(data, draw_all(data))
+    # The chart engine starts in a child, on the other core, while the numbers are gathered.
+    drawer = ChartProcess()
+    try:
+        release_memory()  # after the crawl's last catalog part (newsarchive.memory)
+        data = gather(coll, run, articles_without_sidecar(coll))
+        text = render(data, draw_all(data, drawer))
+    finally:
+        drawer.close()
     tmp = out.with_name(out.name + ".tmp")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from newsarchive.report.chartproc import ChartProcess
 from newsarchive.report.data import ReportData
 
 logger = logging.getLogger(__name__)
@@ -175,19 +176,26 @@ CHARTS = {
 
 
 def to_svg(spec: Spec) -> str:
-    """The chart drawn as SVG (without an XML declaration: it is inlined)."""
+    """The chart drawn as SVG in this process (without an XML declaration: it is inlined)."""
     import vl_convert
 
-    full = {**spec, "config": CONFIG}
-    svg: str = vl_convert.vegalite_to_svg(full)
+    return _inline(vl_convert.vegalite_to_svg(_configured(spec)))
+
+
+def _configured(spec: Spec) -> Spec:
+    return {**spec, "config": CONFIG}
+
+
+def _inline(svg: str) -> str:
     return svg[svg.index("<svg"):] if "<svg" in svg else svg
 
 
-def draw_all(data: ReportData) -> dict[str, str]:
-    """name -> SVG of every chart that has data."""
-    out: dict[str, str] = {}
-    for name, build in CHARTS.items():
-        spec = build(data)
-        if spec is not None:
-            out[name] = to_svg(spec)
-    return out
+def draw_all(data: ReportData, drawer: ChartProcess | None = None) -> dict[str, str]:
+    """name -> SVG of every chart that has data; drawn by ``drawer`` (its engine
+    started beforehand, :mod:`newsarchive.report.chartproc`), else in this process."""
+    specs = {name: spec for name, build in CHARTS.items() if (spec := build(data)) is not None}
+    drawn = drawer.draw({name: _configured(spec) for name, spec in specs.items()}) \
+        if drawer is not None and specs else None
+    if drawn is not None and drawn.keys() == specs.keys():
+        return {name: _inline(drawn[name]) for name in specs}
+    return {name: to_svg(spec) for name, spec in specs.items()}
