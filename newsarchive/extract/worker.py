@@ -21,7 +21,6 @@ dies with its parent; its workers die with it.
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import logging
 import os
@@ -34,7 +33,8 @@ import time
 import traceback
 from multiprocessing.connection import Connection
 
-PR_SET_PDEATHSIG = 1
+from newsarchive.lifetime import die_with_parent
+
 # Pages that take the extractor's paths with a slow first call: a story, and a page
 # without one (trafilatura's justext rescue builds its stoplists, seconds, on first use).
 WARM_UP_PAGES = (
@@ -51,16 +51,6 @@ def memory_of(pid: int | str = "self") -> tuple[int, int]:
         size, resident = fh.read().split()[:2]
     page = os.sysconf("SC_PAGE_SIZE")
     return int(size) * page, int(resident) * page
-
-
-def _die_with_parent(parent: int) -> None:
-    """Ask the kernel to kill this process when its parent goes (Linux)."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # not Linux: the closed pipe still ends the loop
-        pass
-    if os.getppid() != parent:  # the parent was gone before the call
-        sys.exit(0)
 
 
 def _answer(job: bytes) -> tuple[str, object]:
@@ -117,7 +107,7 @@ def _forked_worker(sock: socket.socket, fds: list[int], memory: int, template: i
     code = 0
     try:
         sock.close()
-        _die_with_parent(template)
+        die_with_parent(template)
         serve(fds[0], fds[1], memory)
     except BaseException:  # noqa: BLE001 - a child of a fork must never go on as the template
         code = 1
@@ -186,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     template = args[:1] == ["--template"]
     numbers = [int(a) for a in args[1:]] if template else [int(a) for a in args]
-    _die_with_parent(numbers[-1])
+    die_with_parent(numbers[-1])
     # Warnings of the extractor are per-page noise here; the parent reports failures.
     logging.basicConfig(level=logging.ERROR, format="extract worker: %(name)s: %(message)s")
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
