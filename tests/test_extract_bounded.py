@@ -320,7 +320,7 @@ def test_workers_forked_from_the_template_extract_side_by_side(template: Any) ->
 
 
 def test_a_forked_worker_over_its_limits_or_killed_is_forked_again(template: Any) -> None:
-    with BoundedExtractor(Limits(seconds=4, memory=48 << 20), template=template) as bounded:
+    with BoundedExtractor(Limits(seconds=4, memory=MEMORY_LIMIT << 20), template=template) as bounded:
         bounded.extract(story("warm"), "http://news.example/warm")
         first = bounded._proc.pid
         sidecar = bounded.extract(attribute_bomb(), "http://news.example/bomb")
