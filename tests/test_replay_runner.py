@@ -26,16 +26,27 @@ from newsarchive.index.sidecars import iter_sidecars
 from tests.plugins.collection import NEWSARCHIVE
 
 
-@pytest.mark.slow
-def test_replay_answers_past_a_full_pipe_then_stops_on_sigterm(demo_collection: Path) -> None:
-    proc = subprocess.Popen(
-        [*NEWSARCHIVE, "replay", str(demo_collection), "--port", "0", "--admin-port", "0",
+def start_replay(collection: Path) -> subprocess.Popen[str]:
+    """``newsarchive replay`` of ``collection`` on free ports, in a session of its own."""
+    return subprocess.Popen(
+        [*NEWSARCHIVE, "replay", str(collection), "--port", "0", "--admin-port", "0",
          "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True,
     )
+
+
+def listening(proc: subprocess.Popen[str]) -> dict:
+    """The URLs and ports replay prints once both servers listen."""
+    assert proc.stdout is not None
+    info: dict = json.loads(proc.stdout.readline())
+    return info
+
+
+@pytest.mark.slow
+def test_replay_answers_past_a_full_pipe_then_stops_on_sigterm(demo_collection: Path) -> None:
+    proc = start_replay(demo_collection)
     try:
-        assert proc.stdout is not None
-        info = json.loads(proc.stdout.readline())
+        info = listening(proc)
         parts = urlsplit(info["replay"])
         first = Collection.open(demo_collection).sidecar_files()[0]
         article = next(iter(iter_sidecars(first)))["url"]
@@ -63,14 +74,9 @@ def test_replay_answers_past_a_full_pipe_then_stops_on_sigterm(demo_collection: 
 def test_a_killed_replay_leaves_no_server_holding_its_ports(demo_collection: Path) -> None:
     # kill -9 of the command gives its server process no word: it must die
     # with the command, or the next 'replay --port N' finds the port taken.
-    proc = subprocess.Popen(
-        [*NEWSARCHIVE, "replay", str(demo_collection), "--port", "0", "--admin-port", "0",
-         "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True,
-    )
+    proc = start_replay(demo_collection)
     try:
-        assert proc.stdout is not None
-        info = json.loads(proc.stdout.readline())
+        info = listening(proc)
         proc.kill()
         proc.wait()
         deadline = time.monotonic() + 60
