@@ -63,3 +63,20 @@ def test_writes_and_outside_access_are_refused(collection: Path, tmp_path: Path,
     assert "read-only" in err
     assert part.read_bytes() == before
     assert not any((tmp_path / name).exists() for name in ("x.csv", "x.db", "dump"))
+
+
+def test_our_own_queries_read_the_catalog_as_a_users_query_does(collection: Path) -> None:
+    """The report's connection (DuckDB's own Parquet reader, ``trusted``) sees the same
+    rows, columns and types as a user's, partitions and older parts included."""
+    from newsarchive.collection import Collection
+    from newsarchive.index.query import connect
+
+    coll = Collection.open(str(collection), must_have_warcs=False)
+    sql = "SELECT * FROM catalog ORDER BY url"
+    user, ours = connect([coll]).execute(sql), connect([coll], trusted=True).execute(sql)
+    assert [(d[0], d[1]) for d in ours.description] == [(d[0], d[1]) for d in user.description]
+    rows = ours.fetchall()
+    assert rows == user.fetchall()
+    assert [(r[0], r[-1]) for r in rows] == [("http://a.example/1", date(2026, 3, 1)),
+                                             ("http://a.example/2", date(2026, 3, 1)),
+                                             ("http://a.example/3", date(2026, 3, 2))]

@@ -55,7 +55,7 @@ def largest(coll: Collection, top: int = 10, min_urls: int = 2) -> list[Cluster]
     from newsarchive.index.query import connect
     from newsarchive.index.sidecars import read_sidecar
 
-    con = connect([coll])
+    con = connect([coll], trusted=True)
     rows = con.execute(
         "SELECT story_id, count(DISTINCT url) AS urls, count(*) AS captures, "
         "list({'url': url, 'host': host, 'ts': timestamp, 'title': title, 'words': word_count, "

@@ -86,7 +86,7 @@ class _Catalog:
     def __init__(self, coll: Collection, warc_names: list[str] | None) -> None:
         from newsarchive.index.query import connect
 
-        self.con = connect([coll])
+        self.con = connect([coll], trusted=True)
         self.con.execute(f"CREATE TEMP VIEW allcap AS SELECT {self.COLUMNS} FROM catalog "
                          "WHERE url NOT LIKE 'urn:%'")
         where = "TRUE"

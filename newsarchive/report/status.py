@@ -238,7 +238,7 @@ def _count_captures(coll: Collection, st: Status) -> None:
     if coll.catalog_files():
         from newsarchive.index.query import connect
 
-        con = connect([coll])
+        con = connect([coll], trusted=True)
         row = con.execute(
             "SELECT count(*) FILTER (url NOT LIKE 'urn:%'), count(*) FILTER (is_article)"
             " FROM catalog"
