@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_extract_bounded import _warc, attribute_bomb
+from newsarchive.cli.main import main
+from tests.test_extract_bounded import _warc, attribute_bomb, story
 
 pytestmark = pytest.mark.slow  # a real pool of extraction processes
 
@@ -91,3 +92,27 @@ def test_a_killed_extract_jobs_run_leaves_no_process(tmp_path: Path) -> None:
         for pid in tree:
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_the_next_run_removes_the_scratch_a_killed_run_left(tmp_path: Path) -> None:
+    """A killed ``--jobs`` run leaves the folder its parts were extracted into; the
+    next run into that ``--out`` removes it, but not that of a run still going."""
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()  # a pid no process has now (a killed run's)
+    out = tmp_path / "out"
+    stale = out / f".extract-parts-{finished.pid}-x1y2"
+    running = out / f".extract-parts-{os.getpid()}-a3b4"
+    for folder in (stale, running):
+        folder.mkdir(parents=True)
+        (folder / "part-0.sidecars.jsonl.gz").write_bytes(b"half written")
+    warcs = []
+    for name in ("a", "b"):
+        path = tmp_path / f"{name}.warc.gz"
+        _warc(path, [(f"http://news.example/{name}/1", story(f"Story {name}"))])
+        warcs.append(str(path))
+    assert main(["extract", *warcs, "--out", str(out), "--jobs", "2", "--quiet"]) == 0
+    assert not stale.exists()
+    assert (running / "part-0.sidecars.jsonl.gz").exists()
+    assert sorted(p.name for p in out.glob(".extract-parts-*")) == [running.name]
+    assert sorted(p.name for p in out.glob("*.sidecars.jsonl.gz")) == [
+        "a.sidecars.jsonl.gz", "b.sidecars.jsonl.gz"]

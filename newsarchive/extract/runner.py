@@ -24,6 +24,7 @@ import logging
 import multiprocessing
 import os
 import queue
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -37,6 +38,7 @@ from newsarchive.collection import SIDECAR_WARC_SUFFIX, WARC_GZ, WARC_WRITTEN_SU
 from newsarchive.exceptions import ConfigError, ExtractionError, UserError
 from newsarchive.extract.batch import Part
 from newsarchive.extract.workers import PARENT_ENV, PRELOAD, worker_init
+from newsarchive.lifetime import pid_alive
 
 logger = logging.getLogger(__name__)
 
@@ -287,6 +289,25 @@ def _joined(source: str, out: Path, cut: _Cut, results: list[dict[str, Any]],
     return whole
 
 
+#: the folder in ``--out`` where the parts of a cut file are extracted, then joined;
+#: named with the pid of the run that made it
+SCRATCH_PREFIX = ".extract-parts-"
+
+
+def clear_stale_scratch(out: Path) -> None:
+    """Remove the scratch folders in ``out`` of runs that were killed (their pid gone).
+
+    A run removes its own at its end, but not after a ``kill -9``; another run
+    into the same folder, still running, keeps its own.
+    """
+    for folder in out.glob(SCRATCH_PREFIX + "*"):
+        pid = folder.name[len(SCRATCH_PREFIX):].partition("-")[0]
+        if not pid.isdigit() or pid_alive(int(pid)):
+            continue
+        logger.info("removing %s, left by a run that was stopped", folder)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def run_warcs(sources: list[str], out: Path, options: dict[str, Any], jobs: int,
               progress: ProgressCallback, file_done: Callable[[], None]
               ) -> Iterator[dict[str, Any]]:
@@ -323,7 +344,8 @@ def run_warcs(sources: list[str], out: Path, options: dict[str, Any], jobs: int,
 
     reader = threading.Thread(target=drain, name="extract-progress", daemon=True)
     reader.start()
-    scratch = tempfile.TemporaryDirectory(prefix=".extract-parts-", dir=out)
+    clear_stale_scratch(out)
+    scratch = tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-", dir=out)
     try:
         with ProcessPoolExecutor(max_workers=min(jobs, tasks), mp_context=ctx,
                                  initializer=_init_worker, initargs=(queue,)) as pool:

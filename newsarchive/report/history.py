@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from newsarchive.exceptions import UserError
+from newsarchive.lifetime import pid_alive
 
 logger = logging.getLogger(__name__)
 
@@ -29,18 +30,6 @@ REPORTS_DIR = "reports"
 def run_id_for(when: dt.datetime) -> str:
     """``20261130T095436Z``: a run's id from its start time."""
     return when.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-def _pid_alive(pid: Any) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @dataclass
@@ -57,7 +46,7 @@ class RunInfo:
         ``time-limited``), or ``running``, or ``lost`` (killed before its end)."""
         state = self.summary.get("status")
         if state == "running":
-            return "running" if _pid_alive(self.summary.get("pid")) else "lost"
+            return "running" if pid_alive(self.summary.get("pid")) else "lost"
         if self.summary.get("outcome"):
             return str(self.summary["outcome"])
         if self.summary.get("error") or (self.summary.get("exit_code") or 0) != 0:
