@@ -111,6 +111,7 @@ def test_the_next_run_removes_the_scratch_a_killed_run_left(tmp_path: Path) -> N
         _warc(path, [(f"http://news.example/{name}/1", story(f"Story {name}"))])
         warcs.append(str(path))
     assert main(["extract", *warcs, "--out", str(out), "--jobs", "2", "--quiet"]) == 0
+    assert "NEWSARCHIVE_POOL_PARENT" not in os.environ  # a library caller's environment
     assert not stale.exists()
     assert (running / "part-0.sidecars.jsonl.gz").exists()
     assert sorted(p.name for p in out.glob(".extract-parts-*")) == [running.name]

@@ -330,6 +330,9 @@ def run_warcs(sources: list[str], out: Path, options: dict[str, Any], jobs: int,
     # forkserver: clean workers (no inherited boto3 connections or threads),
     # tied to this process so that a kill -9 of it leaves none running.
     ctx = multiprocessing.get_context("forkserver")
+    # Read by the fork server when it starts (with the pool), then restored:
+    # a library caller's environment is left as it was.
+    previous = os.environ.get(PARENT_ENV)
     os.environ[PARENT_ENV] = str(os.getpid())
     ctx.set_forkserver_preload(PRELOAD)
     queue = ctx.Queue()
@@ -368,6 +371,10 @@ def run_warcs(sources: list[str], out: Path, options: dict[str, Any], jobs: int,
         stop.set()
         reader.join(timeout=5)
         scratch.cleanup()
+        if previous is None:
+            os.environ.pop(PARENT_ENV, None)
+        else:
+            os.environ[PARENT_ENV] = previous
 
 
 def summarize(results: list[dict[str, Any]], seconds: float, out: Path | None) -> dict[str, Any]:
