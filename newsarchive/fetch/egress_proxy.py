@@ -135,9 +135,7 @@ class EgressProxy:
         assert self._loop is not None
         try:
             infos = await self._loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except OSError:
-            return [], None
-        except RuntimeError:  # the process is stopping: no thread left to resolve in
+        except (OSError, RuntimeError):  # no such host; or stopping: no thread left to resolve in
             return [], None
         allowed: list[str] = []
         refused: Blocked | None = None
