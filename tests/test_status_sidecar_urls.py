@@ -8,6 +8,8 @@ import json
 from contextlib import closing
 from pathlib import Path
 
+import pytest
+
 from newsarchive.collection import Collection
 from newsarchive.discover.state import CrawlState
 from newsarchive.layout import Layout
@@ -19,6 +21,18 @@ def write_sidecars(path: Path, sidecars: list[dict[str, object]], cut: bool = Fa
     if cut:  # a kill in the middle of the last member
         members[-1] = members[-1][:len(members[-1]) // 2]
     path.write_bytes(b"".join(members))
+
+
+def fetched_articles(folder: Path, names: str) -> Layout:
+    """A crawl state that saw ``http://news.example/NAME.html`` fetched (200) for each name."""
+    layout = Layout(folder)
+    state = CrawlState(layout.crawl_db)
+    for name in names:
+        state.record_fetch(f"http://news.example/{name}.html", kind="article", now=1.0,
+                           status=200, digest="sha1:X")
+    state.close()
+    layout.sidecar_dir.mkdir(parents=True)
+    return layout
 
 
 def test_articles_without_sidecar_match_urls_canonical_forms_and_fetched_urls(
@@ -55,3 +69,51 @@ def test_articles_without_sidecar_match_urls_canonical_forms_and_fetched_urls(
         assert articles_without_sidecar(Collection.open(str(tmp_path),
                                                         must_have_warcs=False), urls) == 2
     assert articles_without_sidecar(Collection.open(str(tmp_path), must_have_warcs=False)) == 2
+
+
+def test_a_crawl_report_reads_again_only_the_sidecar_files_that_changed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The count stays right as sidecar files are added, grow, close and go, while each
+    report reads only the files that are new or changed (issue #19: not the collection)."""
+    from newsarchive.report import sidecar_urls
+
+    read: list[str] = []
+    scan = sidecar_urls.scan_sidecar_file
+
+    def counting(path: Path, urls: UrlSet) -> int:
+        read.append(path.name)
+        return scan(path, urls)
+
+    monkeypatch.setattr(sidecar_urls, "scan_sidecar_file", counting)
+    layout = fetched_articles(tmp_path, "abcd")
+    one, two = layout.sidecar_dir / "one.sidecars.jsonl.gz", layout.sidecar_dir / "two.sidecars.jsonl.gz"
+    opened = two.with_name(two.name + ".open")
+    write_sidecars(one, [{"url": "http://news.example/a.html"}])
+    write_sidecars(opened, [{"url": "http://news.example/b.html"}])
+
+    def without() -> int | None:
+        read.clear()
+        return articles_without_sidecar(Collection.open(str(tmp_path), must_have_warcs=False))
+
+    assert without() == 2 and sorted(read) == [one.name, opened.name]  # c and d
+    assert (layout.state_dir / sidecar_urls.KEPT_NAME).is_file()
+    assert without() == 2 and read == []  # nothing changed: nothing read
+    write_sidecars(opened, [{"url": "http://news.example/b.html"},
+                            {"url": "http://news.example/c.html"}])  # the crawl goes on
+    assert without() == 1 and read == [opened.name]
+    opened.rename(two)  # the crawl closes it
+    assert without() == 1 and read == [two.name]
+    one.unlink()  # a's sidecar is gone
+    assert without() == 2 and read == []
+
+
+def test_a_damaged_kept_url_file_is_read_around_and_made_anew(tmp_path: Path) -> None:
+    layout = fetched_articles(tmp_path, "ab")
+    write_sidecars(layout.sidecar_dir / "one.sidecars.jsonl.gz",
+                   [{"url": "http://news.example/a.html"}])
+    kept = layout.state_dir / "sidecar-urls.sqlite"
+    kept.write_bytes(b"not a database, a disk error's leftovers" * 100)
+    coll = Collection.open(str(tmp_path), must_have_warcs=False)
+    assert articles_without_sidecar(coll) == 1  # every file read instead
+    assert articles_without_sidecar(coll) == 1  # with the kept set made anew
+    assert kept.read_bytes().startswith(b"SQLite format 3")

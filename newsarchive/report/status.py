@@ -11,21 +11,19 @@ gzip member (its last one), without decompressing the whole file.
 
 from __future__ import annotations
 
-import gzip
 import logging
 import os
 import posixpath
 import sqlite3
-import zlib
-from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from newsarchive.capture.gzmembers import last_member
-from newsarchive.collection import OPEN_SUFFIX, SIDECAR_SUFFIX, Collection, Layout, sidecar_name
+from newsarchive.collection import OPEN_SUFFIX, Collection, Layout, sidecar_name
 from newsarchive.report.history import load_runs
+from newsarchive.report.sidecar_urls import UrlSet, kept_urls, scan_sidecars
 
 logger = logging.getLogger(__name__)
 
@@ -78,117 +76,6 @@ def pending_uploads(folder: Path) -> int | None:
         db.close()
 
 
-class UrlSet:
-    """A set of URLs in a temporary SQLite file rather than in memory.
-
-    The sidecar URLs of a collection (and their canonical forms), against which
-    the crawl state's fetched articles are counted: 100,000 articles held as a
-    Python set and list took ~60 MB at the end of every crawl, where its report
-    is written, growing with the collection (issue #19). Here the page cache
-    (SQLite's default, ~2 MB) is all that stays in memory.
-    """
-
-    def __init__(self) -> None:
-        import tempfile
-
-        self._dir = tempfile.TemporaryDirectory(prefix="newsarchive-urls-")
-        path = Path(self._dir.name) / "urls.sqlite"
-        self.db = sqlite3.connect(f"file:{path}", uri=True, timeout=10)  # uri: ATTACH reads a URI
-        self.db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
-                              "CREATE TABLE have (url TEXT PRIMARY KEY) WITHOUT ROWID;")
-
-    def update(self, urls: Iterable[str]) -> None:
-        """Add ``urls`` and the canonical form of each (the crawl state's identity of a page)."""
-        from newsarchive.discover.canonical import canonical_url
-
-        batch: list[tuple[str]] = []
-        for url in urls:
-            batch.append((url,))
-            batch.append((canonical_url(url),))
-            if len(batch) >= _URL_BATCH:
-                self.db.executemany("INSERT OR IGNORE INTO have VALUES (?)", batch)
-                batch = []
-        self.db.executemany("INSERT OR IGNORE INTO have VALUES (?)", batch)
-
-    def fetched_without(self, crawl_db: Path) -> int:
-        """Articles the crawl state in ``crawl_db`` saw fetched (2xx) whose URL (or URL
-        fetched) is not in the set; 0 when the state cannot be read."""
-        self.db.commit()  # ATTACH cannot run inside the inserts' transaction
-        try:
-            self.db.execute("ATTACH DATABASE ? AS crawl", (f"file:{crawl_db}?mode=ro",))
-        except sqlite3.Error:
-            return 0
-        try:
-            row = self.db.execute(
-                "SELECT count(*) FROM crawl.urls WHERE kind = 'article'"
-                " AND last_status BETWEEN 200 AND 299"
-                " AND url NOT IN (SELECT url FROM have)"
-                " AND coalesce(nullif(fetched_url, ''), url) NOT IN (SELECT url FROM have)"
-            ).fetchone()
-            return int(row[0])
-        except sqlite3.Error:
-            return 0
-        finally:
-            self.db.execute("DETACH DATABASE crawl")
-
-    def close(self) -> None:
-        """Drop the file."""
-        self.db.close()
-        self._dir.cleanup()
-
-
-_URL_BATCH = 10_000  # URLs inserted at once
-
-
-def _scan_sidecar_file(path: Path, urls: UrlSet) -> int:
-    """Add the URLs of one sidecar file to ``urls``; return its article count.
-
-    Tolerates the cut end of an ``.open`` file left by a kill: what was read counts.
-    """
-    import json
-
-    articles = 0
-    found: list[str] = []
-    try:
-        with gzip.open(path, "rt", encoding="utf-8") as fh:
-            for line in fh:
-                try:
-                    sc = json.loads(line)
-                except ValueError:
-                    continue
-                articles += sc.get("is_article", True) is not False
-                found.extend(str(sc[key]) for key in ("url", "canonical_url") if sc.get(key))
-                if len(found) >= _URL_BATCH:
-                    urls.update(found)
-                    found = []
-    except (OSError, EOFError, zlib.error):
-        pass
-    urls.update(found)
-    return articles
-
-
-def scan_sidecars(folder: Path, urls: UrlSet) -> int:
-    """Articles in a folder's sidecar files (closed and ``.open``); their URLs go to ``urls``.
-
-    Read from the files rather than the catalog: a sidecar lands in the file
-    beside the WARC being written when it is extracted, which after a
-    rotation is not the WARC holding its page, and an ``.open`` file is in no
-    catalog yet. Each file is streamed a line at a time (a cut end tolerated).
-    DuckDB's JSON reader, used before, takes less CPU (4.6 against 10.9 CPU-s
-    for 92,560 sidecars, its 2 threads counted; alike at 5,785) but its memory
-    grew with the file: +250 MB for a 176 MB sidecar file of 92,560 sidecars,
-    at the end of every crawl (issue #19).
-    """
-    folder = Layout(folder).sidecar_dir
-    if not folder.is_dir():
-        return 0
-    articles = 0
-    for suffix in (SIDECAR_SUFFIX, SIDECAR_SUFFIX + OPEN_SUFFIX):
-        for path in sorted(folder.glob(f"*{suffix}")):
-            articles += _scan_sidecar_file(path, urls)
-    return articles
-
-
 def _cut_sidecars(folder: Path) -> tuple[int, set[str]]:
     """Articles, and their URLs, of sidecars a kill cut between their WARC record
     and their line (the next crawl restores the lines: see
@@ -223,6 +110,10 @@ def articles_without_sidecar(coll: Collection, have: UrlSet | None = None) -> in
         return None
     if have is not None:
         return have.fetched_without(crawl_db)
+    kept = kept_urls(Path(coll.root))
+    if kept is not None:
+        with closing(kept):
+            return kept.fetched_without(crawl_db)
     with closing(UrlSet()) as urls:
         scan_sidecars(Path(coll.root), urls)
         return urls.fetched_without(crawl_db)
