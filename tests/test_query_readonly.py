@@ -71,12 +71,19 @@ def test_our_own_queries_read_the_catalog_as_a_users_query_does(collection: Path
     from newsarchive.collection import Collection
     from newsarchive.index.query import connect
 
-    coll = Collection.open(str(collection), must_have_warcs=False)
-    sql = "SELECT * FROM catalog ORDER BY url"
-    user, ours = connect([coll]).execute(sql), connect([coll], trusted=True).execute(sql)
-    assert [(d[0], d[1]) for d in ours.description] == [(d[0], d[1]) for d in user.description]
-    rows = ours.fetchall()
-    assert rows == user.fetchall()
-    assert [(r[0], r[-1]) for r in rows] == [("http://a.example/1", date(2026, 3, 1)),
-                                             ("http://a.example/2", date(2026, 3, 1)),
-                                             ("http://a.example/3", date(2026, 3, 2))]
+    globbed = collection.parent / "archive[2026]" / collection.name  # a glob to DuckDB
+    globbed.parent.mkdir()
+    collection.rename(globbed)
+    for folder in (globbed, collection):
+        if folder == collection:
+            globbed.rename(collection)
+        coll = Collection.open(str(folder), must_have_warcs=False)
+        sql = "SELECT * FROM catalog ORDER BY url"
+        user, ours = connect([coll]).execute(sql), connect([coll], trusted=True).execute(sql)
+        assert [(d[0], d[1]) for d in ours.description] == \
+            [(d[0], d[1]) for d in user.description]
+        rows = ours.fetchall()
+        assert rows == user.fetchall()
+        assert [(r[0], r[-1]) for r in rows] == [("http://a.example/1", date(2026, 3, 1)),
+                                                 ("http://a.example/2", date(2026, 3, 1)),
+                                                 ("http://a.example/3", date(2026, 3, 2))]
