@@ -154,9 +154,14 @@ def test_demo_site_latency_delays_each_response_not_the_others(make_demo_site) -
 
 
 def _worker(url: str, out: Path, frontier: str, log: Path) -> subprocess.Popen[str]:
+    # A short lease brings a killed worker's requests back soon. Not too short: a live
+    # worker whose reactor does not run for two thirds of it (the renewal's period)
+    # loses its leases and a page is fetched twice (a revisit: "at least once"). With
+    # 10 s it happened once, at load ~10: the live workers wrote nothing for ~8 s
+    # while the killed one started again, and one of their leases expired.
     return subprocess.Popen(
         [NEWSARCHIVE, "crawl", url, "--out", str(out), "--frontier", frontier, "--json",
-         "--depth", "2", "-s", "FRONTIER_LEASE=10"],
+         "--depth", "2", "-s", "FRONTIER_LEASE=20"],
         stdout=subprocess.PIPE, stderr=open(log, "a"), text=True,  # noqa: SIM115
     )
 
