@@ -57,8 +57,9 @@ def _s3_dataset(roots: Sequence[str]) -> Any:
     return _dataset([r.split("://", 1)[1] for r in roots], s3)
 
 
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+def sql_list(items: Sequence[str]) -> str:
+    """``'a', 'b'``: strings as SQL literals, for an ``IN (...)`` or a list."""
+    return ", ".join("'" + i.replace("'", "''") + "'" for i in items)
 
 
 def connect(collections: Sequence[Collection], *, trusted: bool = False) -> Any:
@@ -85,8 +86,7 @@ def connect(collections: Sequence[Collection], *, trusted: bool = False) -> Any:
     if files and trusted:
         # Partition columns as _dataset types them; files of older versions lack
         # some columns: union_by_name gives them as NULL, as unify_schemas does.
-        listed = ", ".join(_sql_string(f) for f in files)
-        selects.append(f"SELECT * FROM read_parquet([{listed}], union_by_name = true, "
+        selects.append(f"SELECT * FROM read_parquet([{sql_list(files)}], union_by_name = true, "
                        "hive_partitioning = true, "
                        "hive_types = {'collection': VARCHAR, 'date': DATE})")
     elif files:
@@ -100,12 +100,11 @@ def connect(collections: Sequence[Collection], *, trusted: bool = False) -> Any:
         names = ", ".join(c.root for c in collections)
         raise UserError(f"no catalog in {names}; run `newsarchive index COLLECTION` first")
     con.execute("CREATE VIEW catalog AS " + " UNION ALL BY NAME ".join(selects))
-    if trusted:
-        con.execute("SET enable_progress_bar = false")
-        return con
-    for setting in ("enable_progress_bar = false",  # DuckDB's own, on stderr
-                    "enable_external_access = false", "autoinstall_known_extensions = false",
-                    "autoload_known_extensions = false", "lock_configuration = true"):
+    settings = ["enable_progress_bar = false"]  # DuckDB's own, on stderr
+    if not trusted:
+        settings += ["enable_external_access = false", "autoinstall_known_extensions = false",
+                     "autoload_known_extensions = false", "lock_configuration = true"]
+    for setting in settings:
         con.execute("SET " + setting)
     return con
 

@@ -62,10 +62,6 @@ def _bucket(seconds: float) -> int:
     return _STEPS[-1]
 
 
-def _sql_list(items: list[str]) -> str:
-    return ", ".join("'" + i.replace("'", "''") + "'" for i in items)
-
-
 class _Catalog:
     """The catalog's columns a report needs, as DuckDB views.
 
@@ -84,14 +80,14 @@ class _Catalog:
                "is_article, rendered, sidecar_file, publisher, ads_count, related_count")
 
     def __init__(self, coll: Collection, warc_names: list[str] | None) -> None:
-        from newsarchive.index.query import connect
+        from newsarchive.index.query import connect, sql_list
 
         self.con = connect([coll], trusted=True)
         self.con.execute(f"CREATE TEMP VIEW allcap AS SELECT {self.COLUMNS} FROM catalog "
                          "WHERE url NOT LIKE 'urn:%'")
         where = "TRUE"
         if warc_names is not None:
-            where = f"warc_filename IN ({_sql_list(warc_names) or 'NULL'})"
+            where = f"warc_filename IN ({sql_list(warc_names) or 'NULL'})"
         self.con.execute(f"CREATE TEMP VIEW cap AS SELECT * FROM allcap WHERE {where}")
 
     def rows(self, sql: str) -> list[dict[str, Any]]:
