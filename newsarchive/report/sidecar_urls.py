@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS have (url TEXT NOT NULL, file TEXT NOT NULL,
                                  PRIMARY KEY (url, file)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS have_file ON have (file);
 CREATE TABLE IF NOT EXISTS files (name TEXT PRIMARY KEY, size INTEGER NOT NULL,
-                                  mtime_ns INTEGER NOT NULL, articles INTEGER NOT NULL);
+                                  mtime_ns INTEGER NOT NULL);
 """
 
 
@@ -152,8 +152,8 @@ def scan_sidecars(folder: Path, urls: UrlSet) -> int:
     return sum(scan_sidecar_file(path, urls) for path in sidecar_files(folder))
 
 
-def refresh(urls: UrlSet, folder: Path) -> int:
-    """Bring a kept set up to date with the folder's sidecar files; the articles in them.
+def refresh(urls: UrlSet, folder: Path) -> None:
+    """Bring a kept set up to date with the folder's sidecar files.
 
     A file is read again only when its size or mtime changed (or it is new);
     the URLs of files no longer there are dropped. Each file's update is one
@@ -173,14 +173,13 @@ def refresh(urls: UrlSet, folder: Path) -> int:
             continue
         with db:
             db.execute("DELETE FROM have WHERE file = ?", (path.name,))
-            articles = scan_sidecar_file(path, urls)
-            db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
-                       (path.name, st.st_size, st.st_mtime_ns, articles))
+            scan_sidecar_file(path, urls)
+            db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?)",
+                       (path.name, st.st_size, st.st_mtime_ns))
     for name in set(known) - present:
         with db:
             db.execute("DELETE FROM have WHERE file = ?", (name,))
             db.execute("DELETE FROM files WHERE name = ?", (name,))
-    return int(db.execute("SELECT coalesce(sum(articles), 0) FROM files").fetchone()[0])
 
 
 def kept_urls(folder: Path) -> UrlSet | None:
