@@ -125,6 +125,9 @@ SIDECAR_TIME_LIMIT = 20.0  # seconds of extraction per page; 0: no limit
 SIDECAR_MEMORY_LIMIT = 384 * 1024 * 1024  # bytes of memory per page beyond the worker's own; 0: no limit
 SIDECAR_MAX_BYTES = 5_000_000  # the parsers see at most this much of a page (extractor.truncated)
 
+# --- Fetch: stats (newsarchive.fetch.stats) ---------------------------------------
+STATS_CLASS = "newsarchive.fetch.stats.CrawlStats"  # Scrapy's, without its per-read deprecation shim
+
 # --- Fetch: progress line (newsarchive.fetch.progress) -----------------------------
 EXTENSIONS = {
     "newsarchive.fetch.progress.ProgressExtension": 100,

@@ -39,6 +39,7 @@ from newsarchive.discover.feeds import parse_feed
 from newsarchive.discover.incremental import due_listed
 from newsarchive.discover.links import extract_links
 from newsarchive.discover.parsed import html_tree
+from newsarchive.discover.recent import RecentUrls
 from newsarchive.discover.revisit import RevisitPolicy, parse_time
 from newsarchive.discover.sitemaps import iter_sitemap, sitemaps_in_robots
 from newsarchive.discover.state import CrawlState
@@ -104,6 +105,8 @@ class NewsSpider(scrapy.Spider):
         self.article_re = re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
         self.fetch_embeds = str(fetch_embeds).lower() not in ("0", "false", "no")
         self.backlog = Backlog()  # pages listed by sitemaps, not yet requested
+        # links and embeds yielded lately: a page's repeats of them never become requests
+        self.recent = RecentUrls()
         # child sitemaps read whole in this run that listed only articles: canonical
         # URL -> the index's <lastmod> for them (settled in the state at a clean finish)
         self.sitemaps_read: dict[str, str] = {}
@@ -120,6 +123,8 @@ class NewsSpider(scrapy.Spider):
     def closed(self, reason: str) -> None:
         """Drop what is left of the backlog (a killed crawl re-reads the sitemaps)."""
         self.backlog.close()
+        # repeats skipped before they became requests (not in dupefilter/filtered)
+        self.crawler.stats.set_value("discover/repeated_links", self.recent.repeats)
 
     def settle_sitemaps(self, spider: Any = None, reason: str = "") -> None:
         """At a clean finish, remember the child sitemaps read whole (see :meth:`skip_sitemap`).
@@ -328,16 +333,22 @@ class NewsSpider(scrapy.Spider):
         self.note_article(response, links.article_markup)
         for url in links.feeds:
             yield self.feed_request(url)
+        recent = self.recent
         if self.fetch_embeds:
             for url in links.embeds:
-                yield scrapy.Request(
-                    url, callback=self.parse_embed, priority=-10, meta={KIND_META: "embed"}
-                )
+                if not recent.seen(url):
+                    recent.add(url)
+                    yield scrapy.Request(
+                        url, callback=self.parse_embed, priority=-10, meta={KIND_META: "embed"}
+                    )
         hops = int(response.meta.get(HOPS, 0))
         if hops < self.depth:
             for url in links.links:
+                if recent.seen(url):
+                    continue
                 article = self.is_article(url)
                 if self.article_re is None or article or hops + 1 < self.depth:
+                    recent.add(url)  # only what is asked for: a deeper page may skip a link
                     kind = "article" if article else "page"
                     yield self.page_request(url, hops=hops + 1, kind=kind)
 
