@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import urldefrag, urljoin
+from functools import lru_cache
+from urllib.parse import urldefrag, urljoin, urlsplit
 
 from lxml import html as lxml_html
 
@@ -34,13 +35,45 @@ class PageLinks:
     article_markup: bool = False  # og:type=article or a JSON-LD *Article: the page says it is one
 
 
-def _add(target: list[str], seen: set[str], base: str, href: str | None) -> None:
+def _absolute(base: str, origin: str | None, href: str) -> str:
+    """``href`` resolved against ``base``, without its fragment.
+
+    An href that is absolute or starts at the root (``/path``) resolves the
+    same on every page of a site: only the base's scheme and host take part.
+    Those, the bulk of a news page's links, are resolved once per site
+    (``origin``: the base's ``scheme://host/``) and looked up after.
+    """
+    if origin is not None and (
+        (href[:1] == "/" and href[1:2] not in ("/", "\\")) or href.startswith(("http://", "https://"))
+    ):
+        return _resolved(origin, href)
+    return urldefrag(urljoin(base, href))[0]
+
+
+@lru_cache(maxsize=16384)
+def _resolved(origin: str, href: str) -> str:
+    return urldefrag(urljoin(origin, href))[0]
+
+
+def _origin(base: str) -> str | None:
+    """``scheme://host/`` of an http(s) base URL; None for any other."""
+    try:
+        parts = urlsplit(base)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}/"
+
+
+def _add(target: list[str], seen: set[str], base: str, origin: str | None,
+         href: str | None) -> None:
     if not href:
         return
     href = href.strip()
     if not href or href.lower().startswith(SKIP_SCHEMES):
         return
-    url = urldefrag(urljoin(base, href))[0]
+    url = _absolute(base, origin, href)
     if url.startswith(("http://", "https://")) and url not in seen:
         seen.add(url)
         target.append(url)
@@ -60,6 +93,7 @@ def extract_links(
         if el.get("href"):
             base = urljoin(base_url, el.get("href"))
             break
+    origin = _origin(base)
     seen_links: set[str] = set()
     seen_embeds: set[str] = set()
     seen_feeds: set[str] = set()
@@ -79,21 +113,21 @@ def extract_links(
                 out.article_markup = True
             continue
         if tag in ("a", "area"):
-            _add(out.links, seen_links, base, el.get("href"))
+            _add(out.links, seen_links, base, origin, el.get("href"))
         elif tag == "link":
             rel = (el.get("rel") or "").lower().split()
             if "canonical" in rel and out.canonical is None:
                 out.canonical = el.get("href")
             elif "alternate" in rel and (el.get("type") or "").lower() in FEED_TYPES:
-                _add(out.feeds, seen_feeds, base, el.get("href"))
+                _add(out.feeds, seen_feeds, base, origin, el.get("href"))
             elif {"stylesheet", "icon", "shortcut", "preload", "apple-touch-icon"} & set(rel):
-                _add(out.embeds, seen_embeds, base, el.get("href"))
+                _add(out.embeds, seen_embeds, base, origin, el.get("href"))
         elif tag == "iframe":
-            _add(out.links, seen_links, base, el.get("src"))
+            _add(out.links, seen_links, base, origin, el.get("src"))
         else:
-            _add(out.embeds, seen_embeds, base, el.get("src"))
+            _add(out.embeds, seen_embeds, base, origin, el.get("src"))
             srcset = el.get("srcset")
             if srcset:
                 for part in srcset.split(","):
-                    _add(out.embeds, seen_embeds, base, part.strip().split(" ")[0])
+                    _add(out.embeds, seen_embeds, base, origin, part.strip().split(" ")[0])
     return out
