@@ -50,7 +50,7 @@ def _absolute(base: str, origin: str | None, href: str) -> str:
     return urldefrag(urljoin(base, href))[0]
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=4096)  # ~1.6 MB; a site's navigation stays in it
 def _resolved(origin: str, href: str) -> str:
     return urldefrag(urljoin(origin, href))[0]
 
