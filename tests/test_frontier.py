@@ -272,3 +272,34 @@ def test_workers_starting_in_one_second_into_one_folder_each_get_their_own_run(
     ids = sorted(queue.get(timeout=5) for _ in procs)
     assert len(set(ids)) == 4
     assert sorted(p.stem for p in (tmp_path / "reports").glob("*.json")) == ids
+
+
+def test_a_worker_whose_reactor_stands_keeps_its_leases_and_a_hung_one_gives_them_back(
+        redis_url: str) -> None:
+    """Leases are renewed from a thread: a crawl busy for longer than its lease does
+    not lose its pages to other workers, but one that hangs for good lets them go."""
+    from newsarchive.fetch.frontier import LeaseKeeper
+
+    client = redis.Redis.from_url(redis_url)
+    keys = FrontierKeys("keeper")
+    busy = Frontier(client, keys, "busy", lease_seconds=1.5)
+    other = Frontier(client, keys, "other", lease_seconds=30)
+    busy.begin()
+    client.zadd(keys.requests, {b"page": 0})
+    assert busy.pop() is not None
+    keeper = LeaseKeeper(busy, hung_after=6.0)
+    keeper.start()
+    try:
+        time.sleep(4.5)  # three leases long, and nothing calls keeper.alive(): a standing reactor
+        assert other.requeue_expired() == 0, "a live worker's lease expired"
+        deadline = time.monotonic() + 30
+        while True:  # past hung_after the keeper stops renewing (either may requeue it)
+            other.requeue_expired()
+            got = other.pop()
+            if got is not None:
+                break
+            assert time.monotonic() < deadline, "a hung worker kept its lease"
+            time.sleep(0.2)
+        assert got[1:] == (b"page", True)
+    finally:
+        keeper.stop()

@@ -8,7 +8,8 @@ archive needs and scrapy-redis does not do:
 * **leases**: a popped request is not just removed: :data:`POP` moves it, in
   one Lua script, into ``leases`` (a sorted set scored by expiry, Redis's own
   clock) with its data in ``leased``. The worker renews the expiry of what it
-  holds every ``FRONTIER_LEASE / 3`` seconds and acknowledges a request once
+  holds every ``FRONTIER_LEASE / 3`` seconds, from a thread of its own
+  (:class:`LeaseKeeper`: a reactor that stands still a while keeps them), and acknowledges a request once
   Scrapy is done with it (:class:`Acker`): after its WARC record is written
   when it got a response (the record's ticket), at once when it failed or was
   dropped, and when a redirect or retry derived from it is queued. Any worker
@@ -68,6 +69,9 @@ PENDING_KEPT = 0.5  # seconds a "the run has requests left" answer is kept (Fron
 # Fewer requests queued than this after a pop: the scheduler tells the spider to feed
 # its sitemap backlog (see FrontierScheduler.next_request).
 LOW_WATER = 64
+# Seconds (at least; 3 leases if longer) the reactor may stand still while the lease
+# thread still renews its leases (LeaseKeeper): past that the worker is taken as hung.
+HUNG_AFTER = 120.0
 KNOWN_MAX = 200_000  # fingerprints a worker keeps of the run's dupefilter (KnownDupeFilter)
 
 
@@ -345,6 +349,62 @@ class Acker:
                 logger.warning("frontier: cannot acknowledge lease %s: %s", lease, exc)
 
 
+class LeaseKeeper:
+    """Renews this worker's leases from a thread, every third of the lease.
+
+    On the reactor (a ``LoopingCall``, as it was) a reactor that stood still
+    for two thirds of the lease -- a long callback, or an event loop starved
+    on a busy machine -- let a live worker's leases expire, and its pages in
+    flight were fetched again by another worker. This thread renews while the
+    reactor stands, but only while the reactor was seen alive
+    (:meth:`alive`, from a reactor timer) within ``hung_after`` seconds: a
+    reactor that hangs for good gives its pages back to the other workers.
+    Each round also puts dead workers' expired leases back and beats the heart.
+    """
+
+    def __init__(self, frontier: Frontier, hung_after: float) -> None:
+        self.frontier = frontier
+        self.interval = max(1.0, frontier.lease_seconds / 3)
+        self.hung_after = hung_after
+        self._seen = time.monotonic()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="frontier-leases", daemon=True)
+
+    def start(self) -> None:
+        """Renew now, then every :attr:`interval` seconds until :meth:`stop`."""
+        self._thread.start()
+
+    def alive(self) -> None:
+        """The reactor ran a timer just now."""
+        self._seen = time.monotonic()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop renewing (before the leases are given back)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            self.tick()
+            if self._stop.wait(self.interval):
+                return
+
+    def tick(self) -> None:
+        """Renew (unless the reactor hung), requeue the dead's leases, beat the heart."""
+        try:
+            stood = time.monotonic() - self._seen
+            if stood < self.hung_after:
+                self.frontier.renew()
+            else:
+                logger.warning("frontier: the crawl has not run for %.0f s; its leases are "
+                               "left to expire", stood)
+            self.frontier.requeue_expired()
+            self.frontier.heartbeat()
+        except Exception as exc:
+            logger.warning("frontier: %s", exc)
+
+
 class LeasedQueue(PriorityQueue):
     """scrapy-redis's priority queue, popping into leases (see the module docstring)."""
 
@@ -424,31 +484,25 @@ class FrontierScheduler(Scheduler):
                     "new run" if started else "joined the run", self.frontier.worker,
                     len(self.queue))
         self.crawler.stats.set_value("frontier/new_run", started)
-        self._loop = task.LoopingCall(self._tick)
-        self._loop.start(max(1.0, self.frontier.lease_seconds / 3), now=True)
+        self.keeper = LeaseKeeper(self.frontier, hung_after=max(HUNG_AFTER,
+                                                                3 * self.frontier.lease_seconds))
+        self.keeper.start()
         # Scrapy asks an empty scheduler again only every 5 s (its heartbeat); the
         # queue is shared and other workers add to it, so ask more often.
         self._poll = task.LoopingCall(self._wake)
         self._poll.start(0.25, now=False)
 
     def _wake(self) -> None:
+        self.keeper.alive()
         slot = getattr(self.crawler.engine, "_slot", None)
         if slot is not None:
             slot.nextcall.schedule()
 
-    def _tick(self) -> None:
-        try:
-            self.frontier.renew()
-            self.frontier.requeue_expired()
-            self.frontier.heartbeat()
-        except Exception as exc:
-            logger.warning("frontier: %s", exc)
-
     def close(self, reason: str) -> None:
         """Ack what was written, give back the rest, end the run if it is over."""
-        for loop in (self._loop, self._poll):
-            with contextlib.suppress(Exception):
-                loop.stop()
+        with contextlib.suppress(Exception):
+            self._poll.stop()
+        self.keeper.stop()
         self.acker.close()
         released = self.frontier.release()
         if released:
