@@ -9,10 +9,11 @@ archive needs and scrapy-redis does not do:
   one Lua script, into ``leases`` (a sorted set scored by expiry, Redis's own
   clock) with its data in ``leased``. The worker renews the expiry of what it
   holds every ``FRONTIER_LEASE / 3`` seconds, from a thread of its own
-  (:class:`LeaseKeeper`: a reactor that stands still a while keeps them), and acknowledges a request once
-  Scrapy is done with it (:class:`Acker`): after its WARC record is written
-  when it got a response (the record's ticket), at once when it failed or was
-  dropped, and when a redirect or retry derived from it is queued. Any worker
+  (:class:`LeaseKeeper`: a reactor that stands still a while keeps them), and
+  acknowledges a request once Scrapy is done with it (:class:`Acker`): after
+  its WARC record is written when it got a response (the record's ticket), at
+  once when it failed or was dropped, and when a redirect or retry derived
+  from it is queued. Any worker
   puts expired leases (a killed worker's) back on the queue
   (:data:`REQUEUE`), marked so the per-run duplicate check lets them through.
   A kill between a record's flush and its acknowledgement (microseconds)

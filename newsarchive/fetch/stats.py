@@ -1,6 +1,6 @@
 """The crawl's stats collector: Scrapy's own, read without its deprecation shim.
 
-Scrapy (2.13 and later) gives :class:`~scrapy.statscollectors.StatsCollector`
+Scrapy (2.19, the version pinned) gives :class:`~scrapy.statscollectors.StatsCollector`
 a ``__getattribute__`` that, on every attribute read, first looks for a
 cached wrapper that warns callers still passing ``spider=``; each read of
 ``_stats`` inside ``inc_value`` raises and catches an ``AttributeError`` on
