@@ -13,9 +13,9 @@ archive needs and scrapy-redis does not do:
   acknowledges a request once Scrapy is done with it (:class:`Acker`): after
   its WARC record is written when it got a response (the record's ticket), at
   once when it failed or was dropped, and when a redirect or retry derived
-  from it is queued. Any worker
-  puts expired leases (a killed worker's) back on the queue
-  (:data:`REQUEUE`), marked so the per-run duplicate check lets them through.
+  from it is queued. Any worker puts expired leases (a killed worker's) back
+  on the queue (:data:`REQUEUE`), marked so the per-run duplicate check lets
+  them through.
   A kill between a record's flush and its acknowledgement (microseconds)
   would fetch that one page again: the lease is what makes "at least once"
   exact, the crawl state what keeps it "once".
