@@ -45,10 +45,12 @@ usage: .venv/bin/python benchmarks/render.py [--pages 1000] [--concurrency 1,2,4
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.server
 import json
 import multiprocessing
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -263,7 +265,14 @@ def measure(cmd: list[str], cwd: Path, shared: tuple[Any, Any, Any], pages: int)
 
     thread = threading.Thread(target=sample, daemon=True)
     thread.start()
-    _, err = proc.communicate()
+    try:
+        _, err = proc.communicate()
+    except BaseException:  # Ctrl-C or SIGTERM: leave no browser, driver or crawl behind
+        for pid in (*procs.descendants(proc.pid), proc.pid):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        proc.wait()
+        raise
     thread.join()
     if proc.returncode != 0:
         raise SystemExit(f"{cmd[:4]} failed:\n{err.decode()[-3000:]}")
@@ -301,6 +310,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=1,
                         help="rounds per concurrency, alternating which side runs first; the median ratio")
     args = parser.parse_args()
+    # SIGTERM as Ctrl-C: measure() then kills the side it was running.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     shared = (multiprocessing.Value("l", 0), multiprocessing.Value("d", 0.0), multiprocessing.Value("d", 0.0))
     ports: multiprocessing.Queue[int] = multiprocessing.Queue()
     server = multiprocessing.Process(target=serve, args=(ports, *shared), daemon=True)
