@@ -278,7 +278,7 @@ def test_a_worker_whose_reactor_stands_keeps_its_leases_and_a_hung_one_gives_the
         redis_url: str) -> None:
     """Leases are renewed from a thread: a crawl busy for longer than its lease does
     not lose its pages to other workers, but one that hangs for good lets them go."""
-    from newsarchive.fetch.frontier import LeaseKeeper
+    from newsarchive.fetch.leases import LeaseKeeper
 
     client = redis.Redis.from_url(redis_url)
     keys = FrontierKeys("keeper")
