@@ -18,8 +18,8 @@ side), then, for 1, 2 and 4 concurrent pages:
 * ``before``      (``--before DIR``) the same crawl run from another checkout of
                   newsarchive, e.g. ``git archive OLD newsarchive spiders | tar -x -C DIR``.
 * ``bare-nocache`` (``--bare-nocache``) bare Playwright with the HTTP cache off, as
-                  newsarchive's tabs (so each page's stylesheet and script are fetched,
-                  and archived, again): the share of the gap that policy costs. Reference.
+                  newsarchive's tabs had it until 2026-12-01 (each page fetched its
+                  stylesheet and script again): what that policy cost. Reference.
 * ``bare-sel``    (``--selector``) bare Playwright waiting for the story element
                   instead: site-specific knowledge a generic crawler does not have,
                   shown for reference only.
@@ -300,9 +300,9 @@ def main() -> int:
     parser.add_argument("--concurrency", default="1,2,4")
     parser.add_argument("--before", type=Path, help="also crawl with the newsarchive checked out in DIR")
     parser.add_argument("--bare-nocache", action="store_true",
-                        help="also run bare Playwright with the HTTP cache off, as newsarchive's "
-                        "tabs have it (each page fetches its stylesheet and scripts again, so each "
-                        "is archived with it): what that policy costs (reference)")
+                        help="also run bare Playwright with the HTTP cache off (each page fetches "
+                        "its stylesheet and scripts again), as newsarchive's tabs had it until "
+                        "2026-12-01: what that policy cost (reference)")
     parser.add_argument("--selector", action="store_true",
                         help="also run bare Playwright waiting for the story element (reference)")
     parser.add_argument("--profile", type=Path, help="write cProfile output of each crawl to DIR "

@@ -9,7 +9,7 @@ next page, the reactor's lateness) or to every phase being slower (CPU).
 On ``render.py``'s pages, for each side asked for, one run of N pages at C tabs:
 
 * ``bare``        ``render.py``'s bare Playwright (cache on), with marks added;
-* ``bare-nocache`` the same with the HTTP cache off, as newsarchive's tabs;
+* ``bare-nocache`` the same with the HTTP cache off, as newsarchive's tabs had it until 2026-12-01;
 * ``newsarchive`` the crawl, in this process, with marks put on the render
   handler, the tab pool and the tab's recorder (wrappers; nothing else changes).
 

@@ -1,70 +1,250 @@
-"""The browser cache stays off in rendered tabs: every page fetches, and the
-archive holds, its own copy of what it loads, even what the server says may be
-cached for ten minutes (real Chromium, a real server on loopback)."""
+"""The browser cache is on in rendered tabs, and the archive still holds only
+what came off the network: a cache hit is not archived a second time, a
+revalidation is a server-not-modified revisit or nothing new, never a fetch
+that did not happen (real Chromium, a real server on loopback)."""
 
 from __future__ import annotations
 
 import asyncio
+import http.server
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from newsarchive.digests import sha1_digest
 from newsarchive.fetch.exchange import Exchange
+from newsarchive.fetch.render import recorder
 from newsarchive.fetch.render.config import RenderConfig
-from newsarchive.fetch.render.page import render
+from newsarchive.fetch.render.page import RenderedPage, render
 from newsarchive.fetch.render.pool import BrowserPool
-from tests.plugins.render import Page, serve_pages
+from newsarchive.fetch.render.recorder import FROM_CACHE_HEADER, CacheRule
+from tests.plugins.render import leftover, run_tagged, serve_handler
+from tests.plugins.warcs import read_records
 
 CSS = b"body { color: #123456 }"
 SCRIPT = b"document.title = 'ran';"
+ETAG = '"v1"'
+PAGES = 4  # article pages the crawl test's index links to
 
 
-def _page(path: str) -> Page:
-    if path == "/site.css":
-        return CSS, "text/css"
-    if path == "/app.js":
-        return SCRIPT, "application/javascript"
-    if path.startswith("/p/"):
-        return (b'<html><head><link rel="icon" href="data:,"><link rel="stylesheet" href="/site.css">'
-                b'<script src="/app.js"></script></head><body><p>story</p></body></html>'), "text/html"
-    return b"", "text/plain"
+def _page(n: str) -> bytes:
+    return (b'<html><head><link rel="icon" href="data:,"><link rel="stylesheet" href="/site.css">'
+            b'<script src="/app.js"></script></head><body><p>story ' + n.encode() + b"</p></body></html>")
 
 
 @pytest.fixture
-def site() -> Iterator[tuple[str, list[str]]]:
-    """Pages ``/p/N.html`` sharing a stylesheet and a script, all cacheable for 600 s."""
-    with serve_pages(_page, {"Cache-Control": "max-age=600"}) as served:
-        yield served
+def site() -> Iterator[tuple[str, list[tuple[str, int]]]]:
+    """Pages ``/p/N.html``; ``/site.css`` fresh for 600 s; ``/app.js`` revalidated on every use (ETag).
+
+    Yields the base URL and the log of (path, status sent) the server answered.
+    """
+    log: list[tuple[str, int]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802
+            headers: dict[str, str] = {}
+            if self.path == "/site.css":
+                body, ctype, headers = CSS, "text/css", {"Cache-Control": "max-age=600"}
+            elif self.path == "/app.js":
+                body, ctype = SCRIPT, "application/javascript"
+                headers = {"Cache-Control": "no-cache", "ETag": ETAG}
+                if self.headers.get("If-None-Match") == ETAG:
+                    log.append((self.path, 304))
+                    self.send_response(304)
+                    self.send_header("ETag", ETAG)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+            elif self.path.startswith("/p/"):
+                body, ctype = _page(self.path), "text/html"
+            elif self.path == "/":
+                body = b"<html><body>" + b"".join(
+                    b'<a href="/p/%d.html">story %d</a>' % (n, n) for n in range(PAGES)) + b"</body></html>"
+                ctype = "text/html"
+            else:
+                body, ctype = b"", "text/plain"
+            log.append((self.path, 200 if body else 404))
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+
+    with serve_handler(Handler) as url:
+        yield url, log
 
 
-async def render_in_one_tab(urls: list[str]) -> list[Exchange]:
-    archived: list[Exchange] = []
-
+def _sink(archived: list[Exchange]):  # type: ignore[no-untyped-def]
     def sink(exchange: Exchange) -> Exchange:  # what the sink returns is the page's document
         archived.append(exchange)
         return exchange
+    return sink
 
-    config = RenderConfig(mode="always", max_pages=1)
-    pool = BrowserPool(config)
-    try:
-        for url in urls:
-            async with pool.tab() as lease:
-                page = await render(lease.recorder, url, sink=sink, idle_ms=config.idle_ms,
-                                    timeout=config.timeout)
-                assert page.document is not None and page.document.url == url  # the document's own record
-    finally:
-        await pool.close()
-    return archived
+
+async def _render(pool: BrowserPool, config: RenderConfig, url: str, archived: list[Exchange],
+                  *, hold: bool = False) -> RenderedPage:
+    async with pool.tab() as lease:
+        page = await render(lease.recorder, url, sink=_sink(archived), idle_ms=config.idle_ms,
+                            timeout=config.timeout)
+        assert page.document is not None and page.document.url == url  # the document's own record
+        return page
+
+
+def _served(log: list[tuple[str, int]], path: str) -> list[int]:
+    return [status for p, status in log if p == path]
 
 
 @pytest.mark.slow  # Chromium
-def test_each_page_fetches_and_archives_its_own_cacheable_resources(site: tuple[str, list[str]]) -> None:
+def test_one_tab_archives_what_the_server_sent_and_no_cache_hit(site: tuple[str, list[tuple[str, int]]]) -> None:
     base, log = site
-    pages = 3
-    archived = asyncio.run(render_in_one_tab([f"{base}/p/{n}.html" for n in range(pages)]))
-    # The server was asked each time: nothing came from the browser's cache...
-    assert log.count("/site.css") == pages and log.count("/app.js") == pages
-    # ...and each fetch is in the archive, as the server sent it.
+    config = RenderConfig(mode="always", max_pages=1)
+    archived: list[Exchange] = []
+
+    async def run() -> list[RenderedPage]:
+        pool = BrowserPool(config)
+        try:
+            return [await _render(pool, config, f"{base}/p/{n}.html", archived) for n in range(3)]
+        finally:
+            await pool.close()
+
+    pages = asyncio.run(run())
+    # The stylesheet came off the network once, and is archived once, as sent.
+    assert _served(log, "/site.css") == [200]
     css = [e for e in archived if e.url == f"{base}/site.css"]
-    assert len(css) == pages and all(e.status == 200 and e.body == CSS for e in css)
-    assert [e.body for e in archived if e.url == f"{base}/app.js"] == [SCRIPT] * pages
+    assert [(e.status, e.body) for e in css] == [(200, CSS)]
+    assert FROM_CACHE_HEADER not in css[0].warc_headers
+    # The later pages used the cached copy: counted, not archived again.
+    assert [p.cached for p in pages][1:] == [1, 1]
+    # The script was revalidated on each later page: each 304 is archived as the
+    # 304 it was, pointing at the digest of the copy the browser kept.
+    script = [e for e in archived if e.url == f"{base}/app.js"]
+    assert _served(log, "/app.js") == [200, 304, 304]
+    assert [(e.status, e.body) for e in script] == [(200, SCRIPT), (304, b""), (304, b"")]
+    assert [e.not_modified_digest for e in script[1:]] == [sha1_digest(SCRIPT)] * 2
+    assert all(any(n.lower() == b"if-none-match" for n, _ in e.request_headers) for e in script[1:])
+    # Every document is its own fetch, and every page ran its script.
+    assert [e.url for e in archived if "/p/" in e.url] == [f"{base}/p/{n}.html" for n in range(3)]
+    assert all("story" in p.dom for p in pages)
+
+
+@pytest.mark.slow  # Chromium
+def test_a_second_tab_of_the_context_adds_no_copy_of_what_its_cache_holds(
+    site: tuple[str, list[tuple[str, int]]],
+) -> None:
+    """Two tabs (two renderers) share the context's HTTP cache: the network stack's own
+    revalidation shows as a 200 to a conditional request, and is not archived as a fetch."""
+    base, log = site
+    config = RenderConfig(mode="always", max_pages=2)
+    archived: list[Exchange] = []
+
+    async def run() -> None:
+        pool = BrowserPool(config)
+        try:
+            async with pool.tab() as first, pool.tab() as second:
+                assert first.page is not second.page
+                for n, lease in enumerate((first, second)):
+                    page = await render(lease.recorder, f"{base}/p/{n}.html", sink=_sink(archived),
+                                        idle_ms=config.idle_ms, timeout=config.timeout)
+                    assert page.document is not None
+        finally:
+            await pool.close()
+
+    asyncio.run(run())
+    assert _served(log, "/site.css") == [200]
+    assert [e.body for e in archived if e.url == f"{base}/site.css"] == [CSS]
+    # app.js: fetched, then revalidated (304 on the wire). The archive holds the one
+    # full copy, plus at most the 304 itself -- never a second "200" the server did not send.
+    assert _served(log, "/app.js") == [200, 304]
+    script = [e for e in archived if e.url == f"{base}/app.js"]
+    assert script[0].status == 200 and script[0].body == SCRIPT
+    assert [(e.status, e.body, e.not_modified_digest) for e in script[1:]] in (
+        [], [(304, b"", sha1_digest(SCRIPT))])
+
+
+def _sent(*names: str) -> list[tuple[bytes, bytes]]:
+    return [(n.encode(), b"x") for n in ("Accept", *names)]
+
+
+def test_cache_rule() -> None:
+    earlier = Exchange(url="u", method="GET", request_headers=[], status=200, response_headers=[],
+                       body=SCRIPT, fetched_at=None)  # type: ignore[arg-type]
+    # No Host: the network stack sent nothing. Kept out when the context archived the URL...
+    hit = CacheRule(_sent(), 200, earlier)
+    assert hit.bodiless and hit.keeps_earlier(b"")
+    # ...archived from the cache, and marked, when it did not.
+    unseen = CacheRule(_sent(), 200, None)
+    assert unseen.from_cache == "hit" and not unseen.bodiless and not unseen.keeps_earlier(CSS)
+    # On the wire (Host, or HTTP/2's :authority): archived.
+    fetched = CacheRule(_sent(":authority"), 200, earlier)
+    assert fetched.from_cache is None and not fetched.keeps_earlier(SCRIPT)
+    # A 304: no body read, the earlier capture's digest for the revisit.
+    revalidated = CacheRule(_sent("Host", "If-None-Match"), 304, earlier)
+    assert revalidated.bodiless and revalidated.earlier_digest == sha1_digest(SCRIPT)
+    assert not revalidated.keeps_earlier(b"")
+    # A conditional request answered 200: the same payload is the cached copy, a new one is new.
+    conditional = CacheRule(_sent("Host", "If-Modified-Since"), 200, earlier)
+    assert conditional.keeps_earlier(SCRIPT) and not conditional.keeps_earlier(CSS)
+    assert conditional.from_cache is None
+    # ...and with no capture to compare, it is archived from the cache, marked.
+    assert CacheRule(_sent("Host", "If-None-Match"), 200, None).from_cache == "revalidated"
+
+
+def test_a_context_remembers_a_bounded_number_of_captures(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(recorder, "REMEMBERED", 3)
+    archived: dict[str, object] = {}
+    for url in "abc":
+        recorder.remember(archived, url, url.upper())
+    recorder.remember(archived, "a", "A2")  # used again: the most recent
+    recorder.remember(archived, "d", "D")  # one too many: the least recently used goes
+    assert archived == {"c": "C", "a": "A2", "d": "D"}
+
+
+@pytest.mark.slow  # Chromium
+def test_a_rendered_crawl_archives_each_revalidation_as_a_server_not_modified_revisit(
+    site: tuple[str, list[tuple[str, int]]], tmp_path: Path,
+) -> None:
+    base, log = site
+    result, tag = run_tagged(
+        [sys.executable, "-m", "newsarchive", "crawl", base + "/", "--out", str(tmp_path),
+         "--render", "always", "--no-sidecars", "--json", "--quiet", "-s", "RENDER_MAX_PAGES=1"],
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert leftover(tag) == []
+    records: dict[str, list[tuple[str, dict[str, str]]]] = {}
+    for path in sorted((tmp_path / "warc").glob("*.warc.gz")):
+        with open(path, "rb") as f:
+            for rec in read_records(f):
+                if rec.rec_type in ("response", "revisit"):
+                    records.setdefault(rec.rec_headers.get_header("WARC-Target-URI"), []).append(
+                        (rec.rec_type, dict(rec.rec_headers.headers)))
+    assert len([p for p, _ in log if p.startswith("/p/")]) == PAGES  # every page rendered
+    # Only what came off the network: as many records of each URL as answers the server
+    # sent for it (the stylesheet's cache hits add none).
+    paths = {path for path, _ in log if path.startswith(("/p/", "/site.css", "/app.js"))}
+    assert {path: len(records[base + path]) for path in paths} == {
+        path: len(_served(log, path)) for path in paths}
+    assert _served(log, "/site.css").count(200) < PAGES
+    # Each 304 to the browser's revalidation of the script is a server-not-modified
+    # revisit of the script's first capture (the spider's own fetch of the page's
+    # requisites adds 200s, archived as identical-payload revisits).
+    assert _served(log, "/app.js").count(304) >= PAGES - 1
+    script = records[f"{base}/app.js"]
+    first = script[0][1]
+    assert script[0][0] == "response"
+    not_modified = [head for _, head in script
+                    if head.get("WARC-Profile", "").endswith("/revisit/server-not-modified")]
+    assert len(not_modified) == _served(log, "/app.js").count(304)
+    for head in not_modified:
+        assert head["WARC-Refers-To-Target-URI"] == f"{base}/app.js"
+        assert head["WARC-Refers-To"] == first["WARC-Record-ID"]
+        assert head["WARC-Payload-Digest"] == first["WARC-Payload-Digest"]

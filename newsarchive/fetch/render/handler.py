@@ -17,7 +17,9 @@ measures it against bare Playwright.
 
 What a rendered request leaves behind:
 - a ``response``/``request`` pair for every response the browser received
-  (document, scripts, styles, images, fonts, XHR), through the WARC service;
+  off the network (document, scripts, styles, images, fonts, XHR), through
+  the WARC service; what the browser's cache answered is not archived again
+  (:mod:`.recorder`);
 - the rendered DOM as a ``resource`` record (``urn:dom:URL``, ``text/html``,
   ``WARC-Concurrent-To`` the document's response), and with
   ``RENDER_SCREENSHOT`` a full-page PNG (``urn:newsarchive:screenshot:URL``);
@@ -40,7 +42,7 @@ from newsarchive.fetch import egress_browser
 from newsarchive.fetch.body import KeepingDownloadHandler
 from newsarchive.fetch.exchange import Exchange
 from newsarchive.fetch.render.config import RenderConfig
-from newsarchive.fetch.render.recorder import UNREAD
+from newsarchive.fetch.render.recorder import FROM_CACHE_HEADER, UNREAD
 from newsarchive.wiring import wiring_of
 
 if TYPE_CHECKING:
@@ -85,6 +87,8 @@ class RenderDownloadHandler(KeepingDownloadHandler):
     def _sink(self, exchange: Exchange) -> Any:
         service = self.wiring.capture
         self.crawler.stats.inc_value("render/responses")
+        if FROM_CACHE_HEADER in exchange.warc_headers:  # seen in the browser's cache, not on the wire
+            self.crawler.stats.inc_value("render/from_cache")
         cap = self._default_maxsize
         if cap and len(exchange.body) > cap:  # as the plain path does (newsarchive.fetch.body)
             exchange.body = exchange.body[:cap]
@@ -154,6 +158,8 @@ class RenderDownloadHandler(KeepingDownloadHandler):
         # while Python parses and archives (one tab: ~5% of the rate).
         await asyncio.sleep(0)
         self.crawler.stats.inc_value("render/pages")
+        if page.cached:
+            self.crawler.stats.inc_value("render/cache_hits", page.cached)
         # Chromium reports a request refused by Network.setBlockedURLs as failed by "inspector".
         self.crawler.stats.inc_value("render/blocked", sum(
             1 for why in page.failed.values() if why in BLOCKED_FAILURES

@@ -35,6 +35,7 @@ class RenderedPage:
     requested: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     settled: bool = True
+    cached: int = 0  # answers from the browser's cache whose capture the archive already holds
 
 
 async def render(
@@ -81,4 +82,5 @@ async def render(
         requested=recorder.requested,
         failed=recorder.failed,
         settled=settled,
+        cached=recorder.cached,
     )

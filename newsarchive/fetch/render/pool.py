@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 WATCH_INTERVAL = 0.5  # seconds between two looks at the renderers' memory
-# Buffer nothing for our second CDP session (see BrowserPool._new_tab).
+# Buffer nothing for the tab's blocking CDP session (see BrowserPool._new_tab).
 NETWORK_ENABLE = {"maxTotalBufferSize": 0, "maxResourceBufferSize": 0, "maxPostDataSize": 0}
 TREE_EVERY = 4  # looks between two searches for new renderers (a search reads all of /proc)
 
@@ -69,6 +69,8 @@ class _Slot:
     active: int = 0
     pages: int = 0
     retiring: bool = False
+    #: URL -> its latest capture in this context (whose HTTP cache the tabs share)
+    archived: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -154,7 +156,7 @@ class BrowserPool:
             try:
                 if slot.context is None:
                     slot.context = await self._new_context()
-                tab = slot.idle.pop() if slot.idle else await self._new_tab(slot.context)
+                tab = slot.idle.pop() if slot.idle else await self._new_tab(slot)
             except BaseException:
                 slot.active -= 1
                 self._active -= 1
@@ -251,31 +253,20 @@ class BrowserPool:
         self._inc("contexts")
         return context
 
-    async def _new_tab(self, context: BrowserContext) -> _Tab:
-        page = await context.new_page()
-        session = await context.new_cdp_session(page)
-        # Enabled only for Network.setCacheDisabled below, which has no effect
-        # on a session whose Network domain is off (tried: the page's stylesheet
-        # then comes from the cache on every page after the first). Bodies are
-        # read through Playwright's own session, so this one keeps no copy of
-        # them, nor of POST bodies in its events (Chromium buffers response
-        # bodies per enabled session, up to maxTotalBufferSize).
-        await session.send("Network.enable", NETWORK_ENABLE)
-        # No HTTP cache: the archive holds what the server sent for each page.
-        # A cached answer is not a fetch, and the browser's revalidation of it
-        # comes back "304 Not Modified" with no body. With the cache on,
-        # Playwright hands over a memory-cache hit as an ordinary 200 with
-        # timings (only a CDP session's Network.requestServedFromCache tells),
-        # so it would be archived as a fetch that never happened. Kept off:
-        # bare Playwright's CPU per page grows by 0-6% with it off
-        # (benchmarks/README.md, 2026-11-30); most of the gap to bare
-        # Playwright is the crawl's Python side.
-        await session.send("Network.setCacheDisabled", {"cacheDisabled": True})
+    async def _new_tab(self, slot: _Slot) -> _Tab:
+        assert slot.context is not None
+        page = await slot.context.new_page()
+        # The HTTP cache stays on (a page does not fetch again what the one
+        # before it fetched); the recorder archives only what came off the
+        # network, knowing what this context archived (recorder.CacheRule).
         if self.config.block_hosts:
             # Blocking inside Chromium (CDP) rather than page.route(): Playwright's
-            # routing sends every request through Python.
+            # routing sends every request through Python. The session's Network
+            # domain must be on; it buffers no bodies (NETWORK_ENABLE).
+            session = await slot.context.new_cdp_session(page)
+            await session.send("Network.enable", NETWORK_ENABLE)
             await session.send("Network.setBlockedURLs", {"urls": block_patterns(self.config)})
-        recorder = PageRecorder(page)
+        recorder = PageRecorder(page, slot.archived)
         recorder.attach()
         self._inc("tabs")
         return _Tab(page, recorder)
@@ -283,6 +274,7 @@ class BrowserPool:
     async def _close_context(self, slot: _Slot) -> None:
         context, slot.context = slot.context, None
         slot.idle.clear()
+        slot.archived = {}  # the next context starts with an empty cache
         slot.pages = 0
         slot.retiring = False
         if context is not None:

@@ -22,10 +22,28 @@ announced.
 
 Not archived: requests the browser never got an answer to (blocked by
 ``RENDER_BLOCK_HOSTS``, failed, still open when the page settled), and
-``data:``/``blob:`` URLs. The browser's cache is off in every tab (see
-:mod:`.pool`): an answer from the cache, or a ``304`` to the browser's own
-revalidation, is not what the server sent for the page, and Playwright does
-not say which responses came from the cache.
+``data:``/``blob:`` URLs.
+
+The browser's HTTP cache is on, as in any browser: a page does not fetch
+again the stylesheet and scripts the page before it fetched, which is most
+of what a rendered page waits for. The archive still holds only what came
+off the network (:class:`CacheRule`):
+
+- an answer the browser took from its cache sent no request -- its raw
+  request headers, which Chromium reports only for what the network stack
+  sent, have no ``Host`` (``:authority`` in HTTP/2 and 3). It is not
+  archived when this context already archived the URL (the capture it came
+  from is in the archive); otherwise (a copy the cache got while no page was
+  being recorded) it is archived from the cache and says so in
+  ``WARC-Newsarchive-Browser-Cache: hit``;
+- a ``304`` to the browser's revalidation is archived as what it is: a
+  server-not-modified ``revisit`` of this context's capture of the URL;
+- a revalidation the network stack answered from its cache shows as a
+  ``200`` to a conditional request (Playwright drops the ``304`` status the
+  wire had). Its body is compared with this context's capture of the URL:
+  the same payload is not archived again; a new one is a new response; with
+  no capture to compare, it is archived from the cache, with the headers the
+  browser used, as ``WARC-Newsarchive-Browser-Cache: revalidated``.
 """
 
 from __future__ import annotations
@@ -36,6 +54,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from newsarchive.digests import sha1_digest
 from newsarchive.fetch.exchange import Exchange
 
 if TYPE_CHECKING:
@@ -47,9 +66,13 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DECODED_HEADER = "WARC-Newsarchive-Content-Decoded"
+FROM_CACHE_HEADER = "WARC-Newsarchive-Browser-Cache"  # "hit" or "revalidated": see the module docstring
 OMITTED_HEADER = "WARC-Newsarchive-Body-Omitted"
 UNREAD = "body unavailable"  # page.failed reason of a response whose body could not be read
 _DROPPED_WHEN_DECODED = (b"content-encoding", b"content-length")
+_SENT_ONLY = (b"host", b":authority")  # request headers only the network stack adds
+_CONDITIONAL = (b"if-none-match", b"if-modified-since")
+REMEMBERED = 4096  # URLs whose capture a context remembers for its cache hits (a Ticket each)
 
 Sink = Callable[[Exchange], Any]  # returns the writer's Ticket (or None when not archiving)
 
@@ -102,8 +125,11 @@ class PageRecorder:
     outside, they are ignored.
     """
 
-    def __init__(self, page: Page) -> None:
+    def __init__(self, page: Page, archived: dict[str, Any] | None = None) -> None:
         self.page = page
+        #: URL -> the sink's result for its latest capture in this tab's browser
+        #: context, whose HTTP cache the tab shares (see CacheRule), least recently used first
+        self.archived: dict[str, Any] = {} if archived is None else archived
         self.sink: Sink | None = None
         self.active = False
         self._reset()
@@ -113,7 +139,7 @@ class PageRecorder:
         self.tickets: dict[Request, Any] = {}
         self.requested: list[str] = []
         self.failed: dict[str, str] = {}
-        self.cached = 0
+        self.cached = 0  # answers from the browser's cache not archived again
         self._started: dict[Request, datetime] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake: asyncio.Future[None] | None = None
@@ -199,29 +225,45 @@ class PageRecorder:
             if response.from_service_worker:  # blocked per context; never the server's answer
                 self.cached += 1
                 return
-            redirect = 300 <= response.status < 400
-            body_call = _no_body() if redirect else response.body()
-            body, resp_headers, req_headers = await asyncio.gather(
-                body_call, response.headers_array(), request.headers_array()
+            resp_headers, req_headers = await asyncio.gather(
+                response.headers_array(), request.headers_array()
             )
-            headers, decoded = stored_headers(_pairs(resp_headers))
+            sent = _pairs(req_headers)
+            url, status = request.url, response.status
+            rule = CacheRule(sent, status, self.archived.get(url))
+            body = b"" if rule.bodiless else await response.body()
+            if rule.keeps_earlier(body):
+                self.cached += 1
+                self.tickets[request] = remember(self.archived, url, rule.earlier)  # for a document's DOM
+                return
+            warc_headers: dict[str, str] = {}
+            if rule.from_cache:
+                # What the browser used, not what the wire carried (unseen):
+                # the headers from the cache, and the record says so.
+                resp_pairs = [(k.encode("latin-1", "replace"), v.encode("latin-1", "replace"))
+                              for k, v in response.headers.items()]
+                warc_headers[FROM_CACHE_HEADER] = rule.from_cache
+            else:
+                resp_pairs = _pairs(resp_headers)
+            headers, decoded = stored_headers(resp_pairs)
             headers, omitted = fit_length(headers, body)
             exchange = Exchange(
-                url=request.url,
+                url=url,
                 method=request.method,
-                request_headers=_pairs(req_headers),
-                status=response.status,
+                request_headers=sent,
+                status=status,
                 reason=response.status_text or None,
                 response_headers=headers,
                 body=body,
                 fetched_at=self._started.pop(request, datetime.now(UTC)),
                 request_body=request.post_data_buffer or b"",
-                warc_headers={**decoded, **omitted},
+                warc_headers={**warc_headers, **decoded, **omitted},
+                not_modified_digest=rule.earlier_digest if status == 304 else None,
             )
-            if self.sink is not None:
-                self.tickets[request] = self.sink(exchange)
-            else:
-                self.tickets[request] = exchange
+            ticket = self.sink(exchange) if self.sink is not None else exchange
+            self.tickets[request] = ticket
+            if request.method == "GET" and status != 304:  # what the cache now holds
+                remember(self.archived, url, ticket)
         except Exception as exc:  # a tab closed or navigated away mid-read
             self.failed[request.url] = f"{UNREAD}: {exc}"
             logger.debug("no body for %s: %s", request.url, exc)
@@ -265,8 +307,62 @@ class PageRecorder:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
 
-async def _no_body() -> bytes:
-    return b""
+def remember(archived: dict[str, Any], url: str, ticket: Any) -> Any:
+    """Note ``ticket`` as the latest capture of ``url``; the least recently used go past
+    :data:`REMEMBERED` URLs (a hit on one of those is archived again, from the cache)."""
+    archived.pop(url, None)
+    archived[url] = ticket
+    if len(archived) > REMEMBERED:
+        del archived[next(iter(archived))]
+    return ticket
+
+
+class CacheRule:
+    """What to archive of one answer, given the browser's HTTP cache (module docstring).
+
+    ``sent`` are the request's raw headers, ``earlier`` the sink's result for
+    the URL's latest capture in the same browser context (a service ``Ticket``
+    with its ``payload_digest`` once written, or an ``Exchange`` without a
+    sink), if any.
+    """
+
+    def __init__(self, sent: list[tuple[bytes, bytes]], status: int, earlier: Any) -> None:
+        names = {name.lower() for name, _ in sent}
+        self.on_wire = any(name in names for name in _SENT_ONLY)
+        self.conditional = self.on_wire and any(name in names for name in _CONDITIONAL)
+        self.status = status
+        self.earlier = earlier
+        self.earlier_digest = _digest_of(earlier)
+        #: "hit" or "revalidated" when the record must come from the browser's cache
+        self.from_cache: str | None = None
+        if not self.on_wire:
+            self.from_cache = "hit"
+        elif self.conditional and status == 200 and self.earlier_digest is None:
+            self.from_cache = "revalidated"
+
+    @property
+    def bodiless(self) -> bool:
+        """A redirect (Chromium keeps no body), a ``304``, or a cache hit archived before."""
+        if 300 <= self.status < 400:
+            return True
+        return not self.on_wire and self.earlier is not None
+
+    def keeps_earlier(self, body: bytes) -> bool:
+        """True when the archive already holds this answer: not archived again."""
+        if not self.on_wire:
+            return self.earlier is not None
+        if self.conditional and self.status == 200 and self.earlier_digest is not None:
+            return sha1_digest(body) == self.earlier_digest
+        return False
+
+
+def _digest_of(earlier: Any) -> str | None:
+    """The payload digest of an earlier capture (None while it is not written yet)."""
+    if earlier is None:
+        return None
+    if isinstance(earlier, Exchange):
+        return sha1_digest(earlier.body)
+    return getattr(earlier, "payload_digest", None)
 
 
 def _impl(obj: Any) -> Any:
