@@ -35,6 +35,9 @@ BODY_SIZE = "na_body_size"
 BODY_CUT_FLAG = "na_body_cut"
 #: True renders the request in the browser, False never does
 RENDER = "na_render"
+#: on a rendered response: the URLs the browser loaded for the page (archived with it;
+#: the spider does not fetch them again as embeds)
+BROWSER_LOADED = "na_browser_loaded"
 
 # --- capture (newsarchive.capture.middleware) ---------------------------------------
 #: do not archive this response (the browser archived what it received itself)

@@ -45,7 +45,7 @@ from newsarchive.discover.sitemaps import iter_sitemap, sitemaps_in_robots
 from newsarchive.discover.state import CrawlState
 from newsarchive.fetch.items import PageItem
 from newsarchive.fetch.outcomes import outcome_counts
-from newsarchive.meta import HOPS
+from newsarchive.meta import BROWSER_LOADED, HOPS
 from newsarchive.meta import KIND as KIND_META
 from newsarchive.meta import LASTMOD as LASTMOD_META
 from newsarchive.meta import NEW as NEW_META
@@ -335,8 +335,9 @@ class NewsSpider(scrapy.Spider):
             yield self.feed_request(url)
         recent = self.recent
         if self.fetch_embeds:
+            loaded = response.meta.get(BROWSER_LOADED) or ()  # a rendered page's, archived with it
             for url in links.embeds:
-                if not recent.seen(url):
+                if url not in loaded and not recent.seen(url):
                     recent.add(url)
                     yield scrapy.Request(
                         url, callback=self.parse_embed, priority=-10, meta={KIND_META: "embed"}

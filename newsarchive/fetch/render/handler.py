@@ -171,6 +171,8 @@ class RenderDownloadHandler(KeepingDownloadHandler):
             self.crawler.stats.inc_value("render/bodies_unavailable", len(unread))
             logger.warning("%s: %d responses the browser received could not be read, not archived "
                            "(first: %s)", request.url, len(unread), unread[0])
+        # What the page loaded is archived already: the spider's embed pass skips it.
+        request.meta[meta.BROWSER_LOADED] = frozenset(page.requested).difference(page.failed)
         dom = page.dom.encode("utf-8")
         self._archive_dom(request, page, dom)
         return self._response(request, page, dom)
