@@ -342,7 +342,8 @@ class WarcWriterService:
 
     def _write_exchange_records(self, ex: Exchange, ticket: Ticket) -> None:
         size = ex.body_size
-        digest = ex.spool.payload_digest() if ex.spool is not None else records.sha1_digest(ex.body)
+        digest = (ex.spool.payload_digest() if ex.spool is not None
+                  else ex.payload_digest or records.sha1_digest(ex.body))
         ticket.payload_digest = digest
         # A cut body is never a revisit of a whole one, nor their original.
         dedup = self.dedup if size and "WARC-Truncated" not in ex.warc_headers else None

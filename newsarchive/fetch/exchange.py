@@ -50,6 +50,9 @@ class Exchange:
     #: a conditional request's: the payload digest of the capture its validators came from
     #: (a ``304`` answer becomes a server-not-modified revisit of that capture)
     not_modified_digest: str | None = None
+    #: the body's payload digest, when its producer took it already (the writer then
+    #: does not hash the body again); must be cleared if the body is changed
+    payload_digest: str | None = None
 
     @property
     def body_size(self) -> int:

@@ -92,6 +92,7 @@ class RenderDownloadHandler(KeepingDownloadHandler):
         cap = self._default_maxsize
         if cap and len(exchange.body) > cap:  # as the plain path does (newsarchive.fetch.body)
             exchange.body = exchange.body[:cap]
+            exchange.payload_digest = None  # the recorder's was of the whole body
             exchange.warc_headers["WARC-Truncated"] = "length"
             self.crawler.stats.inc_value("warc/truncated/length")
         return service.submit(exchange) if service is not None else None
@@ -172,7 +173,7 @@ class RenderDownloadHandler(KeepingDownloadHandler):
             logger.warning("%s: %d responses the browser received could not be read, not archived "
                            "(first: %s)", request.url, len(unread), unread[0])
         # What the page loaded is archived already: the spider's embed pass skips it.
-        request.meta[meta.BROWSER_LOADED] = frozenset(page.requested).difference(page.failed)
+        request.meta[meta.BROWSER_LOADED] = page.loaded
         dom = page.dom.encode("utf-8")
         self._archive_dom(request, page, dom)
         return self._response(request, page, dom)

@@ -36,6 +36,7 @@ class RenderedPage:
     failed: dict[str, str] = field(default_factory=dict)
     settled: bool = True
     cached: int = 0  # answers from the browser's cache whose capture the archive already holds
+    loaded: frozenset[str] = frozenset()  # URLs of what the page loaded that the archive holds
 
 
 async def render(
@@ -83,4 +84,5 @@ async def render(
         failed=recorder.failed,
         settled=settled,
         cached=recorder.cached,
+        loaded=frozenset(recorder.loaded),
     )

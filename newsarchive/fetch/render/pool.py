@@ -69,8 +69,10 @@ class _Slot:
     active: int = 0
     pages: int = 0
     retiring: bool = False
-    #: URL -> its latest capture in this context (whose HTTP cache the tabs share)
-    archived: dict[str, Any] = field(default_factory=dict)
+    #: URL -> the payload digest of its latest capture in this context (whose HTTP
+    #: cache the tabs share), and the records being made (see recorder.CacheRule)
+    archived: dict[str, str] = field(default_factory=dict)
+    pending: dict[str, asyncio.Future[None]] = field(default_factory=dict)
 
 
 @dataclass
@@ -266,7 +268,7 @@ class BrowserPool:
             session = await slot.context.new_cdp_session(page)
             await session.send("Network.enable", NETWORK_ENABLE)
             await session.send("Network.setBlockedURLs", {"urls": block_patterns(self.config)})
-        recorder = PageRecorder(page, slot.archived)
+        recorder = PageRecorder(page, slot.archived, slot.pending)
         recorder.attach()
         self._inc("tabs")
         return _Tab(page, recorder)
@@ -274,7 +276,7 @@ class BrowserPool:
     async def _close_context(self, slot: _Slot) -> None:
         context, slot.context = slot.context, None
         slot.idle.clear()
-        slot.archived = {}  # the next context starts with an empty cache
+        slot.archived, slot.pending = {}, {}  # the next context starts with an empty cache
         slot.pages = 0
         slot.retiring = False
         if context is not None:

@@ -27,23 +27,23 @@ Not archived: requests the browser never got an answer to (blocked by
 The browser's HTTP cache is on, as in any browser: a page does not fetch
 again the stylesheet and scripts the page before it fetched, which is most
 of what a rendered page waits for. The archive still holds only what came
-off the network (:class:`CacheRule`):
+off the network (:class:`CacheRule`), told apart by what Chromium reports
+only for the network stack's own traffic:
 
-- an answer the browser took from its cache sent no request -- its raw
-  request headers, which Chromium reports only for what the network stack
-  sent, have no ``Host`` (``:authority`` in HTTP/2 and 3). It is not
-  archived when this context already archived the URL (the capture it came
-  from is in the archive); otherwise (a copy the cache got while no page was
-  being recorded) it is archived from the cache and says so in
-  ``WARC-Newsarchive-Browser-Cache: hit``;
-- a ``304`` to the browser's revalidation is archived as what it is: a
-  server-not-modified ``revisit`` of this context's capture of the URL;
-- a revalidation the network stack answered from its cache shows as a
-  ``200`` to a conditional request (Playwright drops the ``304`` status the
-  wire had). Its body is compared with this context's capture of the URL:
-  the same payload is not archived again; a new one is a new response; with
-  no capture to compare, it is archived from the cache, with the headers the
-  browser used, as ``WARC-Newsarchive-Browser-Cache: revalidated``.
+- an answer the browser took from its cache sent no request: its raw request
+  headers have no ``Host`` (``:authority`` in HTTP/2 and 3). It is not
+  archived when this context archived the URL (that capture is what the
+  cache holds); otherwise -- a page's own document, or a copy the cache got
+  between two pages, while nothing was recorded -- it is archived from the
+  cache, with ``WARC-Newsarchive-Browser-Cache: hit``;
+- a ``304`` to the browser's revalidation is archived as the ``304`` it is,
+  with the digest of the copy it confirmed: the capture service writes a
+  server-not-modified ``revisit`` of that capture;
+- the network stack's own revalidation shows as a ``200`` to a conditional
+  request, with the cached body (Playwright keeps no status from the wire).
+  When no body bytes came off the wire (``Request.sizes()``), the server
+  said ``304``: archived as that ``304``, as above. Otherwise it is the
+  server's new ``200``.
 """
 
 from __future__ import annotations
@@ -72,7 +72,11 @@ UNREAD = "body unavailable"  # page.failed reason of a response whose body could
 _DROPPED_WHEN_DECODED = (b"content-encoding", b"content-length")
 _SENT_ONLY = (b"host", b":authority")  # request headers only the network stack adds
 _CONDITIONAL = (b"if-none-match", b"if-modified-since")
-REMEMBERED = 4096  # URLs whose capture a context remembers for its cache hits (a Ticket each)
+PENDING_WAIT = 10.0  # seconds a record waits for the one of the same URL before it
+REMEMBERED = 4096  # URLs whose capture a context remembers for its cache hits (a digest each)
+#: statuses a cache keeps without being told to (RFC 9111, 4.2.2), less 204 and 206: what
+#: a context's cache may answer with later, so what ``archived`` remembers
+_KEPT_BY_CACHE = frozenset({200, 203, 300, 301, 308, 404, 405, 410, 414, 501})
 
 Sink = Callable[[Exchange], Any]  # returns the writer's Ticket (or None when not archiving)
 
@@ -93,7 +97,9 @@ def stored_headers(
 
 
 def _pairs(array: Sequence[Mapping[str, Any]]) -> list[tuple[bytes, bytes]]:
-    return [(h["name"].encode("latin-1", "replace"), h["value"].encode("latin-1", "replace")) for h in array]
+    """Header pairs; a value Chromium joined with newlines (a repeated header) split again."""
+    return [(h["name"].encode("latin-1", "replace"), value.encode("latin-1", "replace"))
+            for h in array for value in h["value"].split("\n")]
 
 
 def fit_length(
@@ -125,11 +131,14 @@ class PageRecorder:
     outside, they are ignored.
     """
 
-    def __init__(self, page: Page, archived: dict[str, Any] | None = None) -> None:
+    def __init__(self, page: Page, archived: dict[str, str] | None = None,
+                 pending: dict[str, asyncio.Future[None]] | None = None) -> None:
         self.page = page
-        #: URL -> the sink's result for its latest capture in this tab's browser
+        #: URL -> the latest record of it being made in this context (shared like ``archived``)
+        self.pending: dict[str, asyncio.Future[None]] = {} if pending is None else pending
+        #: URL -> the payload digest of its latest capture in this tab's browser
         #: context, whose HTTP cache the tab shares (see CacheRule), least recently used first
-        self.archived: dict[str, Any] = {} if archived is None else archived
+        self.archived: dict[str, str] = {} if archived is None else archived
         self.sink: Sink | None = None
         self.active = False
         self._reset()
@@ -140,6 +149,7 @@ class PageRecorder:
         self.requested: list[str] = []
         self.failed: dict[str, str] = {}
         self.cached = 0  # answers from the browser's cache not archived again
+        self.loaded: set[str] = set()  # URLs of the page archived (or held from before), 206s aside
         self._started: dict[Request, datetime] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake: asyncio.Future[None] | None = None
@@ -198,6 +208,9 @@ class PageRecorder:
 
     def _on_finished(self, request: Request) -> None:
         if not self.active or request not in self.inflight:
+            # Between two pages the tab's old page may still load things into the
+            # context's cache, unrecorded: the archive's copy is no longer the cache's.
+            self.archived.pop(request.url, None)
             return
         self._touch()
         self.inflight.discard(request)
@@ -208,9 +221,20 @@ class PageRecorder:
             return
         # The body is read beside the page, not in its way: the page is
         # settled by network events alone, and finish() waits for the reads.
-        task = asyncio.ensure_future(self._record(request, response))
+        # A record of the same URL still being made in this context is waited for.
+        url = request.url
+        before = self.pending.get(url)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.pending[url] = done
+        task = asyncio.ensure_future(self._record(request, response, before))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda _: self._recorded(url, done))
+
+    def _recorded(self, url: str, done: asyncio.Future[None]) -> None:
+        done.set_result(None)
+        if self.pending.get(url) is done:
+            del self.pending[url]
 
     def _on_failed(self, request: Request) -> None:
         if not self.active or request not in self.inflight:
@@ -220,7 +244,9 @@ class PageRecorder:
         self.failed[request.url] = request.failure or "failed"
 
     # -- records ------------------------------------------------------------------
-    async def _record(self, request: Request, response: Response) -> None:
+    async def _record(self, request: Request, response: Response,
+                      before: asyncio.Future[None] | None = None) -> None:
+        url = request.url
         try:
             if response.from_service_worker:  # blocked per context; never the server's answer
                 self.cached += 1
@@ -229,44 +255,55 @@ class PageRecorder:
                 response.headers_array(), request.headers_array()
             )
             sent = _pairs(req_headers)
-            url, status = request.url, response.status
-            rule = CacheRule(sent, status, self.archived.get(url))
+            status = response.status
+            if before is not None:
+                # Another record of the URL is being made in this context: this answer
+                # may be its copy from the cache, or a revalidation of it. Made in
+                # the order the answers came, each knows the one before.
+                await asyncio.wait([before], timeout=PENDING_WAIT)
+            rule = CacheRule(sent, status, self.archived.get(url), _is_document(request))
             body = b"" if rule.bodiless else await response.body()
-            if rule.keeps_earlier(body):
+            if rule.held:
                 self.cached += 1
-                self.tickets[request] = remember(self.archived, url, rule.earlier)  # for a document's DOM
+                self.loaded.add(url)
+                remember(self.archived, url, self.archived[url])  # used again: the most recent
                 return
-            warc_headers: dict[str, str] = {}
-            if rule.from_cache:
-                # What the browser used, not what the wire carried (unseen):
-                # the headers from the cache, and the record says so.
-                resp_pairs = [(k.encode("latin-1", "replace"), v.encode("latin-1", "replace"))
-                              for k, v in response.headers.items()]
-                warc_headers[FROM_CACHE_HEADER] = rule.from_cache
-            else:
-                resp_pairs = _pairs(resp_headers)
-            headers, decoded = stored_headers(resp_pairs)
+            reason = response.status_text or None
+            warc_headers = {FROM_CACHE_HEADER: "hit"} if rule.from_cache else {}
+            confirmed = rule.earlier if status == 304 else None
+            if rule.conditional and status == 200 and body and await _nothing_came(request):
+                # The network stack revalidated its copy: the wire carried a 304.
+                status, reason, confirmed, body = 304, "Not Modified", sha1_digest(body), b""
+            headers, decoded = stored_headers(_pairs(resp_headers))
             headers, omitted = fit_length(headers, body)
+            digest = confirmed if status == 304 else sha1_digest(body)
             exchange = Exchange(
                 url=url,
                 method=request.method,
                 request_headers=sent,
                 status=status,
-                reason=response.status_text or None,
+                reason=reason,
                 response_headers=headers,
                 body=body,
                 fetched_at=self._started.pop(request, datetime.now(UTC)),
                 request_body=request.post_data_buffer or b"",
                 warc_headers={**warc_headers, **decoded, **omitted},
-                not_modified_digest=rule.earlier_digest if status == 304 else None,
+                not_modified_digest=confirmed,
+                payload_digest=None if status == 304 else digest,
             )
-            ticket = self.sink(exchange) if self.sink is not None else exchange
-            self.tickets[request] = ticket
-            if request.method == "GET" and status != 304:  # what the cache now holds
-                remember(self.archived, url, ticket)
+            self.tickets[request] = self.sink(exchange) if self.sink is not None else exchange
+            if status != 206:
+                self.loaded.add(url)
+            if request.method == "GET" and digest is not None and (
+                    status in _KEPT_BY_CACHE or status == 304):
+                remember(self.archived, url, digest)  # what the context's cache now holds
+        except asyncio.CancelledError:  # abort(): what the cache got is not archived
+            self.archived.pop(url, None)
+            raise
         except Exception as exc:  # a tab closed or navigated away mid-read
-            self.failed[request.url] = f"{UNREAD}: {exc}"
-            logger.debug("no body for %s: %s", request.url, exc)
+            self.archived.pop(url, None)
+            self.failed[url] = f"{UNREAD}: {exc}"
+            logger.debug("no body for %s: %s", url, exc)
 
     async def settle(self, idle: float, max_wait: float) -> bool:
         """Wait until no request has been open for ``idle`` seconds; False if ``max_wait`` passed.
@@ -307,62 +344,50 @@ class PageRecorder:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
 
-def remember(archived: dict[str, Any], url: str, ticket: Any) -> Any:
-    """Note ``ticket`` as the latest capture of ``url``; the least recently used go past
-    :data:`REMEMBERED` URLs (a hit on one of those is archived again, from the cache)."""
+def remember(archived: dict[str, str], url: str, digest: str) -> None:
+    """Note ``digest`` as the payload of the latest capture of ``url``; the least recently
+    used go past :data:`REMEMBERED` URLs (a hit on one of those is archived again, from the cache)."""
     archived.pop(url, None)
-    archived[url] = ticket
+    archived[url] = digest
     if len(archived) > REMEMBERED:
         del archived[next(iter(archived))]
-    return ticket
 
 
 class CacheRule:
     """What to archive of one answer, given the browser's HTTP cache (module docstring).
 
-    ``sent`` are the request's raw headers, ``earlier`` the sink's result for
-    the URL's latest capture in the same browser context (a service ``Ticket``
-    with its ``payload_digest`` once written, or an ``Exchange`` without a
-    sink), if any.
+    ``sent`` are the request's raw headers; ``earlier`` the payload digest of the
+    URL's latest capture in the same browser context, if any; ``document`` is
+    True for the page's own document (never left out: its DOM record points at it).
     """
 
-    def __init__(self, sent: list[tuple[bytes, bytes]], status: int, earlier: Any) -> None:
+    def __init__(self, sent: list[tuple[bytes, bytes]], status: int, earlier: str | None,
+                 document: bool = False) -> None:
         names = {name.lower() for name, _ in sent}
-        self.on_wire = any(name in names for name in _SENT_ONLY)
-        self.conditional = self.on_wire and any(name in names for name in _CONDITIONAL)
-        self.status = status
+        on_wire = any(name in names for name in _SENT_ONLY)
         self.earlier = earlier
-        self.earlier_digest = _digest_of(earlier)
-        #: "hit" or "revalidated" when the record must come from the browser's cache
-        self.from_cache: str | None = None
-        if not self.on_wire:
-            self.from_cache = "hit"
-        elif self.conditional and status == 200 and self.earlier_digest is None:
-            self.from_cache = "revalidated"
+        #: answered by the cache, not the network
+        self.from_cache = not on_wire
+        #: a conditional request the network stack sent (a 200 to it may be its cache's copy)
+        self.conditional = on_wire and any(name in names for name in _CONDITIONAL)
+        #: a cache hit whose capture the archive holds: not archived again
+        self.held = self.from_cache and earlier is not None and not document
+        #: no body to read: a redirect (Chromium keeps none), a 304, or a held hit
+        self.bodiless = 300 <= status < 400 or self.held
 
-    @property
-    def bodiless(self) -> bool:
-        """A redirect (Chromium keeps no body), a ``304``, or a cache hit archived before."""
-        if 300 <= self.status < 400:
-            return True
-        return not self.on_wire and self.earlier is not None
 
-    def keeps_earlier(self, body: bytes) -> bool:
-        """True when the archive already holds this answer: not archived again."""
-        if not self.on_wire:
-            return self.earlier is not None
-        if self.conditional and self.status == 200 and self.earlier_digest is not None:
-            return sha1_digest(body) == self.earlier_digest
+async def _nothing_came(request: Request) -> bool:
+    """True when no body bytes of ``request``'s answer came off the network."""
+    sizes = await request.sizes()
+    return int(sizes.get("responseBodySize", -1)) == 0
+
+
+def _is_document(request: Request) -> bool:
+    """True for a navigation of the page's main frame."""
+    try:
+        return bool(request.is_navigation_request() and request.frame.parent_frame is None)
+    except Exception:  # a worker's request has no frame
         return False
-
-
-def _digest_of(earlier: Any) -> str | None:
-    """The payload digest of an earlier capture (None while it is not written yet)."""
-    if earlier is None:
-        return None
-    if isinstance(earlier, Exchange):
-        return sha1_digest(earlier.body)
-    return getattr(earlier, "payload_digest", None)
 
 
 def _impl(obj: Any) -> Any:
