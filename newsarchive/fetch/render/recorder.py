@@ -377,8 +377,16 @@ class CacheRule:
 
 
 async def _nothing_came(request: Request) -> bool:
-    """True when no body bytes of ``request``'s answer came off the network."""
-    sizes = await request.sizes()
+    """True when no body bytes of ``request``'s answer came off the network.
+
+    False when Chromium cannot say: the answer is then archived as the ``200``
+    Playwright reports, rather than lost.
+    """
+    try:
+        sizes = await request.sizes()
+    except Exception as exc:  # the request went away meanwhile
+        logger.debug("no sizes for %s: %s", request.url, exc)
+        return False
     return int(sizes.get("responseBodySize", -1)) == 0
 
 
