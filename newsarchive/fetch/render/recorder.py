@@ -66,7 +66,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DECODED_HEADER = "WARC-Newsarchive-Content-Decoded"
-FROM_CACHE_HEADER = "WARC-Newsarchive-Browser-Cache"  # "hit" or "revalidated": see the module docstring
+FROM_CACHE_HEADER = "WARC-Newsarchive-Browser-Cache"  # "hit": see the module docstring
 OMITTED_HEADER = "WARC-Newsarchive-Body-Omitted"
 UNREAD = "body unavailable"  # page.failed reason of a response whose body could not be read
 _DROPPED_WHEN_DECODED = (b"content-encoding", b"content-length")
